@@ -1,0 +1,1 @@
+"""The pure-Python heart of Deskapp: incidents, their lifecycle, priorities and SLAs."""

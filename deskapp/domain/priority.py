@@ -1,0 +1,122 @@
+"""The priority matrix: impact x urgency -> priority, and what each priority promises."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from deskapp.domain.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Level:
+    """One impact or urgency level: 1 is the highest."""
+
+    value: int
+    name: str
+
+
+@dataclass(frozen=True)
+class PriorityDefinition:
+    """A priority with its colour and SLA targets."""
+
+    rank: int
+    code: str
+    name: str
+    colour: str
+    response_minutes: int
+    resolution_minutes: int
+    business_hours: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} - {self.name}"
+
+    @property
+    def response_target(self) -> timedelta:
+        return timedelta(minutes=self.response_minutes)
+
+    @property
+    def resolution_target(self) -> timedelta:
+        return timedelta(minutes=self.resolution_minutes)
+
+
+@dataclass(frozen=True)
+class PriorityMatrix:
+    """Impact levels x urgency levels, each cell naming a priority rank."""
+
+    impact_levels: tuple[Level, ...]
+    urgency_levels: tuple[Level, ...]
+    cells: Mapping[tuple[int, int], int]
+    priorities: tuple[PriorityDefinition, ...]
+    version: int = 1
+    _by_rank: dict[int, PriorityDefinition] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_rank", {p.rank: p for p in self.priorities})
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValidationError unless every cell holds a known priority."""
+        for levels, what in ((self.impact_levels, "impact"), (self.urgency_levels, "urgency")):
+            if not 2 <= len(levels) <= 5:
+                raise ValidationError(f"The matrix needs 2 to 5 {what} levels, not {len(levels)}.")
+            values = [lvl.value for lvl in levels]
+            if len(set(values)) != len(values):
+                raise ValidationError(f"Two {what} levels share the value {values}.")
+        missing = [
+            f"impact {i.value} x urgency {u.value}"
+            for i in self.impact_levels
+            for u in self.urgency_levels
+            if (i.value, u.value) not in self.cells
+        ]
+        if missing:
+            raise ValidationError("These cells have no priority: " + ", ".join(missing) + ".")
+        unknown = sorted({rank for rank in self.cells.values() if rank not in self._by_rank})
+        if unknown:
+            raise ValidationError(f"The matrix names priorities that are not defined: {unknown}.")
+
+    def priority_for(self, impact: int, urgency: int) -> PriorityDefinition:
+        """The priority the matrix gives to this impact and urgency."""
+        try:
+            rank = self.cells[(impact, urgency)]
+        except KeyError:
+            raise ValidationError(
+                f"Impact {impact} and urgency {urgency} are not levels of the priority matrix.",
+                field="impact",
+            ) from None
+        return self._by_rank[rank]
+
+    def definition(self, rank: int) -> PriorityDefinition:
+        """The definition of the priority with this rank."""
+        try:
+            return self._by_rank[rank]
+        except KeyError:
+            raise ValidationError(f"There is no priority {rank}.") from None
+
+    def impact_name(self, value: int) -> str:
+        return next((lvl.name for lvl in self.impact_levels if lvl.value == value), str(value))
+
+    def urgency_name(self, value: int) -> str:
+        return next((lvl.name for lvl in self.urgency_levels if lvl.value == value), str(value))
+
+
+DEFAULT_PRIORITIES: tuple[PriorityDefinition, ...] = (
+    PriorityDefinition(1, "P1", "Critical", "#d32f2f", 15, 4 * 60),
+    PriorityDefinition(2, "P2", "High", "#f57c00", 30, 8 * 60),
+    PriorityDefinition(3, "P3", "Moderate", "#fbc02d", 2 * 60, 24 * 60),
+    PriorityDefinition(4, "P4", "Low", "#388e3c", 8 * 60, 72 * 60),
+    PriorityDefinition(5, "P5", "Planning", "#1976d2", 24 * 60, 7 * 24 * 60),
+)
+
+
+def default_matrix() -> PriorityMatrix:
+    """ITIL's usual 3x3 matrix with its five priorities."""
+    levels = (Level(1, "High"), Level(2, "Medium"), Level(3, "Low"))
+    cells = {
+        (1, 1): 1, (1, 2): 2, (1, 3): 3,
+        (2, 1): 2, (2, 2): 3, (2, 3): 4,
+        (3, 1): 3, (3, 2): 4, (3, 3): 5,
+    }  # fmt: skip
+    return PriorityMatrix(levels, levels, cells, DEFAULT_PRIORITIES)

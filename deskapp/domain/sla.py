@@ -1,0 +1,57 @@
+"""The SLA clock: due times from the priority's targets, paused while an incident waits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from deskapp.domain.priority import PriorityDefinition
+
+AT_RISK_SHARE = 0.25
+"""An incident is at risk once less than this share of its resolution target is left."""
+
+
+@dataclass(frozen=True)
+class SlaStatus:
+    """What the clock says at one moment."""
+
+    response_breached: bool
+    resolution_breached: bool
+    at_risk: bool
+    remaining: timedelta | None
+    """Time left until the resolution is due (negative once overdue); None when paused."""
+
+
+def response_due(opened_at: datetime, priority: PriorityDefinition) -> datetime:
+    """When the first response is due."""
+    return opened_at + priority.response_target
+
+
+def resolution_due(
+    opened_at: datetime, priority: PriorityDefinition, paused: timedelta
+) -> datetime:
+    """When the resolution is due, the paused time added back."""
+    return opened_at + priority.resolution_target + paused
+
+
+def status(
+    *,
+    now: datetime,
+    priority: PriorityDefinition,
+    response_due_at: datetime,
+    first_response_at: datetime | None,
+    resolution_due_at: datetime | None,
+    resolved_at: datetime | None,
+    paused_since: datetime | None,
+    resolution_breached: bool,
+) -> SlaStatus:
+    """Evaluate the clock at ``now``; a paused clock measures up to the pause."""
+    responded = first_response_at or now
+    response_breached = responded > response_due_at
+    if resolution_due_at is None:
+        return SlaStatus(response_breached, resolution_breached, False, None)
+    end = resolved_at or paused_since or now
+    remaining = resolution_due_at - end
+    breached = resolution_breached or remaining < timedelta(0)
+    at_risk = not breached and remaining < priority.resolution_target * AT_RISK_SHARE
+    return SlaStatus(response_breached, breached, at_risk, remaining)

@@ -1,0 +1,234 @@
+"""People, catalogue and priority-matrix repositories in SQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from deskapp.domain.enums import Role
+from deskapp.domain.errors import NotFoundError, ValidationError
+from deskapp.domain.people import Caller, Group, User
+from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
+from deskapp.persistence.tables import (
+    CallerRecord,
+    CategoryRecord,
+    GroupMemberRecord,
+    GroupRecord,
+    MatrixVersionRecord,
+    PriorityRecord,
+    ServiceRecord,
+    UserRecord,
+)
+
+_NOT_DIGIT = re.compile(r"\D+")
+_KEY_END = "\U0010ffff"
+
+
+def name_key(text: str) -> str:
+    """What a name or email is looked up by: lower case, trimmed."""
+    return text.strip().casefold()[:200]
+
+
+def phone_key(text: str) -> str:
+    """What a phone number is looked up by: its digits."""
+    return _NOT_DIGIT.sub("", text)[:200]
+
+
+def _starts_with(column: object, prefix: str) -> object:
+    # A range, not LIKE: it uses the index on both databases and needs no escaping.
+    return and_(column >= prefix, column < prefix + _KEY_END)  # type: ignore[operator]
+
+
+def _caller(r: CallerRecord) -> Caller:
+    return Caller(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip)
+
+
+def caller_values(caller: Caller) -> dict[str, object]:
+    """The row values of a caller, look-up keys included."""
+    return {
+        "name": caller.name, "email": caller.email, "phone": caller.phone,
+        "department": caller.department, "location": caller.location, "vip": caller.vip,
+        "name_key": name_key(caller.name), "email_key": name_key(caller.email),
+        "phone_key": phone_key(caller.phone),
+    }
+
+
+class SqlCallerRepository:
+    """CallerRepository in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, caller_id: int) -> Caller:
+        record = self._session.get(CallerRecord, caller_id)
+        if record is None:
+            raise NotFoundError(f"There is no caller with id {caller_id}.")
+        return _caller(record)
+
+    def add(self, caller: Caller) -> Caller:
+        if not caller.name:
+            raise ValidationError("A caller needs a name.", field="name")
+        for value, what, limit in ((caller.name, "name", 120), (caller.email, "email", 200),
+                                   (caller.phone, "phone", 40),
+                                   (caller.department, "department", 120),
+                                   (caller.location, "location", 120)):
+            if len(value) > limit:
+                raise ValidationError(f"The caller's {what} is longer than {limit} characters.",
+                                      field=what)
+        if caller.email and "@" not in caller.email:
+            raise ValidationError(f"'{caller.email}' is not an email address.", field="email")
+        record = CallerRecord(**caller_values(caller))
+        self._session.add(record)
+        self._session.flush()
+        return _caller(record)
+
+    def lookup(self, prefix: str, limit: int) -> list[Caller]:
+        key = name_key(prefix)
+        if not key:
+            return []
+        conditions = [_starts_with(CallerRecord.name_key, key),
+                      _starts_with(CallerRecord.email_key, key)]
+        digits = phone_key(prefix)
+        if len(digits) >= 3:
+            conditions.append(_starts_with(CallerRecord.phone_key, digits))
+        rows = self._session.execute(
+            select(CallerRecord).where(or_(*conditions))  # type: ignore[arg-type]
+            .order_by(CallerRecord.name_key, CallerRecord.id).limit(limit)
+        ).scalars()
+        return [_caller(r) for r in rows]
+
+
+def _user(r: UserRecord) -> User:
+    return User(r.id, r.username, r.full_name, r.email, Role(r.role), r.active, r.away)
+
+
+class SqlUserRepository:
+    """UserRepository in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, user_id: int) -> User:
+        record = self._session.get(UserRecord, user_id)
+        if record is None:
+            raise NotFoundError(f"There is no user with id {user_id}.")
+        return _user(record)
+
+    def by_username(self, username: str) -> User:
+        record = self._session.execute(
+            select(UserRecord).where(UserRecord.username == username)).scalar_one_or_none()
+        if record is None:
+            raise NotFoundError(f"There is no user '{username}'.")
+        return _user(record)
+
+    def add(self, user: User) -> User:
+        record = UserRecord(username=user.username, full_name=user.full_name, email=user.email,
+                            role=user.role.value, active=user.active, away=user.away)
+        self._session.add(record)
+        self._session.flush()
+        return _user(record)
+
+    def list(self) -> list[User]:
+        rows = self._session.execute(select(UserRecord).order_by(UserRecord.full_name)).scalars()
+        return [_user(r) for r in rows]
+
+
+class SqlGroupRepository:
+    """GroupRepository in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, group_id: int) -> Group:
+        r = self._session.get(GroupRecord, group_id)
+        if r is None:
+            raise NotFoundError(f"There is no assignment group with id {group_id}.")
+        return Group(r.id, r.name, r.description, r.lead_id)
+
+    def add(self, group: Group, member_ids: Sequence[int] = ()) -> Group:
+        record = GroupRecord(name=group.name, description=group.description,
+                             lead_id=group.lead_id)
+        self._session.add(record)
+        self._session.flush()
+        self._session.add_all(GroupMemberRecord(group_id=record.id, user_id=m)
+                              for m in member_ids)
+        self._session.flush()
+        return Group(record.id, record.name, record.description, record.lead_id)
+
+    def list(self) -> list[Group]:
+        rows = self._session.execute(select(GroupRecord).order_by(GroupRecord.name)).scalars()
+        return [Group(r.id, r.name, r.description, r.lead_id) for r in rows]
+
+    def member_ids(self, group_id: int) -> list[int]:
+        return list(self._session.execute(
+            select(GroupMemberRecord.user_id).where(GroupMemberRecord.group_id == group_id)
+        ).scalars())
+
+
+class SqlCatalogRepository:
+    """CatalogRepository in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add_category(self, name: str, parent_id: int | None = None) -> int:
+        record = CategoryRecord(name=name, parent_id=parent_id)
+        self._session.add(record)
+        self._session.flush()
+        return record.id
+
+    def category_exists(self, category_id: int, parent_id: int | None) -> bool:
+        record = self._session.get(CategoryRecord, category_id)
+        return record is not None and record.parent_id == parent_id
+
+    def add_service(self, name: str) -> int:
+        record = ServiceRecord(name=name)
+        self._session.add(record)
+        self._session.flush()
+        return record.id
+
+    def service_exists(self, service_id: int) -> bool:
+        return self._session.get(ServiceRecord, service_id) is not None
+
+
+class SqlMatrixRepository:
+    """MatrixRepository in SQL: priorities plus versioned matrices."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def current(self) -> PriorityMatrix:
+        version = self._session.execute(
+            select(MatrixVersionRecord).order_by(MatrixVersionRecord.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if version is None:
+            raise NotFoundError("The database has no priority matrix; run 'deskapp db upgrade'.")
+        priorities = tuple(
+            PriorityDefinition(p.rank, p.code, p.name, p.colour, p.response_minutes,
+                               p.resolution_minutes, p.business_hours)
+            for p in self._session.execute(
+                select(PriorityRecord).order_by(PriorityRecord.rank)).scalars()
+        )
+        return PriorityMatrix(
+            impact_levels=tuple(Level(int(v), str(n)) for v, n in version.impact_levels),
+            urgency_levels=tuple(Level(int(v), str(n)) for v, n in version.urgency_levels),
+            cells={(int(i), int(u)): int(p) for i, u, p in version.cells},
+            priorities=priorities,
+            version=version.id,
+        )
+
+    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None) -> int:
+        matrix.validate()
+        record = MatrixVersionRecord(
+            created_at=datetime.now(UTC), created_by_id=author_id,
+            impact_levels=[[lvl.value, lvl.name] for lvl in matrix.impact_levels],
+            urgency_levels=[[lvl.value, lvl.name] for lvl in matrix.urgency_levels],
+            cells=[[i, u, p] for (i, u), p in sorted(matrix.cells.items())],
+        )
+        self._session.add(record)
+        self._session.flush()
+        return record.id

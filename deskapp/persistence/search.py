@@ -1,0 +1,92 @@
+"""Full-text search behind one interface: FTS5 on SQLite, tsvector with GIN on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Integer, TextualSelect, column, text
+from sqlalchemy.orm import Session
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 8
+
+
+def terms(query: str) -> list[str]:
+    """The words of a query, lower-cased; punctuation never reaches the query syntax."""
+    return [w.lower() for w in _WORD.findall(query)][:MAX_TERMS]
+
+
+def _fts5_query(words: list[str]) -> str:
+    # Each word quoted (so AND/OR/NEAR are plain words), the last one as a prefix.
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _ts_query(words: list[str]) -> str:
+    parts = [w.replace("'", "") for w in words]
+    return " & ".join(f"'{p}'" for p in parts[:-1]) + (" & " if len(parts) > 1 else "") + \
+        f"'{parts[-1]}':*"
+
+
+def matching_ids(dialect: str, query: str) -> TextualSelect | None:
+    """A sub-select of the ids of matching incidents, or None when the query has no words."""
+    q = engine_query(dialect, query)
+    if q is None:
+        return None
+    if dialect == "sqlite":
+        sql = "SELECT rowid AS id FROM incident_search WHERE incident_search MATCH :search_q"
+    else:
+        sql = ("SELECT incident_id AS id FROM incident_search "
+               "WHERE document @@ to_tsquery('simple', :search_q)")
+    return text(sql).bindparams(search_q=q).columns(column("id", Integer))
+
+
+def newest_hits_sql(dialect: str) -> str:
+    """Newest hits first, read straight off the index in id order."""
+    if dialect == "sqlite":
+        return ("SELECT rowid AS id FROM incident_search WHERE incident_search MATCH :q "
+                "ORDER BY rowid DESC LIMIT :limit")
+    return ("SELECT incident_id AS id FROM incident_search "
+            "WHERE document @@ to_tsquery('simple', :q) ORDER BY incident_id DESC LIMIT :limit")
+
+
+def engine_query(dialect: str, query: str) -> str | None:
+    """The query text in the dialect's syntax."""
+    words = terms(query)
+    if not words:
+        return None
+    return _fts5_query(words) if dialect == "sqlite" else _ts_query(words)
+
+
+def index_new(session: Session, incident_id: int, number: str, short: str, desc: str) -> None:
+    """Add a new incident to the search index."""
+    column = "rowid" if _dialect(session) == "sqlite" else "incident_id"
+    session.execute(
+        text(f"INSERT INTO incident_search ({column}, number, short_description, description, "
+             "notes) VALUES (:id, :number, :short, :desc, '')"),
+        {"id": incident_id, "number": number, "short": short, "desc": desc},
+    )
+
+
+def reindex_text(session: Session, incident_id: int, short: str, desc: str) -> None:
+    """Refresh the descriptions of an incident in the index."""
+    column = "rowid" if _dialect(session) == "sqlite" else "incident_id"
+    session.execute(
+        text(f"UPDATE incident_search SET short_description = :short, description = :desc "
+             f"WHERE {column} = :id"),
+        {"id": incident_id, "short": short, "desc": desc},
+    )
+
+
+def append_notes(session: Session, incident_id: int, notes: str) -> None:
+    """Add note text to an incident's index entry."""
+    column = "rowid" if _dialect(session) == "sqlite" else "incident_id"
+    session.execute(
+        text(f"UPDATE incident_search SET notes = notes || ' ' || :notes WHERE {column} = :id"),
+        {"id": incident_id, "notes": notes},
+    )
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name

@@ -1,0 +1,211 @@
+"""Typed SQLAlchemy mappings of the schema; migrations/ must agree with them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from deskapp.persistence.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Prefix look-ups compare bytes on PostgreSQL too, so that a range scan finds every match.
+KeyString = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Base of all mappings."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UserRecord(Base):
+    """A person of the desk."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class GroupRecord(Base):
+    """An assignment group."""
+
+    __tablename__ = "assignment_groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(400), default="")
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class GroupMemberRecord(Base):
+    """Membership of an agent in a group."""
+
+    __tablename__ = "group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("assignment_groups.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class CallerRecord(Base):
+    """Someone who calls the desk; the *_key columns serve prefix look-up."""
+
+    __tablename__ = "callers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    department: Mapped[str] = mapped_column(String(120), default="")
+    location: Mapped[str] = mapped_column(String(120), default="")
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    name_key: Mapped[str] = mapped_column(KeyString, index=True)
+    email_key: Mapped[str] = mapped_column(KeyString, index=True)
+    phone_key: Mapped[str] = mapped_column(KeyString, index=True)
+
+
+class CategoryRecord(Base):
+    """A category, or a subcategory when it has a parent."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+
+
+class ServiceRecord(Base):
+    """An affected service or configuration item."""
+
+    __tablename__ = "services"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+
+
+class PriorityRecord(Base):
+    """A priority definition with its SLA targets."""
+
+    __tablename__ = "priorities"
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(60))
+    colour: Mapped[str] = mapped_column(String(16))
+    response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    business_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MatrixVersionRecord(Base):
+    """One saved version of the priority matrix; the highest id is in force."""
+
+    __tablename__ = "matrix_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    impact_levels: Mapped[list[list[object]]] = mapped_column(JSON)
+    urgency_levels: Mapped[list[list[object]]] = mapped_column(JSON)
+    cells: Mapped[list[list[int]]] = mapped_column(JSON)
+
+
+class CounterRecord(Base):
+    """Named counters; incident numbers come from here, one transaction at a time."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class IncidentRecord(Base):
+    """An incident row."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_state_opened_at", "state", "opened_at"),
+        Index("ix_incidents_state_resolution_due_at", "state", "resolution_due_at"),
+        Index("ix_incidents_assignee_id_state", "assignee_id", "state"),
+        Index("ix_incidents_assignment_group_id_state", "assignment_group_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    short_description: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    subcategory_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    impact: Mapped[int] = mapped_column(Integer)
+    urgency: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer, index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    hold_reason: Mapped[str | None] = mapped_column(String(32))
+    assignment_group_id: Mapped[int | None] = mapped_column(ForeignKey("assignment_groups.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution_code: Mapped[str | None] = mapped_column(String(32))
+    resolution_notes: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    is_major: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sla_paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    response_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    reassignment_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ActivityRecord(Base):
+    """An append-only entry of an incident's activity."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_incident_id_id", "incident_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    field: Mapped[str | None] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    call_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    call_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+SEARCH_TABLE = "incident_search"
+"""Kept out of the metadata: an FTS5 virtual table on SQLite, a tsvector table on PostgreSQL."""
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's filter: the search index is dialect-specific and lives outside the metadata."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))

@@ -1,0 +1,83 @@
+"""The unit of work: one session, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
+from deskapp.persistence.engine import writer
+from deskapp.persistence.incident_repository import SqlIncidentRepository
+from deskapp.persistence.repositories import (
+    SqlCallerRepository,
+    SqlCatalogRepository,
+    SqlGroupRepository,
+    SqlMatrixRepository,
+    SqlUserRepository,
+)
+
+
+class SqlUnitOfWork:
+    """UnitOfWork over a SQLAlchemy session."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+
+    def __enter__(self) -> Self:
+        self.session = self._factory()
+        self.incidents = SqlIncidentRepository(self.session)
+        self.callers = SqlCallerRepository(self.session)
+        self.users = SqlUserRepository(self.session)
+        self.groups = SqlGroupRepository(self.session)
+        self.catalog = SqlCatalogRepository(self.session)
+        self.matrix = SqlMatrixRepository(self.session)
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+        if isinstance(exc, IntegrityError):
+            raise ValidationError(_integrity_message(exc)) from exc
+        if isinstance(exc, OperationalError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            raise DatabaseUnavailableError(
+                f"The database is not available: {_first_line(exc)}"
+            ) from exc
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    text = _first_line(exc).lower()
+    if "unique" in text or "duplicate" in text:
+        return f"That would duplicate something that already exists ({_first_line(exc)})."
+    if "foreign key" in text:
+        return f"That refers to something that does not exist ({_first_line(exc)})."
+    return f"The database refused the change: {_first_line(exc)}"
+
+
+class SqlUnitOfWorkFactory:
+    """Opens units of work on one engine; writes take the write lock at BEGIN on SQLite."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(writer(engine), expire_on_commit=False)
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._write if write else self._read)

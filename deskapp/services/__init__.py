@@ -1,0 +1,1 @@
+"""Use cases of the desk; they speak to storage only through the ports."""

@@ -1,0 +1,120 @@
+"""Frozen data that crosses from the services to the GUI, the CLI and the reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, Role, State
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One line of a queue."""
+
+    id: int
+    number: str
+    short_description: str
+    state: State
+    priority: int
+    impact: int
+    urgency: int
+    channel: Channel
+    caller_name: str
+    caller_vip: bool
+    group_name: str | None
+    assignee_name: str | None
+    opened_at: datetime
+    updated_at: datetime
+    response_due_at: datetime
+    resolution_due_at: datetime
+    sla_paused_since: datetime | None
+    resolution_breached: bool
+    is_major: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    """One entry of an incident's timeline, with names rather than ids."""
+
+    id: int
+    kind: str
+    at: datetime
+    actor_name: str | None
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    body: str | None
+    call_started_at: datetime | None
+    call_seconds: int | None
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """Everything the detail form shows about one incident, at one version."""
+
+    id: int
+    number: str
+    version: int
+    caller_id: int
+    caller_name: str
+    channel: Channel
+    short_description: str
+    description: str
+    category_id: int | None
+    subcategory_id: int | None
+    service_id: int | None
+    impact: int
+    urgency: int
+    priority: int
+    state: State
+    hold_reason: HoldReason | None
+    assignment_group_id: int | None
+    assignee_id: int | None
+    resolution_code: ResolutionCode | None
+    resolution_notes: str
+    parent_id: int | None
+    is_major: bool
+    opened_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    response_due_at: datetime
+    resolution_due_at: datetime
+    response_breached: bool
+    resolution_breached: bool
+    reassignment_count: int
+    reopen_count: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CallerView:
+    """A caller as the call form's lookup shows them."""
+
+    id: int
+    name: str
+    email: str
+    phone: str
+    department: str
+    location: str
+    vip: bool
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A person of the desk."""
+
+    id: int
+    username: str
+    full_name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """How many incidents a queue holds."""
+
+    total: int
+    by_state: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,142 @@
+"""The interfaces the services need from storage; persistence implements them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol, Self
+
+from deskapp.domain.incident import Incident
+from deskapp.domain.people import Caller, Group, User
+from deskapp.domain.priority import PriorityMatrix
+from deskapp.services.dto import ActivityView, IncidentRow
+from deskapp.services.queries import QueueFilter, QueueQuery
+
+
+class IncidentRepository(Protocol):
+    """Incidents and their activity."""
+
+    def get(self, incident_id: int) -> Incident:
+        """The incident as stored now; NotFoundError if there is none."""
+        ...
+
+    def get_by_number(self, number: str) -> Incident:
+        """The incident with this number; NotFoundError if there is none."""
+        ...
+
+    def add(self, incident: Incident) -> Incident:
+        """Store a new incident: gives it an id and a unique number, writes its activity."""
+        ...
+
+    def save(self, incident: Incident, expected_version: int) -> int:
+        """Write the incident if it is still at ``expected_version``; returns the new version.
+
+        Raises ConflictError, naming who changed it and when, if it is not.
+        """
+        ...
+
+    def append_activity(self, incident: Incident) -> None:
+        """Write notes and comments without claiming a version (they never clash)."""
+        ...
+
+    def list_queue(self, query: QueueQuery, now: datetime) -> list[IncidentRow]:
+        """One keyset page of a queue."""
+        ...
+
+    def count(self, queue_filter: QueueFilter, now: datetime) -> int:
+        """How many incidents match."""
+        ...
+
+    def search(self, text: str, limit: int) -> list[IncidentRow]:
+        """Full-text search over number, descriptions and notes, newest first."""
+        ...
+
+    def activity(self, incident_id: int) -> list[ActivityView]:
+        """The incident's timeline, oldest first."""
+        ...
+
+
+class CallerRepository(Protocol):
+    """The people who call the desk."""
+
+    def get(self, caller_id: int) -> Caller: ...
+
+    def add(self, caller: Caller) -> Caller: ...
+
+    def lookup(self, prefix: str, limit: int) -> list[Caller]:
+        """Callers whose name, email or phone starts with ``prefix``."""
+        ...
+
+
+class UserRepository(Protocol):
+    """The people who work at the desk."""
+
+    def get(self, user_id: int) -> User: ...
+
+    def by_username(self, username: str) -> User: ...
+
+    def add(self, user: User) -> User: ...
+
+    def list(self) -> list[User]: ...
+
+
+class GroupRepository(Protocol):
+    """Assignment groups and their members."""
+
+    def get(self, group_id: int) -> Group: ...
+
+    def add(self, group: Group, member_ids: Sequence[int] = ()) -> Group: ...
+
+    def list(self) -> list[Group]: ...
+
+    def member_ids(self, group_id: int) -> list[int]: ...
+
+
+class CatalogRepository(Protocol):
+    """Categories, subcategories and affected services or configuration items."""
+
+    def add_category(self, name: str, parent_id: int | None = None) -> int: ...
+
+    def category_exists(self, category_id: int, parent_id: int | None) -> bool: ...
+
+    def add_service(self, name: str) -> int: ...
+
+    def service_exists(self, service_id: int) -> bool: ...
+
+
+class MatrixRepository(Protocol):
+    """The versions of the priority matrix."""
+
+    def current(self) -> PriorityMatrix: ...
+
+    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: rolled back unless committed."""
+
+    incidents: IncidentRepository
+    callers: CallerRepository
+    users: UserRepository
+    groups: GroupRepository
+    catalog: CatalogRepository
+    matrix: MatrixRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a unit of work; ``write=True`` takes the write lock up front on SQLite."""
+
+    def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+
+
+Clock = Callable[[], datetime]
+"""Returns the current time, timezone-aware UTC."""
+

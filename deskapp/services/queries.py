@@ -1,0 +1,77 @@
+"""Queue queries: filters, sort and keyset cursors, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from deskapp.domain.enums import OPEN_STATES, State
+from deskapp.domain.errors import ValidationError
+from deskapp.services.dto import IncidentRow
+
+
+class SortKey(StrEnum):
+    """Columns a queue can be sorted on; each has an index behind it."""
+
+    NUMBER = "number"
+    OPENED_AT = "opened_at"
+    UPDATED_AT = "updated_at"
+    PRIORITY = "priority"
+    STATE = "state"
+    SHORT_DESCRIPTION = "short_description"
+    RESOLUTION_DUE_AT = "resolution_due_at"
+    CALLER = "caller"
+    GROUP = "group"
+    ASSIGNEE = "assignee"
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which incidents a queue holds; empty tuples mean 'any'."""
+
+    states: tuple[State, ...] = ()
+    group_ids: tuple[int, ...] = ()
+    assignee_ids: tuple[int, ...] = ()
+    unassigned: bool = False
+    priorities: tuple[int, ...] = ()
+    breached: bool = False
+    major_only: bool = False
+    text: str = ""
+
+    @classmethod
+    def open_incidents(cls) -> QueueFilter:
+        return cls(states=OPEN_STATES)
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """A page of a queue: the filter, the order, and where the previous page ended."""
+
+    filter: QueueFilter = field(default_factory=QueueFilter)
+    sort: SortKey = SortKey.OPENED_AT
+    descending: bool = True
+    after: tuple[Any, int] | None = None
+    """The sort value and id of the last row of the previous page."""
+    limit: int = 100
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 1000:
+            raise ValidationError("A page holds 1 to 1000 incidents.")
+
+
+def cursor_after(row: IncidentRow, sort: SortKey) -> tuple[Any, int]:
+    """The keyset cursor that continues a queue after ``row``."""
+    value: Any = {
+        SortKey.NUMBER: row.number,
+        SortKey.OPENED_AT: row.opened_at,
+        SortKey.UPDATED_AT: row.updated_at,
+        SortKey.PRIORITY: row.priority,
+        SortKey.STATE: row.state.value,
+        SortKey.SHORT_DESCRIPTION: row.short_description,
+        SortKey.RESOLUTION_DUE_AT: row.resolution_due_at,
+        SortKey.CALLER: row.caller_name,
+        SortKey.GROUP: row.group_name or "",
+        SortKey.ASSIGNEE: row.assignee_name or "",
+    }[sort]
+    return value, row.id
