@@ -1,0 +1,83 @@
+"""Test databases: a migrated SQLite template copied per test, and a private PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from deskapp.persistence.engine import make_engine, parse_url
+
+POSTGRES_ENV = "DESKAPP_TEST_POSTGRES_URL"
+
+# Everything a test may write; reference data (priorities, the first matrix) is restored.
+_VOLATILE = ("activity", "incident_search", "incidents", "group_members", "assignment_groups",
+             "callers", "categories", "services", "users")
+
+
+def postgres_admin_url() -> str | None:
+    """The server tests may create databases on, or None when not configured."""
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def make_sqlite_template(directory: Path) -> Path:
+    """A migrated SQLite file to copy for each test (migrating per test would be slow)."""
+    from deskapp.persistence.migrate import upgrade
+
+    path = directory / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine, backup=False)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def copy_sqlite(template: Path, directory: Path) -> str:
+    target = directory / f"deskapp-{uuid.uuid4().hex[:8]}.db"
+    shutil.copy2(template, target)
+    return f"sqlite:///{target}"
+
+
+@contextmanager
+def private_postgres_database(admin_url: str) -> Iterator[str]:
+    """Create a database of our own on the server, migrated; drop it afterwards."""
+    from deskapp.persistence.migrate import upgrade
+
+    url = parse_url(admin_url)
+    name = f"deskapp_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    own_url = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(own_url)
+        upgrade(engine, backup=False)
+        engine.dispose()
+        yield own_url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def reset_postgres(engine: Engine) -> None:
+    """Empty what tests write, keeping the migrated schema and reference data."""
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(_VOLATILE)} RESTART IDENTITY CASCADE"))
+        connection.execute(text("UPDATE counters SET value = 0 WHERE name = 'incident'"))
+        connection.execute(text("DELETE FROM matrix_versions WHERE id > 1"))
+
+
+def database_name(url: str) -> str:
+    return make_url(url).database or ""
