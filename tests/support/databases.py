@@ -18,7 +18,7 @@ POSTGRES_ENV = "DESKAPP_TEST_POSTGRES_URL"
 
 # Everything a test may write; reference data (priorities, the first matrix) is restored.
 _VOLATILE = ("activity", "incident_search", "incidents", "group_members", "assignment_groups",
-             "callers", "categories", "services", "users")
+             "callers", "categories", "services")
 
 
 def postgres_admin_url() -> str | None:
@@ -74,10 +74,31 @@ def private_postgres_database(admin_url: str) -> Iterator[str]:
 def reset_postgres(engine: Engine) -> None:
     """Empty what tests write, keeping the migrated schema and reference data."""
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(_VOLATILE)} RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"TRUNCATE {', '.join(_VOLATILE)} RESTART IDENTITY"))
         connection.execute(text("UPDATE counters SET value = 0 WHERE name = 'incident'"))
         connection.execute(text("DELETE FROM matrix_versions WHERE id > 1"))
+        connection.execute(text("UPDATE matrix_versions SET created_by_id = NULL"))
+        # Users are referenced by the matrix versions, which stay: DELETE, not TRUNCATE.
+        connection.execute(text("DELETE FROM users"))
+        connection.execute(text("ALTER SEQUENCE users_id_seq RESTART"))
+        connection.execute(text("SELECT setval('matrix_versions_id_seq', 1)"))
 
 
 def database_name(url: str) -> str:
     return make_url(url).database or ""
+
+
+@contextmanager
+def private_empty_postgres_database(admin_url: str) -> Iterator[str]:
+    """A database of our own with no schema, dropped afterwards."""
+    url = parse_url(admin_url)
+    name = f"deskapp_empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,222 @@
+"""The repository contract, through the services, unchanged on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
+from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
+from deskapp.domain.people import Group
+from deskapp.persistence.database import Database
+from deskapp.services.dto import CallerView
+from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.queries import QueueFilter, QueueQuery, SortKey, cursor_after
+from tests.conftest import FakeClock, add_user
+
+
+@pytest.fixture
+def caller(service: IncidentService) -> CallerView:
+    return service.add_caller("Zoë Łukasz-Müller", "zoe@example.com", "+44 20 7946 0001",
+                              department="Finance", vip=True)
+
+
+def log(service: IncidentService, caller: CallerView, text: str, impact: int = 2,
+        urgency: int = 2, **extra: object) -> int:
+    detail, _ = service.log_call(LogCallRequest(caller.id, text, impact, urgency, **extra))  # type: ignore[arg-type]
+    return detail.id
+
+
+def test_log_call_stores_everything(service: IncidentService, caller: CallerView,
+                                    clock: FakeClock) -> None:
+    detail, change = service.log_call(LogCallRequest(
+        caller.id, "Outlook asks for the password again and again", 1, 2,
+        description="Since this morning's update", call_seconds=95,
+        call_started_at=clock.now))
+    assert detail.number == "INC0000001"
+    assert (detail.priority, detail.state, detail.version) == (2, State.NEW, 1)
+    assert detail.opened_at == clock.now
+    assert change.incident_ids == {detail.id}
+    again = service.get(detail.id)
+    assert again == detail
+    assert service.get_by_number(" inc0000001 ") == detail
+    kinds = [a.kind for a in service.activity(detail.id)]
+    assert kinds == [ActivityKind.CREATED, ActivityKind.CALL]
+    call = service.activity(detail.id)[1]
+    assert (call.call_seconds, call.call_started_at, call.actor_name) == (
+        95, clock.now, "Desk Administrator")
+
+
+def test_numbers_are_sequential_and_unique(service: IncidentService,
+                                           caller: CallerView) -> None:
+    numbers = [service.get(log(service, caller, f"Issue {i}")).number for i in range(5)]
+    assert numbers == [f"INC000000{i}" for i in range(1, 6)]
+
+
+def test_stale_version_raises_conflict_naming_who(database: Database, service: IncidentService,
+                                                  caller: CallerView, clock: FakeClock) -> None:
+    incident_id = log(service, caller, "Printer jams")
+    seen_by_both = service.get(incident_id).version
+    other = add_user(database, "bob")
+    bob = IncidentService(database.uow_factory, other.id, clock)
+    clock.advance(minutes=3)
+    bob.update(incident_id, seen_by_both, short_description="Printer jams on floor 3")
+    with pytest.raises(ConflictError, match="Bob") as error:
+        service.update(incident_id, seen_by_both, short_description="Printer is broken")
+    assert error.value.changed_at == clock.now
+    assert service.get(incident_id).short_description == "Printer jams on floor 3"
+
+
+def test_lifecycle_is_persisted(service: IncidentService, caller: CallerView,
+                                clock: FakeClock) -> None:
+    detail = service.get(log(service, caller, "Laptop does not boot"))
+    detail, _ = service.transition(detail.id, detail.version, State.IN_PROGRESS)
+    clock.advance(hours=1)
+    detail, _ = service.transition(detail.id, detail.version, State.ON_HOLD,
+                                   hold_reason=HoldReason.AWAITING_VENDOR)
+    assert service.get(detail.id).hold_reason is HoldReason.AWAITING_VENDOR
+    clock.advance(hours=5)
+    detail, _ = service.transition(detail.id, detail.version, State.IN_PROGRESS)
+    assert detail.resolution_due_at == detail.opened_at + timedelta(hours=24 + 5)
+    detail, _ = service.transition(detail.id, detail.version, State.RESOLVED,
+                                   resolution_code=ResolutionCode.SOLVED_PERMANENTLY,
+                                   resolution_notes="Replaced the SSD")
+    detail, _ = service.reopen(detail.id, detail.version, "It fails again")
+    stored = service.get(detail.id)
+    assert (stored.state, stored.reopen_count, stored.resolved_at) == (
+        State.IN_PROGRESS, 1, None)
+    assert stored.first_response_at is not None
+
+
+def test_assignment_checks_membership(database: Database, service: IncidentService,
+                                      caller: CallerView) -> None:
+    alice, bob = add_user(database, "alice"), add_user(database, "bob")
+    with database.uow_factory(write=True) as uow:
+        network = uow.groups.add(Group(0, "Network"), [alice.id])
+        uow.commit()
+    detail = service.get(log(service, caller, "Wi-Fi down in building B"))
+    detail, _ = service.assign(detail.id, detail.version, network.id, alice.id)
+    assert (detail.assignment_group_id, detail.assignee_id) == (network.id, alice.id)
+    with pytest.raises(ValidationError, match="not a member of Network"):
+        service.assign(detail.id, detail.version, network.id, bob.id)
+    detail, _ = service.assign(detail.id, detail.version, network.id, None)
+    assert detail.reassignment_count == 1
+    rows = service.list_queue(QueueQuery(QueueFilter(group_ids=(network.id,))))
+    assert [r.group_name for r in rows] == ["Network"]
+
+
+def test_notes_do_not_claim_a_version(service: IncidentService, caller: CallerView) -> None:
+    detail = service.get(log(service, caller, "Teams calls drop"))
+    service.add_work_note(detail.id, "Checked the network logs")
+    service.add_comment(detail.id, "We are looking into it")
+    after = service.get(detail.id)
+    assert after.version == detail.version
+    assert after.first_response_at is not None
+    updated, _ = service.update(detail.id, detail.version, description="From home only")
+    assert updated.version == detail.version + 1
+    bodies = [a.body for a in service.activity(detail.id) if a.kind in ("work_note", "comment")]
+    assert bodies == ["Checked the network logs", "We are looking into it"]
+
+
+def test_full_text_search_over_descriptions_and_notes(service: IncidentService,
+                                                      caller: CallerView) -> None:
+    first = log(service, caller, "Printer on floor 3 jams", description="Paper tray broken")
+    second = log(service, caller, "Printer driver missing")
+    third = log(service, caller, "VPN drops", description="Café wifi")
+    service.add_work_note(third, "Looks like the fuser")
+    assert [r.id for r in service.search("printer")] == [second, first]
+    assert [r.id for r in service.search("print")] == [second, first]  # prefix, as typed
+    assert [r.id for r in service.search("tray")] == [first]
+    assert [r.id for r in service.search("fuser")] == [third]
+    assert [r.id for r in service.search("café")] == [third]
+    number = service.get(third).number
+    assert [r.id for r in service.search(number.lower())] == [third]
+    assert service.search("printer AND (NOT") == []  # query syntax never leaks through
+    assert service.search("   ") == []
+    service.update(first, service.get(first).version, short_description="Scanner jams")
+    assert [r.id for r in service.search("scanner")] == [first]
+    queue = service.list_queue(QueueQuery(QueueFilter(text="printer")))
+    assert [r.id for r in queue] == [second]
+
+
+def test_keyset_pages_cover_everything_once(service: IncidentService, caller: CallerView,
+                                            clock: FakeClock) -> None:
+    ids = []
+    for i in range(23):
+        clock.advance(minutes=1)
+        ids.append(log(service, caller, f"Incident {i:02d}", impact=1 + i % 3,
+                       urgency=1 + (i // 3) % 3))
+    for sort in SortKey:
+        for descending in (True, False):
+            seen: list[int] = []
+            query = QueueQuery(sort=sort, descending=descending, limit=5)
+            while True:
+                page = service.list_queue(query)
+                if not page:
+                    break
+                seen.extend(r.id for r in page)
+                query = QueueQuery(sort=sort, descending=descending, limit=5,
+                                   after=cursor_after(page[-1], sort))
+            assert sorted(seen) == sorted(ids), (sort, descending)
+            assert len(seen) == len(set(seen))
+    by_priority = service.list_queue(QueueQuery(sort=SortKey.PRIORITY, descending=False,
+                                                limit=100))
+    assert [r.priority for r in by_priority] == sorted(r.priority for r in by_priority)
+
+
+def test_filters_and_counts(service: IncidentService, caller: CallerView,
+                            clock: FakeClock) -> None:
+    p1 = service.get(log(service, caller, "Payroll down", 1, 1))
+    p5 = service.get(log(service, caller, "Wallpaper request", 3, 3))
+    service.transition(p5.id, p5.version, State.RESOLVED,
+                       resolution_code=ResolutionCode.SOLVED_REMOTELY, resolution_notes="done")
+    open_filter = QueueFilter.open_incidents()
+    assert [r.id for r in service.list_queue(QueueQuery(open_filter))] == [p1.id]
+    assert service.count(open_filter) == 1
+    assert service.count(QueueFilter()) == 2
+    assert service.count(QueueFilter(priorities=(1,))) == 1
+    assert service.count(QueueFilter(unassigned=True)) == 2
+    assert service.count(QueueFilter(breached=True)) == 0
+    clock.advance(hours=5)  # past P1's 4 h
+    assert [r.id for r in service.list_queue(QueueQuery(QueueFilter(breached=True)))] == [p1.id]
+
+
+def test_breach_freezes_on_hold(service: IncidentService, caller: CallerView,
+                                clock: FakeClock) -> None:
+    p1 = service.get(log(service, caller, "Core switch down", 1, 1))
+    clock.advance(hours=1)
+    service.transition(p1.id, p1.version, State.ON_HOLD, hold_reason=HoldReason.AWAITING_VENDOR)
+    clock.advance(days=2)
+    assert service.count(QueueFilter(breached=True)) == 0
+
+
+def test_caller_lookup_by_prefix(service: IncidentService) -> None:
+    a = service.add_caller("Søren Kierkegaard", "soren@example.dk", "+45 33 12 34 56")
+    b = service.add_caller("Sophie Martin", "s.martin@example.fr", "01 23 45 67 89")
+    service.add_caller("Li Wei", "li.wei@example.cn", "138 0000 0000")
+    assert [c.id for c in service.lookup_callers("so")] == [b.id, a.id]  # by name order
+    assert [c.id for c in service.lookup_callers("SØR")] == [a.id]
+    assert [c.id for c in service.lookup_callers("s.mar")] == [b.id]
+    assert [c.id for c in service.lookup_callers("4533")] == [a.id]
+    assert service.lookup_callers("") == []
+    assert service.lookup_callers("%") == []
+
+
+def test_unknown_things_are_not_found(service: IncidentService) -> None:
+    with pytest.raises(NotFoundError):
+        service.get(999)
+    with pytest.raises(NotFoundError, match="INC9999999"):
+        service.get_by_number("INC9999999")
+
+
+def test_parent_must_be_major(database: Database, service: IncidentService,
+                              caller: CallerView) -> None:
+    parent = service.get(log(service, caller, "Email down for everyone", 1, 1))
+    with pytest.raises(ValidationError, match="not a major incident"):
+        log(service, caller, "My email is down", parent_id=parent.id)
+    parent, _ = service.update(parent.id, parent.version, is_major=True)
+    child = service.get(log(service, caller, "My email is down", parent_id=parent.id))
+    assert child.parent_id == parent.id
+    majors = service.list_queue(QueueQuery(QueueFilter(major_only=True)))
+    assert [r.id for r in majors] == [parent.id]
