@@ -57,7 +57,8 @@ def _positive(text: str) -> int:
 def _run_gui(settings: Settings, _args: argparse.Namespace) -> int:
     from deskapp.app import run_gui
 
-    return run_gui(settings)
+    exit_code: int = run_gui(settings)
+    return exit_code
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -121,11 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers: dict[str | None, Callable[[Settings, argparse.Namespace], int]] = {
         None: _run_gui, "run": _run_gui, "demo": _demo,
+        "db": _db_upgrade if getattr(args, "db_command", None) == "upgrade" else _db_current,
     }
-    if args.command == "db":
-        handler = _db_upgrade if args.db_command == "upgrade" else _db_current
-    else:
-        handler = handlers[args.command]
+    handler = handlers[args.command]
     try:
         settings = Settings.load(args.database_url, args.user)
         return handler(settings, args)

@@ -140,7 +140,8 @@ class Incident:
             updated_by_id=opened_by_id,
         )
         incident.pending.append(
-            ActivityEntry(ActivityKind.CREATED, opened_at, opened_by_id, body=incident.short_description)
+            ActivityEntry(ActivityKind.CREATED, opened_at, opened_by_id,
+                          body=incident.short_description)
         )
         return incident
 

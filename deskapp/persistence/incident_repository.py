@@ -6,7 +6,19 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from deskapp.domain.activity import ActivityEntry
@@ -127,7 +139,7 @@ class SqlIncidentRepository:
         incident.version = 1
         values = column_values(incident)
         incident.id = self._session.execute(
-            IncidentRecord.__table__.insert().values(**values).returning(IncidentRecord.id)
+            insert(IncidentRecord).values(**values).returning(IncidentRecord.id)
         ).scalar_one()
         self._write_activity(incident)
         search.index_new(self._session, incident.id, incident.number,
@@ -170,7 +182,7 @@ class SqlIncidentRepository:
         assert incident.id is not None
         entries = incident.take_pending()
         if entries:
-            self._session.execute(ActivityRecord.__table__.insert(),
+            self._session.execute(insert(ActivityRecord),
                                   [activity_values(incident.id, e) for e in entries])
         notes = " ".join(e.body for e in entries
                          if e.body and e.kind in (ActivityKind.WORK_NOTE, ActivityKind.COMMENT,
@@ -245,10 +257,10 @@ class SqlIncidentRepository:
         stmt = self._row_select().where(*self._conditions(query.filter, now))
         if query.after is not None:
             value, last_id = query.after
-            if query.descending:
-                stmt = stmt.where(tuple_(key, IncidentRecord.id) < tuple_(value, last_id))
-            else:
-                stmt = stmt.where(tuple_(key, IncidentRecord.id) > tuple_(value, last_id))
+            # Typed like the sort column, so datetimes are bound the way they are stored.
+            boundary = tuple_(literal(value, key.type), literal(last_id))
+            keys = tuple_(key, IncidentRecord.id)
+            stmt = stmt.where(keys < boundary if query.descending else keys > boundary)
         order = [key.desc(), IncidentRecord.id.desc()] if query.descending else \
             [key.asc(), IncidentRecord.id.asc()]
         rows = self._session.execute(stmt.order_by(*order).limit(query.limit)).all()

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Mapped, Session
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import NotFoundError, ValidationError
@@ -38,9 +38,9 @@ def phone_key(text: str) -> str:
     return _NOT_DIGIT.sub("", text)[:200]
 
 
-def _starts_with(column: object, prefix: str) -> object:
+def _starts_with(column: Mapped[str], prefix: str) -> ColumnElement[bool]:
     # A range, not LIKE: it uses the index on both databases and needs no escaping.
-    return and_(column >= prefix, column < prefix + _KEY_END)  # type: ignore[operator]
+    return and_(column >= prefix, column < prefix + _KEY_END)
 
 
 def _caller(r: CallerRecord) -> Caller:
@@ -96,7 +96,7 @@ class SqlCallerRepository:
         if len(digits) >= 3:
             conditions.append(_starts_with(CallerRecord.phone_key, digits))
         rows = self._session.execute(
-            select(CallerRecord).where(or_(*conditions))  # type: ignore[arg-type]
+            select(CallerRecord).where(or_(*conditions))
             .order_by(CallerRecord.name_key, CallerRecord.id).limit(limit)
         ).scalars()
         return [_caller(r) for r in rows]
@@ -132,7 +132,7 @@ class SqlUserRepository:
         self._session.flush()
         return _user(record)
 
-    def list(self) -> list[User]:
+    def all(self) -> list[User]:
         rows = self._session.execute(select(UserRecord).order_by(UserRecord.full_name)).scalars()
         return [_user(r) for r in rows]
 
@@ -159,7 +159,7 @@ class SqlGroupRepository:
         self._session.flush()
         return Group(record.id, record.name, record.description, record.lead_id)
 
-    def list(self) -> list[Group]:
+    def all(self) -> list[Group]:
         rows = self._session.execute(select(GroupRecord).order_by(GroupRecord.name)).scalars()
         return [Group(r.id, r.name, r.description, r.lead_id) for r in rows]
 
@@ -214,8 +214,8 @@ class SqlMatrixRepository:
                 select(PriorityRecord).order_by(PriorityRecord.rank)).scalars()
         )
         return PriorityMatrix(
-            impact_levels=tuple(Level(int(v), str(n)) for v, n in version.impact_levels),
-            urgency_levels=tuple(Level(int(v), str(n)) for v, n in version.urgency_levels),
+            impact_levels=_levels(version.impact_levels),
+            urgency_levels=_levels(version.urgency_levels),
             cells={(int(i), int(u)): int(p) for i, u, p in version.cells},
             priorities=priorities,
             version=version.id,
@@ -232,3 +232,7 @@ class SqlMatrixRepository:
         self._session.add(record)
         self._session.flush()
         return record.id
+
+
+def _levels(stored: list[list[object]]) -> tuple[Level, ...]:
+    return tuple(Level(int(str(value)), str(name)) for value, name in stored)

@@ -66,7 +66,8 @@ def test_upgrade_from_previous_revision_keeps_data_and_indexes_it(
                 "description, impact, urgency, priority, state, resolution_notes, is_major, "
                 "opened_at, response_due_at, resolution_due_at, sla_paused_seconds, "
                 "response_breached, resolution_breached, reassignment_count, reopen_count, "
-                "updated_at, version) VALUES ('INC0000001', (SELECT id FROM callers), 'phone', 'Scanner offline', "
+                "updated_at, version) VALUES ('INC0000001', (SELECT id FROM callers), 'phone', "
+                "'Scanner offline', "
                 "'', 2, 2, 3, 'new', '', false, :t, :t, :t, 0, false, false, 0, 0, :t, 1)"),
                 {"t": stamp})
             connection.execute(text(

@@ -1,7 +1,7 @@
 """Core schema: people, catalogue, priorities and the matrix, incidents, activity.
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-26 23:52:00.908087
 """
 
