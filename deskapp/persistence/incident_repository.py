@@ -141,9 +141,10 @@ class SqlIncidentRepository:
         incident.id = self._session.execute(
             insert(IncidentRecord).values(**values).returning(IncidentRecord.id)
         ).scalar_one()
-        self._write_activity(incident)
+        # The index row must exist before notes (e.g. a logged call's) are appended to it.
         search.index_new(self._session, incident.id, incident.number,
                          incident.short_description, incident.description)
+        self._write_activity(incident)
         return incident
 
     def save(self, incident: Incident, expected_version: int) -> int:

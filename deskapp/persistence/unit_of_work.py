@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
+from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
 from deskapp.persistence.repositories import (
@@ -34,9 +35,10 @@ class SqlUnitOfWork:
         self.groups = SqlGroupRepository(self.session)
         self.catalog = SqlCatalogRepository(self.session)
         self.matrix = SqlMatrixRepository(self.session)
+        self.bulk = SqlBulkIncidentWriter(self.session)
         return self
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
         try:
             self.session.rollback()
         finally:

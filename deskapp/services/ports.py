@@ -115,16 +115,31 @@ class MatrixRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: rolled back unless committed."""
 
-    incidents: IncidentRepository
-    callers: CallerRepository
-    users: UserRepository
-    groups: GroupRepository
-    catalog: CatalogRepository
-    matrix: MatrixRepository
+    # Read-only properties, so that implementations may hold their own repository types.
+    @property
+    def incidents(self) -> IncidentRepository: ...
+
+    @property
+    def callers(self) -> CallerRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def groups(self) -> GroupRepository: ...
+
+    @property
+    def catalog(self) -> CatalogRepository: ...
+
+    @property
+    def matrix(self) -> MatrixRepository: ...
+
+    @property
+    def bulk(self) -> BulkIncidentWriter: ...
 
     def __enter__(self) -> Self: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -140,3 +155,51 @@ class UnitOfWorkFactory(Protocol):
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware UTC."""
 
+
+class BulkIncidentWriter(Protocol):
+    """Writes many incidents at once, for demo data and imports; not for interactive use.
+
+    Every method runs inside the unit of work's transaction. Ids and numbers are handed out
+    first, so that the caller can link incidents (a child to its major incident) and build
+    their whole history before anything is written.
+    """
+
+    def reserve_ids(self, count: int) -> list[int]:
+        """Ids for ``count`` new incidents, ascending, that no one else will take.
+
+        Only within a write unit of work, and only until it ends: insert them in the same
+        transaction.
+        """
+        ...
+
+    def reserve_numbers(self, count: int) -> int:
+        """Reserve a block of ``count`` incident numbers; returns the first sequence value."""
+        ...
+
+    def add_incidents(self, incidents: Sequence[Incident]) -> int:
+        """Insert incidents with their activity and their search entries.
+
+        Args:
+            incidents: Aggregates whose id and number are set (from ``reserve_ids`` and
+                ``reserve_numbers``); their pending activity is taken and written.
+
+        Returns:
+            How many activity entries were written.
+        """
+        ...
+
+    def add_callers(self, callers: Sequence[Caller]) -> list[Caller]:
+        """Insert callers (their ids are ignored); returns them with their new ids, in order."""
+        ...
+
+    def callers_by_email_domain(self, domain: str) -> list[Caller]:
+        """Callers whose email address ends in ``@domain``, by id."""
+        ...
+
+    def categories(self) -> dict[tuple[str | None, str], int]:
+        """Every category's id by (parent name, name); top-level ones have no parent name."""
+        ...
+
+    def services(self) -> dict[str, int]:
+        """Every service or configuration item's id by name."""
+        ...

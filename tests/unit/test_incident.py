@@ -60,7 +60,7 @@ def test_hold_needs_a_reason_and_stops_the_clock() -> None:
         incident.transition(State.ON_HOLD, AGENT, T0)
     incident.transition(State.ON_HOLD, AGENT, T0 + timedelta(hours=1),
                         hold_reason=HoldReason.AWAITING_CALLER)
-    assert incident.hold_reason is HoldReason.AWAITING_CALLER
+    assert str(incident.hold_reason) == HoldReason.AWAITING_CALLER.value
     status = incident.sla_status(T0 + timedelta(days=5), default_matrix())
     assert status.remaining == timedelta(hours=23)
     assert not status.resolution_breached

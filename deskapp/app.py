@@ -1,0 +1,195 @@
+"""The composition root: settings -> database -> services -> runner -> main window -> loop.
+
+The only module that knows every layer. It opens (and migrates) the database, signs the user
+in, fills a brand-new default database with demo data, and runs the Qt event loop through
+qasync so coroutines and Qt share one thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy.exc import SQLAlchemyError
+
+from deskapp import __version__
+from deskapp.domain.errors import DeskappError
+from deskapp.domain.people import User
+from deskapp.persistence.database import Database, open_database
+from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.main_window import MainWindow
+from deskapp.services.incidents import IncidentService, utc_now
+from deskapp.services.ports import Clock
+from deskapp.services.queries import QueueFilter
+from deskapp.services.reference import ReferenceService
+from deskapp.services.setup import sign_in
+from deskapp.settings import APP_NAME, Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_STARTUP_FAILED = 2
+"""The database could not be opened or the user could not sign in."""
+
+ORGANIZATION = "Deskapp"
+APP_ICON = Path(__file__).resolve().parent.parent / "resources" / "deskapp.svg"
+
+
+@dataclass
+class Session:
+    """What one run of the GUI holds open, closed in reverse order."""
+
+    database: Database
+    user: User
+    runner: DbRunner
+    window: MainWindow
+
+
+def build_main_window(
+    database: Database,
+    user: User,
+    runner: DbRunner,
+    *,
+    window_settings: QSettings | None = None,
+    clock: Clock = utc_now,
+) -> MainWindow:
+    """Wire the services of ``database`` into a main window acting as ``user``.
+
+    Nothing is loaded yet: call ``window.refresh()`` (or ``start_refresh()``) once an event
+    loop runs. Tests use this to build the window without starting the application.
+
+    Args:
+        database: the open database.
+        user: the signed-in user.
+        runner: runs service calls off the GUI thread; the caller closes it.
+        window_settings: where window layout is kept (default: the user's QSettings).
+        clock: "now" for the services and the SLA column.
+    """
+    incidents = IncidentService(database.uow_factory, user.id, clock)
+    reference = ReferenceService(database.uow_factory)
+    return MainWindow(
+        incidents=incidents,
+        reference=reference,
+        runner=runner,
+        user=user,
+        database_name=database.display_name,
+        window_settings=window_settings if window_settings is not None else QSettings(),
+        clock=clock,
+    )
+
+
+def needs_demo_data(settings: Settings, database: Database, user: User) -> bool:
+    """A brand-new default database is filled with demo data so there is something to see."""
+    if not settings.is_default_database or settings.demo_incidents_on_first_start <= 0:
+        return False
+    service = IncidentService(database.uow_factory, user.id)
+    return service.count(QueueFilter()) == 0
+
+
+def fill_demo_data(settings: Settings, database: Database) -> None:
+    """Create the first-start demo incidents (blocking; run it in the runner)."""
+    # Imported here: demo data is an optional first-start extra, not part of the GUI's
+    # wiring, and the module must not be loaded on every start.
+    from deskapp.services.demo import generate_demo  # type: ignore[import-not-found,unused-ignore]
+
+    generate_demo(database.uow_factory, incidents=settings.demo_incidents_on_first_start)
+
+
+def _application() -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setApplicationVersion(__version__)
+    app.setApplicationDisplayName("Deskapp")
+    if APP_ICON.is_file():
+        app.setWindowIcon(QIcon(str(APP_ICON)))
+    # The window's closing ends the main coroutine, which ends the loop; Qt quitting on its
+    # own would stop the loop under a coroutine that has not finished.
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def _startup_error(message: str) -> int:
+    log.error("Start-up failed: %s", message)
+    QMessageBox.critical(None, "Deskapp cannot start", message)
+    return EXIT_STARTUP_FAILED
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def run_gui(settings: Settings) -> int:
+    """Open the database, sign in, show the main window and run until it closes.
+
+    Returns:
+        The process exit code: 0, or 2 when the database cannot be opened or the user
+        cannot sign in (after telling the user in a message box).
+    """
+    _application()
+    try:
+        database = open_database(settings.database_url)
+    except (DeskappError, SQLAlchemyError) as exc:
+        return _startup_error(_one_line(exc))
+    try:
+        try:
+            user = sign_in(database.uow_factory, settings.username)
+            demo = needs_demo_data(settings, database, user)
+        except (DeskappError, SQLAlchemyError) as exc:
+            return _startup_error(_one_line(exc))
+        result: int = qasync.run(_main(settings, database, user, demo))
+        return result
+    finally:
+        database.close()
+
+
+async def _main(settings: Settings, database: Database, user: User, demo: bool) -> int:
+    """The application's coroutine: runs while the main window is open."""
+    runner = DbRunner.for_dialect(database.dialect)
+    window = build_main_window(database, user, runner)
+    closed = asyncio.get_running_loop().create_future()
+
+    def on_closed() -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    window.closed.connect(on_closed)
+    try:
+        window.show()
+        if demo:
+            runner.spawn(_first_start(settings, database, runner, window), name="first start")
+        else:
+            window.start_refresh()
+        await closed
+    finally:
+        await runner.aclose()
+        window.deleteLater()
+    return EXIT_OK
+
+
+async def _first_start(settings: Settings, database: Database, runner: DbRunner,
+                       window: MainWindow) -> None:
+    """Fill a new database with demo incidents, then show them."""
+    window.statusBar().showMessage(
+        f"Creating {settings.demo_incidents_on_first_start:,} demo incidents…")
+    window.begin_busy()
+    try:
+        await runner.db(fill_demo_data, settings, database)
+    except Exception as exc:
+        # Demo data is a convenience: an empty desk is still a working desk.
+        log.exception("Creating demo data failed")
+        window.show_error(f"Could not create the demo data: {_one_line(exc)}")
+    else:
+        window.statusBar().clearMessage()
+    finally:
+        window.end_busy()
+    await window.refresh()

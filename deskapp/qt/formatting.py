@@ -1,0 +1,97 @@
+"""How queue values read on screen: durations, timestamps and the SLA clock.
+
+Pure functions without Qt, so they are cheap to test and every view words things alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from deskapp.domain.enums import State
+from deskapp.domain.sla import AT_RISK_SHARE
+from deskapp.services.dto import IncidentRow
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short, unsigned duration: ``<1m``, ``45m``, ``3h 05m``, ``2d 4h``."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    if minutes < 1:
+        return "<1m"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins:02d}m"
+    return f"{mins}m"
+
+
+def format_timestamp(moment: datetime | None) -> str:
+    """A stored (UTC) moment in the user's local time, to the minute."""
+    if moment is None:
+        return ""
+    return moment.astimezone().strftime(TIMESTAMP_FORMAT)
+
+
+class SlaState(Enum):
+    """How the resolution clock of an incident stands."""
+
+    RUNNING = "running"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+    MET = "met"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class SlaSummary:
+    """The SLA cell of a queue row."""
+
+    state: SlaState
+    text: str
+    remaining: timedelta | None
+    """Time left (negative once overdue); None when the clock no longer applies."""
+
+
+def sla_summary(row: IncidentRow, now: datetime,
+                resolution_minutes: int | None = None) -> SlaSummary:
+    """What the resolution clock of ``row`` says at ``now``.
+
+    Args:
+        row: the queue row.
+        now: the current time, timezone-aware.
+        resolution_minutes: the priority's resolution target; without it the row is never
+            reported as at risk (the matrix may not be loaded yet).
+    """
+    if row.state == State.CANCELLED:
+        return SlaSummary(SlaState.NONE, "—", None)
+    if row.sla_paused_since is not None:
+        # The clock stopped when the incident was put on hold or resolved: measure to then.
+        left = row.resolution_due_at - row.sla_paused_since
+        late = row.resolution_breached or left < timedelta(0)
+        if row.state in (State.RESOLVED, State.CLOSED):
+            return SlaSummary(SlaState.OVERDUE if late else SlaState.MET,
+                              "Breached" if late else "Met", left)
+        if late:
+            return SlaSummary(SlaState.PAUSED, f"Paused, overdue {format_duration(left)}", left)
+        return SlaSummary(SlaState.PAUSED, f"Paused, {format_duration(left)} left", left)
+    if not row.state.is_open:
+        # Resolved or closed without a recorded pause: only the breach flag is known.
+        return SlaSummary(SlaState.OVERDUE if row.resolution_breached else SlaState.MET,
+                          "Breached" if row.resolution_breached else "Met", None)
+    remaining = row.resolution_due_at - now
+    if remaining < timedelta(0):
+        return SlaSummary(SlaState.OVERDUE, f"Overdue {format_duration(remaining)}", remaining)
+    if row.resolution_breached:
+        # Breached before a pause that moved the due time later; it stays breached.
+        return SlaSummary(SlaState.OVERDUE, f"Breached, {format_duration(remaining)} left",
+                          remaining)
+    if resolution_minutes is not None and \
+            remaining < timedelta(minutes=resolution_minutes) * AT_RISK_SHARE:
+        return SlaSummary(SlaState.AT_RISK, f"{format_duration(remaining)} left", remaining)
+    return SlaSummary(SlaState.RUNNING, f"{format_duration(remaining)} left", remaining)
