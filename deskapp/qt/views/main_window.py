@@ -48,7 +48,7 @@ _SAMPLES: dict[Column, str] = {
     Column.GROUP: "End-User Computing",
     Column.ASSIGNEE: "Franziska Müller",
     Column.OPENED: "2026-12-31 23:59",
-    Column.SLA: "Paused, 1d 23h left",
+    Column.SLA: "Paused, 23h 59m left",
     Column.UPDATED: "2026-12-31 23:59",
 }
 _DECORATION = 22
