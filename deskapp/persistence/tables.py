@@ -184,6 +184,20 @@ class IncidentRecord(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class SavedFilterRecord(Base):
+    """A queue a user made and named: its conditions as JSON (see services.saved_filters)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ActivityRecord(Base):
     """An append-only entry of an incident's activity."""
 
