@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    false,
     func,
     insert,
     literal,
@@ -31,6 +32,7 @@ from deskapp.domain.enums import (
 )
 from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.incident import Incident, format_number
+from deskapp.domain.sla import AT_RISK_SHARE
 from deskapp.persistence import search
 from deskapp.persistence.tables import (
     ActivityRecord,
@@ -38,10 +40,11 @@ from deskapp.persistence.tables import (
     CounterRecord,
     GroupRecord,
     IncidentRecord,
+    PriorityRecord,
     UserRecord,
 )
 from deskapp.services.dto import ActivityView, IncidentRow
-from deskapp.services.queries import QueueFilter, QueueQuery, SortKey
+from deskapp.services.queries import QueueFilter, QueueQuery, SlaCondition, SortKey
 
 _INCIDENT_FIELDS = [f.name for f in fields(Incident) if f.name != "pending"]
 _COLUMNS = [name for name in _INCIDENT_FIELDS if name != "id"]
@@ -225,6 +228,8 @@ class SqlIncidentRepository:
         )
 
     def _conditions(self, f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+        if f.empty:
+            return [false()]
         conditions: list[ColumnElement[bool]] = []
         if f.states:
             conditions.append(IncidentRecord.state.in_([s.value for s in f.states]))
@@ -239,19 +244,51 @@ class SqlIncidentRepository:
             conditions.append(IncidentRecord.assignee_id.is_(None))
         if f.priorities:
             conditions.append(IncidentRecord.priority.in_(f.priorities))
-        if f.breached:
-            conditions.append(or_(
-                IncidentRecord.resolution_breached.is_(True),
-                and_(IncidentRecord.state.in_(ACTIVE_STATES),
-                     IncidentRecord.resolution_due_at < now),
-            ))
+        if f.category_ids:
+            conditions.append(or_(IncidentRecord.category_id.in_(f.category_ids),
+                                  IncidentRecord.subcategory_id.in_(f.category_ids)))
+        if f.service_ids:
+            conditions.append(IncidentRecord.service_id.in_(f.service_ids))
+        if f.sla == SlaCondition.BREACHED:
+            conditions.append(self._breached(now))
+        elif f.sla == SlaCondition.ATTENTION:
+            conditions.append(or_(self._breached(now), self._at_risk(now)))
         if f.major_only:
             conditions.append(IncidentRecord.is_major.is_(True))
+        if f.opened_after is not None:
+            conditions.append(IncidentRecord.opened_at >= f.opened_after)
+        if f.opened_before is not None:
+            conditions.append(IncidentRecord.opened_at < f.opened_before)
+        if f.resolved_after is not None:
+            conditions.append(IncidentRecord.resolved_at >= f.resolved_after)
         if f.text.strip():
             hits = search.matching_ids(self._dialect, f.text)
             if hits is not None:
                 conditions.append(IncidentRecord.id.in_(hits))
         return conditions
+
+    @staticmethod
+    def _breached(now: datetime) -> ColumnElement[bool]:
+        # The stored flag covers clocks that stopped (on hold, resolved) past their due time.
+        return or_(
+            IncidentRecord.resolution_breached.is_(True),
+            and_(IncidentRecord.state.in_(ACTIVE_STATES),
+                 IncidentRecord.resolution_due_at < now),
+        )
+
+    def _at_risk(self, now: datetime) -> ColumnElement[bool]:
+        # The domain's rule (sla.AT_RISK_SHARE of the priority's target left), one range per
+        # priority so that the (state, resolution_due_at) index still serves it.
+        targets = self._session.execute(
+            select(PriorityRecord.rank, PriorityRecord.resolution_minutes)).all()
+        per_priority = [
+            and_(IncidentRecord.priority == rank,
+                 IncidentRecord.resolution_due_at
+                 < now + timedelta(minutes=minutes * AT_RISK_SHARE))
+            for rank, minutes in targets
+        ]
+        return and_(IncidentRecord.state.in_(ACTIVE_STATES),
+                    or_(*per_priority) if per_priority else false())
 
     def list_queue(self, query: QueueQuery, now: datetime) -> list[IncidentRow]:
         key = _SORT_COLUMNS[query.sort]

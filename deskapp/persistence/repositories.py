@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session
 
 from deskapp.domain.enums import Role
@@ -20,9 +21,11 @@ from deskapp.persistence.tables import (
     GroupRecord,
     MatrixVersionRecord,
     PriorityRecord,
+    SavedFilterRecord,
     ServiceRecord,
     UserRecord,
 )
+from deskapp.services.dto import StoredFilter
 
 _NOT_DIGIT = re.compile(r"\D+")
 _KEY_END = "\U0010ffff"
@@ -168,6 +171,12 @@ class SqlGroupRepository:
             select(GroupMemberRecord.user_id).where(GroupMemberRecord.group_id == group_id)
         ).scalars())
 
+    def ids_of_member(self, user_id: int) -> list[int]:
+        return list(self._session.execute(
+            select(GroupMemberRecord.group_id).where(GroupMemberRecord.user_id == user_id)
+            .order_by(GroupMemberRecord.group_id)
+        ).scalars())
+
 
 class SqlCatalogRepository:
     """CatalogRepository in SQL."""
@@ -236,3 +245,45 @@ class SqlMatrixRepository:
 
 def _levels(stored: list[list[object]]) -> tuple[Level, ...]:
     return tuple(Level(int(str(value)), str(name)) for value, name in stored)
+
+
+class SqlSavedFilterRepository:
+    """SavedFilterRepository in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def list_for(self, owner_id: int) -> list[StoredFilter]:
+        rows = self._session.execute(
+            select(SavedFilterRecord).where(SavedFilterRecord.owner_id == owner_id)
+            .order_by(SavedFilterRecord.position, SavedFilterRecord.name)
+        ).scalars()
+        return [StoredFilter(r.id, r.name, dict(r.conditions), r.position) for r in rows]
+
+    def add(self, owner_id: int, name: str, conditions: dict[str, Any], now: datetime) -> int:
+        last = self._session.execute(
+            select(func.max(SavedFilterRecord.position))
+            .where(SavedFilterRecord.owner_id == owner_id)
+        ).scalar()
+        record = SavedFilterRecord(owner_id=owner_id, name=name, conditions=conditions,
+                                   position=(last or 0) + 1, created_at=now, updated_at=now)
+        self._session.add(record)
+        self._session.flush()
+        return record.id
+
+    def update(self, filter_id: int, owner_id: int, name: str, conditions: dict[str, Any],
+               now: datetime) -> None:
+        record = self._own(filter_id, owner_id)
+        record.name, record.conditions, record.updated_at = name, conditions, now
+        self._session.flush()
+
+    def delete(self, filter_id: int, owner_id: int) -> None:
+        self._session.delete(self._own(filter_id, owner_id))
+        self._session.flush()
+
+    def _own(self, filter_id: int, owner_id: int) -> SavedFilterRecord:
+        record = self._session.get(SavedFilterRecord, filter_id)
+        # Someone else's filter is as good as missing: users never see each other's.
+        if record is None or record.owner_id != owner_id:
+            raise NotFoundError("That saved filter no longer exists.")
+        return record

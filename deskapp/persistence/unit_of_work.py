@@ -17,6 +17,7 @@ from deskapp.persistence.repositories import (
     SqlCatalogRepository,
     SqlGroupRepository,
     SqlMatrixRepository,
+    SqlSavedFilterRepository,
     SqlUserRepository,
 )
 
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
         self.groups = SqlGroupRepository(self.session)
         self.catalog = SqlCatalogRepository(self.session)
         self.matrix = SqlMatrixRepository(self.session)
+        self.saved_filters = SqlSavedFilterRepository(self.session)
         self.bulk = SqlBulkIncidentWriter(self.session)
         return self
 

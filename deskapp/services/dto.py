@@ -118,3 +118,13 @@ class QueueCounts:
 
     total: int
     by_state: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredFilter:
+    """A saved filter as stored: its conditions are plain JSON data."""
+
+    id: int
+    name: str
+    conditions: dict[str, object]
+    position: int

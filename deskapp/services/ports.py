@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
-from deskapp.services.dto import ActivityView, IncidentRow
+from deskapp.services.dto import ActivityView, IncidentRow, StoredFilter
 from deskapp.services.queries import QueueFilter, QueueQuery
 
 
@@ -91,6 +91,10 @@ class GroupRepository(Protocol):
 
     def member_ids(self, group_id: int) -> list[int]: ...
 
+    def ids_of_member(self, user_id: int) -> list[int]:
+        """The groups ``user_id`` belongs to."""
+        ...
+
 
 class CatalogRepository(Protocol):
     """Categories, subcategories and affected services or configuration items."""
@@ -102,6 +106,27 @@ class CatalogRepository(Protocol):
     def add_service(self, name: str) -> int: ...
 
     def service_exists(self, service_id: int) -> bool: ...
+
+
+class SavedFilterRepository(Protocol):
+    """The queues users make and name; each belongs to one user."""
+
+    def list_for(self, owner_id: int) -> list[StoredFilter]:
+        """The owner's filters, in their sidebar order."""
+        ...
+
+    def add(self, owner_id: int, name: str, conditions: dict[str, Any], now: datetime) -> int:
+        """Store a new filter; returns its id."""
+        ...
+
+    def update(self, filter_id: int, owner_id: int, name: str, conditions: dict[str, Any],
+               now: datetime) -> None:
+        """Rename or redefine the owner's filter; NotFoundError if they have no such filter."""
+        ...
+
+    def delete(self, filter_id: int, owner_id: int) -> None:
+        """Remove the owner's filter; NotFoundError if they have no such filter."""
+        ...
 
 
 class MatrixRepository(Protocol):
@@ -133,6 +158,9 @@ class UnitOfWork(Protocol):
 
     @property
     def matrix(self) -> MatrixRepository: ...
+
+    @property
+    def saved_filters(self) -> SavedFilterRepository: ...
 
     @property
     def bulk(self) -> BulkIncidentWriter: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,18 +27,42 @@ class SortKey(StrEnum):
     ASSIGNEE = "assignee"
 
 
+class SlaCondition(StrEnum):
+    """Which incidents a queue holds by the state of their resolution clock."""
+
+    ANY = ""
+    BREACHED = "breached"
+    """Past the resolution due time (or breached before a pause or the resolution)."""
+    ATTENTION = "attention"
+    """Breached, or at risk: less than a quarter of the resolution target left."""
+
+
 @dataclass(frozen=True)
 class QueueFilter:
-    """Which incidents a queue holds; empty tuples mean 'any'."""
+    """Which incidents a queue holds; empty tuples and None mean 'any'.
+
+    Every condition is answered by the database, across all incidents, never by the GUI
+    over the rows it happens to have loaded.
+    """
 
     states: tuple[State, ...] = ()
     group_ids: tuple[int, ...] = ()
     assignee_ids: tuple[int, ...] = ()
     unassigned: bool = False
+    """With assignee_ids: those agents' incidents or unassigned ones; alone: unassigned only."""
     priorities: tuple[int, ...] = ()
-    breached: bool = False
+    category_ids: tuple[int, ...] = ()
+    """A category also matches incidents filed under its subcategories."""
+    service_ids: tuple[int, ...] = ()
+    sla: SlaCondition = SlaCondition.ANY
     major_only: bool = False
+    opened_after: datetime | None = None
+    opened_before: datetime | None = None
+    resolved_after: datetime | None = None
     text: str = ""
+    """Words to find in number, descriptions and notes (full-text, the last word a prefix)."""
+    empty: bool = False
+    """Matches nothing: e.g. "unassigned in my groups" for someone in no group."""
 
     @classmethod
     def open_incidents(cls) -> QueueFilter:

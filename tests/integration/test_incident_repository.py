@@ -12,7 +12,13 @@ from deskapp.domain.people import Group
 from deskapp.persistence.database import Database
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService, LogCallRequest
-from deskapp.services.queries import QueueFilter, QueueQuery, SortKey, cursor_after
+from deskapp.services.queries import (
+    QueueFilter,
+    QueueQuery,
+    SlaCondition,
+    SortKey,
+    cursor_after,
+)
 from tests.conftest import FakeClock, add_user
 
 
@@ -177,9 +183,10 @@ def test_filters_and_counts(service: IncidentService, caller: CallerView,
     assert service.count(QueueFilter()) == 2
     assert service.count(QueueFilter(priorities=(1,))) == 1
     assert service.count(QueueFilter(unassigned=True)) == 2
-    assert service.count(QueueFilter(breached=True)) == 0
+    assert service.count(QueueFilter(sla=SlaCondition.BREACHED)) == 0
     clock.advance(hours=5)  # past P1's 4 h
-    assert [r.id for r in service.list_queue(QueueQuery(QueueFilter(breached=True)))] == [p1.id]
+    breached = QueueQuery(QueueFilter(sla=SlaCondition.BREACHED))
+    assert [r.id for r in service.list_queue(breached)] == [p1.id]
 
 
 def test_breach_freezes_on_hold(service: IncidentService, caller: CallerView,
@@ -188,7 +195,48 @@ def test_breach_freezes_on_hold(service: IncidentService, caller: CallerView,
     clock.advance(hours=1)
     service.transition(p1.id, p1.version, State.ON_HOLD, hold_reason=HoldReason.AWAITING_VENDOR)
     clock.advance(days=2)
-    assert service.count(QueueFilter(breached=True)) == 0
+    assert service.count(QueueFilter(sla=SlaCondition.BREACHED)) == 0
+
+
+def test_sla_attention_holds_breached_and_at_risk(service: IncidentService,
+                                                 caller: CallerView, clock: FakeClock) -> None:
+    p1 = log(service, caller, "Core switch down", 1, 1)  # P1: 4 h to resolve
+    log(service, caller, "Wallpaper request", 3, 3)
+    attention = QueueFilter(sla=SlaCondition.ATTENTION)
+    assert service.count(attention) == 0
+    clock.advance(hours=3, minutes=5)  # under a quarter of 4 h left: at risk, not breached
+    assert [r.id for r in service.list_queue(QueueQuery(attention))] == [p1]
+    assert service.count(QueueFilter(sla=SlaCondition.BREACHED)) == 0
+
+
+def test_filters_on_catalog_dates_and_nothing(database: Database, service: IncidentService,
+                                              caller: CallerView, clock: FakeClock) -> None:
+    with database.uow_factory(write=True) as uow:
+        hardware = uow.catalog.add_category("Hardware")
+        printer = uow.catalog.add_category("Printer", hardware)
+        software = uow.catalog.add_category("Software")
+        email = uow.catalog.add_service("Email")
+        uow.commit()
+    started = clock.now
+    by_sub = log(service, caller, "Toner", category_id=hardware, subcategory_id=printer)
+    clock.advance(days=2)
+    by_top = log(service, caller, "Laptop fan", category_id=hardware)
+    other = log(service, caller, "Outlook", category_id=software, service_id=email)
+    assert {r.id for r in service.list_queue(QueueQuery(QueueFilter(category_ids=(hardware,))))
+            } == {by_sub, by_top}
+    assert service.count(QueueFilter(category_ids=(printer,))) == 1
+    assert [r.id for r in service.list_queue(QueueQuery(QueueFilter(service_ids=(email,))))
+            ] == [other]
+    recent = QueueFilter(opened_after=started + timedelta(days=1))
+    assert service.count(recent) == 2
+    assert service.count(QueueFilter(opened_before=started + timedelta(days=1))) == 1
+    detail = service.get(other)
+    service.transition(other, detail.version, State.RESOLVED,
+                       resolution_code=ResolutionCode.SOLVED_REMOTELY, resolution_notes="ok")
+    assert [r.id for r in service.list_queue(QueueQuery(QueueFilter(resolved_after=clock.now)))
+            ] == [other]
+    assert service.count(QueueFilter(empty=True)) == 0
+    assert service.list_queue(QueueQuery(QueueFilter(empty=True))) == []
 
 
 def test_caller_lookup_by_prefix(service: IncidentService) -> None:

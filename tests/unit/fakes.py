@@ -6,14 +6,14 @@ import copy
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from deskapp.domain.enums import ActivityKind
 from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix, default_matrix
-from deskapp.services.dto import ActivityView, IncidentRow
+from deskapp.services.dto import ActivityView, IncidentRow, StoredFilter
 from deskapp.services.queries import QueueFilter, QueueQuery
 
 
@@ -31,6 +31,7 @@ class FakeStore:
         self.matrix = default_matrix()
         self.counter = 0
         self.commits = 0
+        self.saved_filters: dict[int, tuple[int, StoredFilter]] = {}
 
 
 class FakeIncidents:
@@ -173,6 +174,10 @@ class FakeGroups:
     def member_ids(self, group_id: int) -> list[int]:
         return list(self._store.groups[group_id][1])
 
+    def ids_of_member(self, user_id: int) -> list[int]:
+        return sorted(gid for gid, (_, members) in self._store.groups.items()
+                      if user_id in members)
+
 
 class FakeCatalog:
     def __init__(self, store: FakeStore) -> None:
@@ -208,6 +213,38 @@ class FakeMatrix:
         return matrix.version
 
 
+class FakeSavedFilters:
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+
+    def list_for(self, owner_id: int) -> list[StoredFilter]:
+        own = [f for owner, f in self._store.saved_filters.values() if owner == owner_id]
+        return sorted(own, key=lambda f: (f.position, f.name))
+
+    def add(self, owner_id: int, name: str, conditions: dict[str, Any], now: datetime) -> int:
+        filter_id = max(self._store.saved_filters, default=0) + 1
+        position = len(self.list_for(owner_id)) + 1
+        self._store.saved_filters[filter_id] = (
+            owner_id, StoredFilter(filter_id, name, dict(conditions), position))
+        return filter_id
+
+    def update(self, filter_id: int, owner_id: int, name: str, conditions: dict[str, Any],
+               now: datetime) -> None:
+        old = self._own(filter_id, owner_id)
+        self._store.saved_filters[filter_id] = (
+            owner_id, replace(old, name=name, conditions=dict(conditions)))
+
+    def delete(self, filter_id: int, owner_id: int) -> None:
+        self._own(filter_id, owner_id)
+        del self._store.saved_filters[filter_id]
+
+    def _own(self, filter_id: int, owner_id: int) -> StoredFilter:
+        owner, stored = self._store.saved_filters.get(filter_id, (None, None))
+        if owner != owner_id or stored is None:
+            raise NotFoundError("That saved filter no longer exists.")
+        return stored
+
+
 class FakeUnitOfWork:
     """A unit of work that works on a copy of the store and keeps it only on commit."""
 
@@ -222,6 +259,7 @@ class FakeUnitOfWork:
         self.groups = FakeGroups(self._work)
         self.catalog = FakeCatalog(self._work)
         self.matrix = FakeMatrix(self._work)
+        self.saved_filters = FakeSavedFilters(self._work)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
