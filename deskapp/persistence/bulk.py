@@ -1,4 +1,4 @@
-"""Bulk writes of incidents, their activity and their search entries, for demo data.
+"""Bulk writes of incidents, their activity and their search entries, for demo data and imports.
 
 One ``executemany`` per table and batch instead of a round trip per row: psycopg 3 pipelines
 it; on SQLite the rows, converted by their columns' own bind processors, go straight to the
@@ -9,23 +9,35 @@ repository writes (tests/integration/test_demo.py compares them byte for byte).
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, String, TableClause, Text, column, insert, select, table, text
+from sqlalchemy import (
+    Integer,
+    String,
+    TableClause,
+    Text,
+    column,
+    func,
+    insert,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session, aliased
 
 from deskapp.domain.enums import ActivityKind
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller
-from deskapp.persistence import incident_repository
+from deskapp.persistence import incident_repository, live
 from deskapp.persistence.incident_repository import activity_values, column_values
-from deskapp.persistence.repositories import caller_values
+from deskapp.persistence.repositories import caller_values, name_key
 from deskapp.persistence.tables import (
     ActivityRecord,
     Base,
     CallerRecord,
     CategoryRecord,
+    GroupMemberRecord,
     IncidentRecord,
     ServiceRecord,
 )
@@ -36,6 +48,9 @@ from deskapp.persistence.tables import (
 _INCIDENTS = Base.metadata.tables[IncidentRecord.__tablename__]
 _ACTIVITY = Base.metadata.tables[ActivityRecord.__tablename__]
 _CALLERS = Base.metadata.tables[CallerRecord.__tablename__]
+_MEMBERS = Base.metadata.tables[GroupMemberRecord.__tablename__]
+_IN_CHUNK = 500
+"""Values per IN list: well below SQLite's limit on bound parameters."""
 
 _NOTE_KINDS = frozenset({ActivityKind.WORK_NOTE, ActivityKind.COMMENT, ActivityKind.CALL})
 """The activity whose text the search index holds as an incident's notes (as the repository
@@ -68,18 +83,25 @@ class SqlBulkIncidentWriter:
     def reserve_numbers(self, count: int) -> int:
         return incident_repository.reserve_numbers(self._session, count)
 
-    def add_incidents(self, incidents: Sequence[Incident]) -> int:
+    def add_incidents(self, incidents: Sequence[Incident],
+                      external_refs: Sequence[str] | None = None) -> int:
         if not incidents:
             return 0
+        # Too many to name one by one: listeners reload everything they show.
+        live.note_changed(self._session, None)
+        if external_refs is not None and len(external_refs) != len(incidents):
+            raise ValueError("One external reference per incident, or none at all.")
         rows: list[dict[str, Any]] = []
         activity: list[dict[str, Any]] = []
         search: list[dict[str, Any]] = []
         id_column = "rowid" if self._dialect == "sqlite" else "incident_id"
-        for incident in incidents:
+        for index, incident in enumerate(incidents):
             if incident.id is None or incident.number is None:
                 raise ValueError("Bulk-written incidents need their id and number set first.")
             values = column_values(incident)
             values["id"] = incident.id
+            if external_refs is not None:
+                values["external_ref"] = external_refs[index]
             rows.append(values)
             notes: list[str] = []
             for entry in incident.take_pending():
@@ -141,6 +163,45 @@ class SqlBulkIncidentWriter:
             Caller(caller_id, c.name, c.email, c.phone, c.department, c.location, c.vip)
             for caller_id, c in zip(ids, callers, strict=True)
         ]
+
+    def external_refs(self, prefix: str) -> set[str]:
+        # A scan (LIKE cannot use the index under PostgreSQL's default collation), which is
+        # fine once per import; SQLite's LIKE ignores case, so the prefix is checked again.
+        rows = self._session.execute(
+            select(IncidentRecord.external_ref).where(
+                IncidentRecord.external_ref.startswith(prefix, autoescape=True))
+        ).scalars()
+        return {ref for ref in rows if ref is not None and ref.startswith(prefix)}
+
+    def callers_by_name(self, names: Collection[str]) -> dict[str, int]:
+        wanted: dict[str, list[str]] = {}
+        for name in names:
+            wanted.setdefault(name_key(name), []).append(name)
+        found: dict[str, int] = {}
+        keys = sorted(wanted)
+        for start in range(0, len(keys), _IN_CHUNK):
+            rows = self._session.execute(
+                select(CallerRecord.name_key, func.min(CallerRecord.id))
+                .where(CallerRecord.name_key.in_(keys[start:start + _IN_CHUNK]))
+                .group_by(CallerRecord.name_key)
+            ).all()
+            for key, caller_id in rows:
+                for name in wanted.get(key, ()):
+                    found[name] = int(caller_id)
+        return found
+
+    def add_group_members(self, members: Collection[tuple[int, int]]) -> int:
+        if not members:
+            return 0
+        existing = set(self._session.execute(
+            select(GroupMemberRecord.group_id, GroupMemberRecord.user_id)
+            .where(GroupMemberRecord.group_id.in_(sorted({g for g, _ in members})))
+        ).tuples())
+        new = sorted(set(members) - existing)
+        if new:
+            self._session.execute(insert(_MEMBERS),
+                                  [{"group_id": g, "user_id": u} for g, u in new])
+        return len(new)
 
     def callers_by_email_domain(self, domain: str) -> list[Caller]:
         # email_key is the lower-cased address; a range on it would need the domain first,
