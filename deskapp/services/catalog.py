@@ -1,0 +1,124 @@
+"""What the call form and the detail form pick from: the catalogue, groups, agents, the matrix.
+
+One call at form start-up loads the small, slowly changing lists (categories, services,
+groups, agents, the priority matrix); the priority and due times are then previewed in the
+GUI thread from the matrix, with no database call per keystroke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from deskapp.domain import sla
+from deskapp.domain.priority import PriorityMatrix
+from deskapp.services.dto import CategoryView, ServiceView
+from deskapp.services.ports import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """An assignment group, for the assignment pickers."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """Someone who can be assigned incidents."""
+
+    id: int
+    full_name: str
+    active: bool
+    away: bool
+
+
+@dataclass(frozen=True)
+class FormCatalog:
+    """The reference data a form picks from, read once when it opens."""
+
+    categories: tuple[CategoryView, ...]
+    services: tuple[ServiceView, ...]
+    groups: tuple[GroupView, ...]
+    agents: tuple[AgentView, ...]
+    """Every person of the desk, so that any assignee or author can be named."""
+    matrix: PriorityMatrix
+
+    def top_categories(self) -> list[CategoryView]:
+        return [c for c in self.categories if c.parent_id is None]
+
+    def subcategories(self, category_id: int | None) -> list[CategoryView]:
+        if category_id is None:
+            return []
+        return [c for c in self.categories if c.parent_id == category_id]
+
+    def category_name(self, category_id: int | None) -> str:
+        return next((c.name for c in self.categories if c.id == category_id), "")
+
+    def service_name(self, service_id: int | None) -> str:
+        return next((s.name for s in self.services if s.id == service_id), "")
+
+    def group_name(self, group_id: int | None) -> str:
+        return next((g.name for g in self.groups if g.id == group_id), "")
+
+    def agent_name(self, agent_id: int | None) -> str:
+        return next((a.full_name for a in self.agents if a.id == agent_id), "")
+
+
+@dataclass(frozen=True)
+class PriorityPreview:
+    """The priority an impact and urgency give, and the due times it sets."""
+
+    rank: int
+    label: str
+    colour: str
+    response_due_at: datetime
+    resolution_due_at: datetime
+    response_minutes: int
+    resolution_minutes: int
+
+
+def preview_priority(matrix: PriorityMatrix, impact: int, urgency: int, opened_at: datetime,
+                     paused: timedelta = timedelta(0)) -> PriorityPreview:
+    """What the matrix says for ``impact`` x ``urgency``, exactly as saving will compute it.
+
+    Raises:
+        ValidationError: the levels are not in the matrix.
+    """
+    priority = matrix.priority_for(impact, urgency)
+    return PriorityPreview(
+        rank=priority.rank,
+        label=priority.label,
+        colour=priority.colour,
+        response_due_at=sla.response_due(opened_at, priority),
+        resolution_due_at=sla.resolution_due(opened_at, priority, paused),
+        response_minutes=priority.response_minutes,
+        resolution_minutes=priority.resolution_minutes,
+    )
+
+
+class CatalogService:
+    """Read-only look-ups for the forms; any signed-in user may read them."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow = uow_factory
+
+    def form_catalog(self) -> FormCatalog:
+        """Everything a form picks from, in one read."""
+        with self._uow() as uow:
+            return FormCatalog(
+                categories=tuple(uow.catalog.list_categories()),
+                services=tuple(uow.catalog.list_services()),
+                groups=tuple(GroupView(g.id, g.name) for g in uow.groups.all()),
+                agents=tuple(AgentView(u.id, u.full_name, u.active, u.away)
+                             for u in uow.users.all()),
+                matrix=uow.matrix.current(),
+            )
+
+    def group_members(self, group_id: int) -> list[AgentView]:
+        """The active members of a group, by name: who an incident of the group can go to."""
+        with self._uow() as uow:
+            members = set(uow.groups.member_ids(group_id))
+            return [AgentView(u.id, u.full_name, u.active, u.away) for u in uow.users.all()
+                    if u.id in members and u.active]

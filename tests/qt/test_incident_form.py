@@ -1,0 +1,451 @@
+"""The incident detail form: fields, transitions, timeline, notes and save conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from deskapp.app import build_main_window
+from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, Role, State
+from deskapp.domain.people import Group, User
+from deskapp.persistence.database import Database
+from deskapp.qt.models.activity_model import ActivityModel
+from deskapp.qt.models.conflict_model import ConflictColumn, ConflictModel
+from deskapp.qt.models.incident_list_model import IncidentListModel
+from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.conflict_dialog import ConflictDialog
+from deskapp.qt.views.form_host import FormHost
+from deskapp.qt.views.incident_form import IncidentForm
+from deskapp.qt.widgets.questions import QuestionBox
+from deskapp.services.catalog import CatalogService
+from deskapp.services.changes import Change, ChangeKind
+from deskapp.services.dto import CallerView
+from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.merge import compare
+from tests.conftest import FakeClock, add_user
+from tests.qt.conftest import Await
+from tests.qt.forms import OFFSCREEN_FORM_NOISE, Keyboard, add_catalog, key_target, screenshot
+
+pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_FORM_NOISE)
+
+Key = Qt.Key
+Opener = Callable[..., IncidentForm]
+
+
+@pytest.fixture
+def catalog_ids(database: Database) -> dict[str, int]:
+    return add_catalog(database)
+
+
+@pytest.fixture
+def team(database: Database) -> dict[str, int]:
+    ann = add_user(database, "ann")
+    bob = add_user(database, "bob")
+    with database.uow_factory(write=True) as uow:
+        desk = uow.groups.add(Group(0, "Service Desk"), [ann.id, bob.id])
+        network = uow.groups.add(Group(0, "Network team"), [bob.id])
+        uow.commit()
+    return {"ann": ann.id, "bob": bob.id, "desk": desk.id, "network": network.id}
+
+
+@pytest.fixture
+def incident_id(service: IncidentService, caller: CallerView, clock: FakeClock,
+                catalog_ids: dict[str, int]) -> int:
+    detail, _ = service.log_call(LogCallRequest(
+        caller.id, "Outlook cannot send mail", 2, 2, description="Error 0x800CCC0E",
+        service_id=catalog_ids["Email (Exchange Online)"], category_id=catalog_ids["Software"],
+        subcategory_id=catalog_ids["Software/Email"], call_started_at=clock.now,
+        call_seconds=125))
+    clock.advance(minutes=3)
+    service.add_work_note(detail.id, "Asked for a screenshot of the error.")
+    clock.advance(minutes=2)
+    return detail.id
+
+
+@pytest.fixture
+def open_form(qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+              clock: FakeClock) -> Iterator[Opener]:
+    forms: list[IncidentForm] = []
+
+    def opener(incident_id: int, user: User = admin) -> IncidentForm:
+        form = IncidentForm(incident_id,
+                            incidents=IncidentService(database.uow_factory, user.id, clock),
+                            catalog=CatalogService(database.uow_factory), runner=runner,
+                            user=user, clock=clock)
+        forms.append(form)
+        form.resize(1320, 860)
+        form.show()
+        qtbot.waitExposed(form)
+        form.activateWindow()
+        qtbot.waitUntil(form.isActiveWindow)
+        run(form.start())
+        assert form.detail is not None
+        return form
+
+    yield opener
+    for form in forms:
+        form.discard()
+        form.deleteLater()
+
+
+def test_the_form_shows_the_incident_and_its_timeline(
+        open_form: Opener, incident_id: int, caller: CallerView, clock: FakeClock) -> None:
+    form = open_form(incident_id)
+    ui = form.ui
+    assert ui.numberLabel.text() == "INC0000001"
+    assert ui.stateLabel.text() == "New"
+    assert ui.priorityLabel.text() == "P3 - Moderate"
+    assert ui.callerEdit.text() == "Grace Hopper"
+    assert ui.shortDescriptionEdit.text() == "Outlook cannot send mail"
+    assert ui.descriptionEdit.toPlainText() == "Error 0x800CCC0E"
+    assert ui.serviceEdit.text() == "Email (Exchange Online)"
+    assert (ui.categoryEdit.text(), ui.subcategoryEdit.text()) == ("Software", "Email")
+    assert ui.impactCombo.currentText() == "2 - Medium"
+    assert not form.dirty
+    # Newest first: the work note, then the call, then the logging.
+    kinds = [e.kind for e in form.activity_model.entries]
+    assert kinds == [ActivityKind.WORK_NOTE, ActivityKind.CALL, ActivityKind.CREATED]
+    first = form.activity_model.index(0).data()
+    assert "Desk Administrator · Work note (internal)" in first
+    assert "Asked for a screenshot of the error." in first
+    assert "02:05 long" in form.activity_model.index(1).data()
+    assert set(form.state_buttons()) == {State.IN_PROGRESS, State.ON_HOLD, State.RESOLVED,
+                                         State.CANCELLED}
+    assert ui.timeLeftValue.text() == "23h 55m left"
+    assert ui.onHoldValue.text() == "never"
+    assert "overdue" not in ui.responseDueValue.text()
+
+
+def test_changes_are_saved_at_once_and_the_priority_follows(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService,
+        team: dict[str, int]) -> None:
+    form = open_form(incident_id)
+    ui = form.ui
+    keys = Keyboard(qtbot)
+    ui.impactCombo.setFocus()
+    keys.press(Key.Key_1)
+    assert "P2 - High" in ui.priorityHint.text()  # live, before saving
+    assert ui.priorityLabel.text() == "P3 - Moderate"  # what is stored
+    ui.shortDescriptionEdit.setFocus()
+    keys.press(Key.Key_End)
+    keys.type(" to external addresses")
+    ui.groupCombo.setFocus()
+    ui.groupCombo.setCurrentIndex(ui.groupCombo.findData(team["desk"]))
+    qtbot.waitUntil(lambda: ui.assigneeCombo.findData(team["ann"]) > 0, timeout=5000)
+    ui.assigneeCombo.setCurrentIndex(ui.assigneeCombo.findData(team["ann"]))
+    assert form.dirty
+    assert set(form.changes()) == {"impact", "short_description", "assignment_group_id",
+                                   "assignee_id"}
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        keys.ctrl(Key.Key_S)
+    change = saved.args[0]
+    assert isinstance(change, Change)
+    assert {ChangeKind.FIELDS, ChangeKind.PRIORITY, ChangeKind.ASSIGNMENT} <= change.kinds
+    stored = service.get(incident_id)
+    assert (stored.version, stored.priority, stored.impact) == (2, 2, 1)
+    assert stored.short_description == "Outlook cannot send mail to external addresses"
+    assert (stored.assignment_group_id, stored.assignee_id) == (team["desk"], team["ann"])
+    assert ui.priorityLabel.text() == "P2 - High" and not form.dirty
+    assert "Saved INC0000001" in ui.savedBanner.text()
+    texts = [e.body for e in form.activity_model.entries[:5]]
+    assert "Impact: 2 - Medium → 1 - High" in texts
+    assert "Assigned to: — → Ann" in texts
+
+
+def test_transitions_ask_inline_for_what_they_need(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService,
+        clock: FakeClock) -> None:
+    form = open_form(incident_id)
+    ui = form.ui
+    keys = Keyboard(qtbot)
+    keys.press(Key.Key_2, Qt.KeyboardModifier.AltModifier)  # "Put on hold"
+    assert form.pending_transition == State.ON_HOLD and ui.transitionBox.isVisible()
+    assert key_target() is ui.holdReasonCombo
+    assert not ui.resolutionCodeCombo.isVisible()
+    keys.ctrl(Key.Key_S)
+    assert ui.transitionError.text() == "Say why the incident waits."
+    assert service.get(incident_id).version == 1
+    keys.press(Key.Key_Down)
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        keys.ctrl(Key.Key_S)
+    stored = service.get(incident_id)
+    assert (stored.state, stored.hold_reason) == (State.ON_HOLD, HoldReason.AWAITING_CALLER)
+    assert ui.stateLabel.text() == "On Hold" and not ui.transitionBox.isVisible()
+    assert set(form.state_buttons()) == {State.IN_PROGRESS, State.RESOLVED, State.CANCELLED}
+
+    clock.advance(hours=2)
+    form.state_buttons()[State.RESOLVED].setFocus()
+    keys.press(Key.Key_Space)
+    assert key_target() is ui.resolutionCodeCombo
+    keys.press(Key.Key_Down)
+    keys.tab()
+    assert key_target() is ui.resolutionNotesEdit
+    keys.ctrl(Key.Key_S)
+    assert ui.transitionError.text() == "Say what was done: resolution notes are required."
+    keys.type("Cleared the outbox; mail flows again.")
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        keys.ctrl(Key.Key_S)
+    stored = service.get(incident_id)
+    assert stored.state == State.RESOLVED
+    assert stored.resolution_code == ResolutionCode.SOLVED_PERMANENTLY
+    assert stored.sla_paused_seconds == 2 * 3600
+    assert ui.onHoldValue.text() == "2h 00m"
+    assert ui.timeLeftValue.text() == "Met"
+    assert "Solved permanently" in ui.resolutionValue.text()
+    assert set(form.state_buttons()) == {State.IN_PROGRESS, State.CLOSED}
+    assert form.state_buttons()[State.IN_PROGRESS].text() == "Reopen"
+
+    keys.press(Key.Key_1, Qt.KeyboardModifier.AltModifier)  # Reopen asks why
+    assert key_target() is ui.reopenReasonEdit
+    keys.press(Key.Key_Escape)  # changed my mind
+    assert not ui.transitionBox.isVisible() and form.pending_transition is None
+
+
+def test_notes_and_comments_are_one_shortcut_away(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService) -> None:
+    form = open_form(incident_id)
+    ui = form.ui
+    keys = Keyboard(qtbot)
+    keys.ctrl(Key.Key_W, shift=True)
+    assert key_target() is ui.noteEdit
+    keys.type("Checked the mail queue: 40 messages stuck.")
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        keys.ctrl(Key.Key_Return)
+    assert ui.noteEdit.toPlainText() == ""
+    newest = form.activity_model.entries[0]
+    assert newest.kind == ActivityKind.WORK_NOTE
+    assert newest.body == "Checked the mail queue: 40 messages stuck."
+    keys.ctrl(Key.Key_C, shift=True)
+    assert "Comment" in ui.noteKindLabel.text()
+    keys.type("We are on it; expect mail to flow within the hour.")
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        keys.ctrl(Key.Key_Return)
+    assert form.activity_model.entries[0].kind == ActivityKind.COMMENT
+    assert service.get(incident_id).first_response_at is not None
+    assert service.get(incident_id).version == 1  # notes claim no version
+    ui.activityFilter.setCurrentIndex(2)  # changes only
+    assert {e.kind for e in form.activity_model.entries} == {ActivityKind.CREATED}
+
+
+def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService) -> None:
+    form = open_form(incident_id)
+    ui = form.ui
+    keys = Keyboard(qtbot)
+    ui.shortDescriptionEdit.setFocus()
+    ui.shortDescriptionEdit.selectAll()
+    keys.press(Key.Key_Delete)
+    ui.descriptionEdit.setPlainText("y" * 4001)
+    ui.impactCombo.setCurrentIndex(0)
+    assert form.save() is None
+    assert ui.shortDescriptionError.text() == "Short description is required."
+    assert "4,001 characters long" in ui.descriptionError.text()
+    assert key_target() is ui.shortDescriptionEdit
+    ui.serviceEdit.setFocus()
+    ui.serviceEdit.selectAll()
+    keys.type("no such thing")
+    ui.shortDescriptionEdit.setText("Fine now")
+    ui.descriptionEdit.setPlainText("ok")
+    assert form.save() is None
+    assert "Choose a service" in ui.catalogError.text()
+    assert service.get(incident_id).version == 1
+    assert service.get(incident_id).impact == 2
+
+
+def test_two_forms_on_one_incident_do_not_overwrite_each_other(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService,
+        database: Database, clock: FakeClock, backend: str) -> None:
+    ann = add_user(database, "ann")
+    theirs = open_form(incident_id, ann)
+    mine = open_form(incident_id)
+
+    theirs.ui.shortDescriptionEdit.setText("Outlook: mail stuck in the outbox")
+    theirs.ui.urgencyCombo.setCurrentIndex(theirs.ui.urgencyCombo.findData(1))
+    with qtbot.waitSignal(theirs.saved, timeout=10_000):
+        theirs.save()
+    clock.advance(minutes=1)
+
+    mine.ui.shortDescriptionEdit.setText("Outlook cannot send mail since the update")
+    mine.ui.impactCombo.setCurrentIndex(mine.ui.impactCombo.findData(1))
+    task = mine.save()
+    assert task is not None
+    qtbot.waitUntil(lambda: mine.findChild(ConflictDialog) is not None
+                    and mine.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
+                    timeout=10_000)
+    dialog = mine.findChild(ConflictDialog)
+    assert dialog is not None
+    if backend == "sqlite":
+        screenshot(dialog, "conflict_dialog")
+    rows = {r.field: r for r in dialog.model.rows}
+    assert set(rows) == {"short_description", "urgency", "impact", "priority"}
+    assert rows["short_description"].clash
+    assert dialog.model.rows[0].field == "short_description"  # clashes first
+    model = dialog.model
+    assert model.index(0, ConflictColumn.THEIRS).data() == "Outlook: mail stuck in the outbox"
+    assert model.index(0, ConflictColumn.MINE).data() == \
+        "Outlook cannot send mail since the update"
+    assert "Ann saved this incident" in dialog.ui.messageLabel.text()
+    # "Apply mine on top" is the default button: Enter takes it.
+    with qtbot.waitSignal(mine.saved, timeout=10_000):
+        qtbot.keyClick(dialog, Key.Key_Return)
+    qtbot.waitUntil(lambda: task.done(), timeout=10_000)
+    assert task.result() is True
+    stored = service.get(incident_id)
+    assert stored.version == 3
+    assert stored.short_description == "Outlook cannot send mail since the update"
+    assert (stored.impact, stored.urgency, stored.priority) == (1, 1, 1)
+    assert not mine.dirty and mine.detail == stored
+
+
+def test_a_conflict_can_keep_theirs_or_go_field_by_field(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService,
+        database: Database) -> None:
+    ann = add_user(database, "ann")
+    theirs = open_form(incident_id, ann)
+    mine = open_form(incident_id)
+    theirs.ui.shortDescriptionEdit.setText("Theirs")
+    with qtbot.waitSignal(theirs.saved, timeout=10_000):
+        theirs.save()
+
+    mine.ui.shortDescriptionEdit.setText("Mine")
+    mine.ui.descriptionEdit.setPlainText("My description")
+    mine.save()
+    qtbot.waitUntil(lambda: mine.findChild(ConflictDialog) is not None, timeout=10_000)
+    dialog = mine.findChild(ConflictDialog)
+    assert dialog is not None
+    table = dialog.ui.conflictTable
+    table.setCurrentIndex(dialog.model.index(0, 0))
+    qtbot.keyClick(table, Key.Key_Space)  # short description: theirs after all
+    assert dialog.model.index(0, ConflictColumn.KEEP).data() == "Theirs"
+    with qtbot.waitSignal(mine.saved, timeout=10_000):
+        dialog.ui.applyChosenButton.click()
+    stored = service.get(incident_id)
+    assert (stored.short_description, stored.description) == ("Theirs", "My description")
+
+    theirs_again = open_form(incident_id, ann)
+    theirs_again.ui.descriptionEdit.setPlainText("Their description")
+    with qtbot.waitSignal(theirs_again.saved, timeout=10_000):
+        theirs_again.save()
+    mine.ui.impactCombo.setCurrentIndex(mine.ui.impactCombo.findData(3))
+    task = mine.save()
+    assert task is not None
+    qtbot.waitUntil(lambda: mine.findChild(ConflictDialog) is not None, timeout=10_000)
+    dialog = mine.findChild(ConflictDialog)
+    assert dialog is not None
+    dialog.ui.keepTheirsButton.click()
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.result() is False
+    assert mine.ui.descriptionEdit.toPlainText() == "Their description"
+    assert mine.ui.impactCombo.currentData() == 2 and not mine.dirty
+    assert service.get(incident_id).version == 4
+
+
+def test_closing_with_unsaved_changes_asks_first(qtbot: QtBot, open_form: Opener,
+                                                incident_id: int) -> None:
+    form = open_form(incident_id)
+    form.ui.shortDescriptionEdit.setText("Changed")
+    form.close()
+    qtbot.waitUntil(lambda: form.findChild(QuestionBox) is not None, timeout=5000)
+    box = form.findChild(QuestionBox)
+    assert box is not None and form.isVisible()
+    with qtbot.waitSignal(form.closed):
+        box.button(QuestionBox.StandardButton.Discard).click()
+    assert not form.isVisible()
+
+
+def test_a_manager_reads_but_does_not_edit(open_form: Opener, incident_id: int,
+                                           database: Database) -> None:
+    manager = add_user(database, "max", Role.MANAGER)
+    form = open_form(incident_id, manager)
+    ui = form.ui
+    assert ui.shortDescriptionEdit.isReadOnly() and not ui.impactCombo.isEnabled()
+    assert not ui.groupCombo.isEnabled() and not ui.noteEdit.isEnabled()
+    assert not any(b.isEnabled() for b in form.state_buttons().values())
+    assert "may only read" in ui.messageBanner.text()
+
+
+def test_parent_and_children_link_to_each_other(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, caller: CallerView) -> None:
+    major, _ = service.log_call(LogCallRequest(caller.id, "Exchange outage", 1, 1))
+    service.update(major.id, major.version, is_major=True)
+    child, _ = service.log_call(LogCallRequest(caller.id, "No mail", 2, 2, parent_id=major.id))
+    form = open_form(major.id)
+    assert form.ui.majorLabel.isVisible()
+    assert [e.row.id for e in form.children_model.entries] == [child.id]
+    with qtbot.waitSignal(form.open_incident_requested) as requested:
+        form.ui.childrenList.activated.emit(form.children_model.index(0))
+    assert requested.args == [child.id]
+    child_form = open_form(child.id)
+    assert child_form.ui.parentEdit.text() == major.number
+    assert major.number in child_form.ui.parentLink.text()
+
+
+def test_the_incident_form_screenshot(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService,
+        team: dict[str, int], clock: FakeClock, backend: str) -> None:
+    detail = service.get(incident_id)
+    detail, _ = service.assign(incident_id, detail.version, team["desk"], team["ann"])
+    service.add_comment(incident_id, "We are looking into it.")
+    clock.advance(minutes=20)
+    form = open_form(incident_id)
+    qtbot.waitUntil(lambda: form.ui.assigneeCombo.count() > 2, timeout=5000)
+    form.ui.impactCombo.setCurrentIndex(0)
+    form.begin_transition(State.RESOLVED)
+    if backend == "sqlite":
+        screenshot(form, "incident_form")
+
+
+def test_the_main_window_opens_forms(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock, incident_id: int) -> None:
+    window = build_main_window(database, admin, runner, window_settings=window_settings,
+                               clock=clock, live_updates=False)
+    qtbot.addWidget(window)
+    host = window.findChild(FormHost)
+    assert host is not None
+    window.incident_activated.emit(incident_id)
+    form = host.incident_forms[incident_id]
+    qtbot.waitUntil(lambda: form.detail is not None, timeout=10_000)
+    window.incident_activated.emit(incident_id)  # the same window, brought forward
+    assert list(host.incident_forms) == [incident_id]
+    window.log_call_requested.emit()  # Ctrl+N
+    call_form = host.call_form
+    assert call_form is not None
+    qtbot.waitUntil(lambda: call_form.catalog is not None, timeout=10_000)
+    assert host.open_call_form() is call_form
+    host.close_all()
+    qtbot.waitUntil(lambda: not host.incident_forms and host.call_form is None)
+    QApplication.processEvents()
+
+
+def test_models_pass_the_model_tester(qtmodeltester: ModelTester, service: IncidentService,
+                                      incident_id: int) -> None:
+    activity = ActivityModel(lambda v: v.body or "")
+    qtmodeltester.check(activity)
+    activity.set_activity(service.activity(incident_id))
+    activity.set_kinds(frozenset({ActivityKind.CALL}))
+    assert activity.rowCount() == 1
+
+    listed = IncidentListModel()
+    qtmodeltester.check(listed)
+    listed.set_rows(service.load_form(incident_id).children)
+    listed.set_rows(service.caller_history(service.get(incident_id).caller_id).recent)
+    assert listed.rowCount() == 1
+
+    detail = service.get(incident_id)
+    base = {"short_description": "a", "impact": 2, "urgency": 2}
+    rows = compare(base, {**base, "short_description": "b", "urgency": 1},
+                   {**base, "short_description": "c", "impact": 1})
+    conflicts = ConflictModel(rows, lambda _f, v: str(v))
+    qtmodeltester.check(conflicts)
+    conflicts.toggle(0)
+    conflicts.set_all(True)
+    assert conflicts.use_mine() == {"short_description": True, "urgency": False,
+                                    "impact": True}
+    assert detail.number == "INC0000001"
+
