@@ -1,0 +1,154 @@
+"""The priority definitions as an editable table: code, name, colour, targets, clock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from deskapp.domain.priority import PriorityDefinition
+from deskapp.qt.models.matrix_model import text_colour
+from deskapp.qt.roles import ItemRole
+
+Index = QModelIndex | QPersistentModelIndex
+MAX_MINUTES = 365 * 24 * 60
+
+
+class DefinitionColumn(IntEnum):
+    CODE = 0
+    NAME = 1
+    COLOUR = 2
+    RESPONSE = 3
+    RESOLUTION = 4
+    CLOCK = 5
+
+
+_HEADERS = ("Code", "Name", "Colour", "Response target", "Resolution target", "Clock")
+
+
+def format_minutes(minutes: int) -> str:
+    """15 min, 4 h, 3 d 2 h: what a target reads as."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
+             f"{mins} min" if mins else ""]
+    return " ".join(p for p in parts if p) or "0 min"
+
+
+class PriorityDefinitionsModel(QAbstractTableModel):
+    """One row per priority rank; targets are edited in minutes (EditRole)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[PriorityDefinition] = []
+        self.editable = True
+
+    def load(self, priorities: tuple[PriorityDefinition, ...] | list[PriorityDefinition]
+             ) -> None:
+        self.beginResetModel()
+        try:
+            self._rows = sorted(priorities, key=lambda p: p.rank)
+        finally:
+            self.endResetModel()
+
+    @property
+    def priorities(self) -> tuple[PriorityDefinition, ...]:
+        return tuple(self._rows)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(DefinitionColumn)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        p = self._rows[index.row()]
+        column = DefinitionColumn(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {
+                DefinitionColumn.CODE: p.code, DefinitionColumn.NAME: p.name,
+                DefinitionColumn.COLOUR: p.colour,
+                DefinitionColumn.RESPONSE: format_minutes(p.response_minutes),
+                DefinitionColumn.RESOLUTION: format_minutes(p.resolution_minutes),
+                DefinitionColumn.CLOCK: "Business hours" if p.business_hours else "24x7",
+            }[column]
+        if role == Qt.ItemDataRole.EditRole:
+            return {
+                DefinitionColumn.CODE: p.code, DefinitionColumn.NAME: p.name,
+                DefinitionColumn.COLOUR: p.colour,
+                DefinitionColumn.RESPONSE: p.response_minutes,
+                DefinitionColumn.RESOLUTION: p.resolution_minutes,
+                DefinitionColumn.CLOCK: p.business_hours,
+            }[column]
+        if role == Qt.ItemDataRole.CheckStateRole and column == DefinitionColumn.CLOCK:
+            return Qt.CheckState.Checked if p.business_hours else Qt.CheckState.Unchecked
+        if column == DefinitionColumn.COLOUR:
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QColor(p.colour)
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return text_colour(QColor(p.colour))
+        if role == ItemRole.PRIORITY_COLOUR:
+            return QColor(p.colour)
+        if role == Qt.ItemDataRole.ToolTipRole and column in (DefinitionColumn.RESPONSE,
+                                                              DefinitionColumn.RESOLUTION):
+            return "In minutes when edited"
+        return None
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or not self.editable:
+            return False
+        column = DefinitionColumn(index.column())
+        p = self._rows[index.row()]
+        if role == Qt.ItemDataRole.CheckStateRole and column == DefinitionColumn.CLOCK:
+            new = replace(p, business_hours=Qt.CheckState(value) == Qt.CheckState.Checked)
+        elif role != Qt.ItemDataRole.EditRole:
+            return False
+        elif column in (DefinitionColumn.CODE, DefinitionColumn.NAME):
+            text = str(value).strip()
+            if not text or len(text) > (16 if column == DefinitionColumn.CODE else 60):
+                return False
+            new = replace(p, code=text) if column == DefinitionColumn.CODE else replace(
+                p, name=text)
+        elif column == DefinitionColumn.COLOUR:
+            colour = QColor(str(value))
+            if not colour.isValid():
+                return False
+            new = replace(p, colour=colour.name())
+        elif column in (DefinitionColumn.RESPONSE, DefinitionColumn.RESOLUTION):
+            try:
+                minutes = int(value)
+            except (TypeError, ValueError):
+                return False
+            if not 1 <= minutes <= MAX_MINUTES:
+                return False
+            new = (replace(p, response_minutes=minutes) if column == DefinitionColumn.RESPONSE
+                   else replace(p, resolution_minutes=minutes))
+        else:
+            new = replace(p, business_hours=bool(value))
+        self._rows[index.row()] = new
+        self.dataChanged.emit(self.index(index.row(), 0),
+                              self.index(index.row(), len(DefinitionColumn) - 1))
+        return True
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if not self.editable:
+            return flags
+        if index.column() == DefinitionColumn.CLOCK:
+            return flags | Qt.ItemFlag.ItemIsUserCheckable
+        return flags | Qt.ItemFlag.ItemIsEditable
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return _HEADERS[section] if 0 <= section < len(_HEADERS) else None
+        return None

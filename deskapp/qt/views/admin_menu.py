@@ -1,0 +1,50 @@
+"""The main window's Admin menu: the priority matrix editor (one window, reused)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+
+from deskapp.domain.people import User
+from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.main_window import MainWindow
+from deskapp.qt.views.matrix_editor import MatrixEditor
+from deskapp.qt.widgets.windows import bring_to_front
+from deskapp.services.incidents import utc_now
+from deskapp.services.matrix_admin import MatrixAdminService
+from deskapp.services.ports import Clock, UnitOfWorkFactory
+
+
+class AdminMenu(QObject):
+    """The Admin menu and its editor window; a child of the main window (``findChild``)."""
+
+    def __init__(self, window: MainWindow, *, uow_factory: UnitOfWorkFactory,
+                 runner: DbRunner, user: User, clock: Clock = utc_now) -> None:
+        super().__init__(window)
+        self.setObjectName("adminMenu")
+        self._window = window
+        self._runner = runner
+        self._service = MatrixAdminService(uow_factory, user.id, clock)
+        self.editor: MatrixEditor | None = None
+        self.menu = window.menuBar().addMenu("&Admin")
+        self.menu.setObjectName("adminMenu")
+        self.matrix_action = QAction("&Priority matrix…", self.menu)
+        self.matrix_action.setObjectName("priorityMatrixAction")
+        self.matrix_action.triggered.connect(self.open_matrix_editor)
+        self.menu.addAction(self.matrix_action)
+
+    def open_matrix_editor(self) -> MatrixEditor:
+        """Show the editor (loading it afresh) and return it."""
+        if self.editor is None:
+            self.editor = MatrixEditor(self._service, self._runner,
+                                       on_change=self._window.apply_change,
+                                       parent=self._window)
+        bring_to_front(self.editor)
+        self._runner.spawn(self.editor.load(), name="matrix-editor-load")
+        return self.editor
+
+
+def install_admin_menu(window: MainWindow, *, uow_factory: UnitOfWorkFactory,
+                       runner: DbRunner, user: User, clock: Clock = utc_now) -> AdminMenu:
+    """Add the Admin menu to ``window``'s menu bar."""
+    return AdminMenu(window, uow_factory=uow_factory, runner=runner, user=user, clock=clock)

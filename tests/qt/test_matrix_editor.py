@@ -1,0 +1,184 @@
+"""The priority matrix editor: its models, the cell delegate, levels, targets, save preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+from sqlalchemy import text
+
+from deskapp.domain.enums import Role
+from deskapp.domain.people import User
+from deskapp.domain.priority import default_matrix
+from deskapp.persistence.database import Database
+from deskapp.qt.models.matrix_model import EMPTY_TEXT, MatrixModel
+from deskapp.qt.models.priority_definitions_model import (
+    DefinitionColumn,
+    PriorityDefinitionsModel,
+)
+from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.matrix_editor import MatrixEditor, PreviewDialog
+from deskapp.services.changes import Change
+from deskapp.services.matrix_admin import MatrixAdminService, SaveResult
+from tests.conftest import FakeClock, add_user
+from tests.qt.conftest import OFFSCREEN_NOISE, Await
+
+pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
+H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+OUTPUT = Path(__file__).resolve().parent.parent / "output"
+
+
+def test_matrix_model_passes_the_model_tester(qtmodeltester: ModelTester) -> None:
+    model = MatrixModel()
+    model.load(default_matrix())
+    qtmodeltester.check(model, force_py=True)
+    assert model.add_level(H, "Very low") and model.add_level(V, "Minor")
+    assert model.move_level(V, 0, 2) and model.move_level(H, 3, 0)
+    assert model.remove_level(H, 1)
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_definitions_model_passes_the_model_tester(qtmodeltester: ModelTester) -> None:
+    model = PriorityDefinitionsModel()
+    model.load(default_matrix().priorities)
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_levels_from_two_to_five_and_empty_cells() -> None:
+    model = MatrixModel()
+    model.load(default_matrix())
+    assert model.remove_level(V, 2) and model.remove_level(H, 2)
+    assert not model.remove_level(V, 0), "2x2 is the smallest"
+    for n in range(3):
+        assert model.add_level(V, f"I{n}") and model.add_level(H, f"U{n}")
+    assert (model.rowCount(), model.columnCount()) == (5, 5)
+    assert not model.add_level(V, "Sixth")
+    assert model.index(4, 4).data() == EMPTY_TEXT
+    assert len(model.empty_cells()) == 25 - 4
+    assert model.setHeaderData(0, V, "Enterprise")
+    assert model.headerData(0, V) == "Enterprise"
+    # The moved level keeps its number and its cells.
+    assert model.index(0, 0).data(Qt.ItemDataRole.EditRole) == 1
+    assert model.move_level(V, 0, 1)
+    assert model.headerData(1, V) == "Enterprise"
+    assert model.index(1, 0).data(Qt.ItemDataRole.EditRole) == 1
+
+
+def test_targets_are_edited_in_minutes() -> None:
+    model = PriorityDefinitionsModel()
+    model.load(default_matrix().priorities)
+    response = model.index(0, DefinitionColumn.RESPONSE)
+    assert model.setData(response, 30)
+    assert response.data() == "30 min"
+    assert not model.setData(response, 0)
+    clock = model.index(2, DefinitionColumn.CLOCK)
+    assert model.setData(clock, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    assert clock.data() == "Business hours" and model.priorities[2].business_hours
+    assert not model.setData(model.index(1, DefinitionColumn.COLOUR), "not a colour")
+
+
+@pytest.fixture
+def editor(qtbot: QtBot, database: Database, admin: User, runner: DbRunner, run: Await,
+           clock: FakeClock, incidents: int) -> tuple[MatrixEditor, list[Change]]:
+    changes: list[Change] = []
+    widget = MatrixEditor(MatrixAdminService(database.uow_factory, admin.id, clock), runner,
+                          on_change=changes.append)
+    qtbot.addWidget(widget)
+    widget.resize(900, 560)
+    widget.show()
+    run(widget.load())
+    return widget, changes
+
+
+def choose(qtbot: QtBot, editor: MatrixEditor, index: QModelIndex, rank: int) -> None:
+    """Double-click the cell and pick the priority from the delegate's combo box."""
+    view = editor.ui.matrixView
+    view.setCurrentIndex(index)
+    view.edit(index)
+    combo = view.findChild(QComboBox, "priorityChoice")
+    assert combo is not None
+    combo.setCurrentIndex(combo.findData(rank))
+    combo.activated.emit(combo.currentIndex())
+    view.commitData(combo)
+    view.closeEditor(combo, editor.delegate.EndEditHint.NoHint)
+    qtbot.waitUntil(lambda: index.data(Qt.ItemDataRole.EditRole) == rank)
+
+
+def test_edit_preview_and_recompute(qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]],
+                                    runner: DbRunner, database: Database) -> None:
+    widget, changes = editor
+    assert widget.can_edit and widget.model.rowCount() == 3
+    # Medium x Medium: P3 -> P2.
+    choose(qtbot, widget, widget.model.index(1, 1), 2)
+    assert widget.model.index(1, 1).data() == "P2 - High"
+
+    with database.engine.connect() as connection:
+        direct = connection.execute(text(
+            "SELECT count(*) FROM incidents WHERE impact = 2 AND urgency = 2 "
+            "AND state IN ('new', 'in_progress', 'on_hold')")).scalar_one()
+    assert direct > 0
+    task = runner.spawn(widget.save())
+    qtbot.waitUntil(lambda: widget.findChild(PreviewDialog) is not None
+                    and widget.findChild(PreviewDialog).isVisible())
+    dialog = widget.findChild(PreviewDialog)
+    assert dialog is not None
+    table = dialog.table
+    assert table.rowCount() == 1
+    assert [table.item(0, c).text() for c in range(3)] == ["P3 - Moderate", "P2 - High",
+                                                           str(direct)]
+    OUTPUT.mkdir(exist_ok=True)
+    dialog.grab().save(str(OUTPUT / "matrix_preview.png"))
+    dialog.recompute.setChecked(True)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    qtbot.waitUntil(task.done, timeout=15_000)
+    result = task.result()
+    assert isinstance(result, SaveResult)
+    assert result.recomputed == direct
+    assert len(changes) == 1 and len(changes[0].incident_ids) == direct
+    qtbot.waitUntil(lambda: widget.ui.historyList.count() == 2)
+    assert widget.ui.historyList.item(0).text().startswith("Version 2")
+
+
+def test_empty_cells_block_saving(qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]],
+                                  run: Await) -> None:
+    widget, _ = editor
+    widget.ui.addUrgencyButton.click()
+    assert widget.model.columnCount() == 4
+    assert "Empty:" in widget.ui.emptyLabel.text()
+    assert "Urgency 4" in widget.ui.emptyLabel.text()
+    assert run(widget.save()) is None
+    assert "these are empty" in widget.ui.statusLabel.text()
+    OUTPUT.mkdir(exist_ok=True)
+    widget.ui.matrixView.setCurrentIndex(widget.model.index(0, 0))
+    widget.grab().save(str(OUTPUT / "matrix_editor.png"))
+
+
+def test_json_round_trip_and_broken_file(editor: tuple[MatrixEditor, list[Change]],
+                                         tmp_path: Path) -> None:
+    widget, _ = editor
+    path = tmp_path / "matrix.json"
+    assert widget.export_to(path)
+    widget.model.setData(widget.model.index(0, 0), 5)
+    assert widget.import_from(path)
+    assert widget.model.index(0, 0).data(Qt.ItemDataRole.EditRole) == 1
+    path.write_text('{"format": "deskapp-priority-matrix", "format_version": 1,', "utf-8")
+    assert not widget.import_from(path)
+    assert "not valid JSON" in widget.ui.statusLabel.text()
+
+
+def test_agents_see_it_read_only(qtbot: QtBot, database: Database, runner: DbRunner,
+                                 run: Await, admin: User) -> None:
+    agent = add_user(database, "ann", Role.AGENT)
+    widget = MatrixEditor(MatrixAdminService(database.uow_factory, agent.id), runner)
+    qtbot.addWidget(widget)
+    run(widget.load())
+    assert not widget.can_edit
+    assert not widget.ui.saveButton.isEnabled()
+    index = widget.model.index(0, 0)
+    assert not widget.model.flags(index) & Qt.ItemFlag.ItemIsEditable
+    assert not widget.model.setData(index, 5)
+    assert "read-only" in widget.ui.statusLabel.text()

@@ -1,0 +1,154 @@
+"""The matrix editor's service rules on fake repositories: permissions, preview, recompute,
+history, JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from deskapp.domain.enums import ActivityKind, Role, State
+from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
+from deskapp.domain.people import Caller, User
+from deskapp.domain.priority import Level
+from deskapp.services.changes import ChangeKind
+from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft, PriorityMove
+from tests.unit.fakes import FakeUnitOfWorkFactory
+
+NOW = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
+ADMIN, AGENT, MANAGER, LEAD = 1, 2, 3, 4
+
+
+@pytest.fixture
+def uow() -> FakeUnitOfWorkFactory:
+    factory = FakeUnitOfWorkFactory()
+    with factory() as work:
+        for name, role in (("ada", Role.ADMIN), ("ann", Role.AGENT), ("max", Role.MANAGER),
+                           ("lee", Role.LEAD)):
+            work.users.add(User(0, name, name.title(), f"{name}@example.com", role))
+        work.callers.add(Caller(0, "Kim Caller"))
+        work.commit()
+    agent = IncidentService(factory, AGENT, lambda: NOW)
+    # impact x urgency: (1,1) P1, (2,2) P3 twice, (3,3) P5
+    for impact, urgency in ((1, 1), (2, 2), (2, 2), (3, 3)):
+        agent.log_call(LogCallRequest(1, f"Thing {impact}{urgency}", impact, urgency))
+    return factory
+
+
+def admin(uow: FakeUnitOfWorkFactory, user: int = ADMIN) -> MatrixAdminService:
+    return MatrixAdminService(uow, user, lambda: NOW)
+
+
+def draft_with(uow: FakeUnitOfWorkFactory, **cells: int | None) -> MatrixDraft:
+    draft = MatrixDraft.of(admin(uow).load().matrix)
+    changed = dict(draft.cells)
+    for key, rank in cells.items():
+        changed[(int(key[1]), int(key[2]))] = rank
+    return replace(draft, cells=changed)
+
+
+def test_only_admins_and_leads_may_save(uow: FakeUnitOfWorkFactory) -> None:
+    assert admin(uow, AGENT).load().can_edit is False
+    assert admin(uow, MANAGER).load().can_edit is False
+    assert admin(uow, LEAD).load().can_edit is True
+    for user in (AGENT, MANAGER):
+        with pytest.raises(PermissionDeniedError):
+            admin(uow, user).save(draft_with(uow), recompute_open=False)
+    assert admin(uow, LEAD).save(draft_with(uow), recompute_open=False).version == 2
+
+
+def test_empty_cells_are_named_and_refused(uow: FakeUnitOfWorkFactory) -> None:
+    draft = draft_with(uow, c21=None)
+    assert draft.empty_cells() == [(2, 1)]
+    with pytest.raises(ValidationError, match="Medium impact x High urgency"):
+        admin(uow).save(draft, recompute_open=False)
+
+
+def test_preview_counts_moves_without_changing_anything(uow: FakeUnitOfWorkFactory) -> None:
+    preview = admin(uow).preview(draft_with(uow, c22=2, c11=2))
+    assert preview.moves == (PriorityMove(1, 2, 1), PriorityMove(3, 2, 2))
+    assert (preview.moved, preview.open_incidents) == (3, 4)
+    assert {i.priority for i in uow.store.incidents.values()} == {1, 3, 5}
+
+
+def test_new_incidents_only_leaves_open_ones_alone(uow: FakeUnitOfWorkFactory) -> None:
+    result = admin(uow).save(draft_with(uow, c22=2), recompute_open=False)
+    assert result.recomputed == 0 and result.change.kinds == {ChangeKind.REFERENCE_DATA}
+    assert sorted(i.priority for i in uow.store.incidents.values()) == [1, 3, 3, 5]
+
+
+def test_recompute_moves_open_incidents_with_an_activity_entry(
+        uow: FakeUnitOfWorkFactory) -> None:
+    result = admin(uow).save(draft_with(uow, c22=2), recompute_open=True)
+    assert result.recomputed == 2
+    assert result.change.incident_ids == {2, 3}
+    assert ChangeKind.PRIORITY in result.change.kinds
+    assert sorted(i.priority for i in uow.store.incidents.values()) == [1, 2, 2, 5]
+    notes = [v.body for i, v in uow.store.activity
+             if i == 2 and v.kind == ActivityKind.WORK_NOTE.value]
+    assert notes == [f"Priority and SLA due times recomputed from priority matrix version "
+                     f"{result.version} (P3 to P2)."]
+
+
+def test_closed_incidents_are_not_recomputed(uow: FakeUnitOfWorkFactory) -> None:
+    uow.store.incidents[2].state = State.CANCELLED
+    result = admin(uow).save(draft_with(uow, c22=2), recompute_open=True)
+    assert result.change.incident_ids == {3}
+
+
+def test_stale_draft_is_a_conflict(uow: FakeUnitOfWorkFactory) -> None:
+    first = draft_with(uow, c22=2)
+    admin(uow, LEAD).save(draft_with(uow, c33=4), recompute_open=False)
+    with pytest.raises(ConflictError, match="Lee"):
+        admin(uow).save(first, recompute_open=False)
+
+
+def test_history_and_restore_as_a_new_version(uow: FakeUnitOfWorkFactory) -> None:
+    service = admin(uow)
+    v2 = service.save(draft_with(uow, c22=2), recompute_open=False).version
+    v3 = service.restore(1, v2, recompute_open=False).version
+    history = service.history()
+    assert [h.version for h in history] == [v3, v2, 1]
+    assert history[0].comment == "Restored from version 1"
+    assert service.load().matrix.cells[(2, 2)] == 3
+
+
+def test_json_round_trip_keeps_everything(uow: FakeUnitOfWorkFactory) -> None:
+    draft = draft_with(uow)
+    five = tuple(Level(v, n) for v, n in enumerate(
+        ("Very high", "High", "Medium", "Low", "Very low"), start=1))
+    big = replace(draft, impact_levels=five, urgency_levels=five,
+                  cells={(i, u): min(5, max(1, (i + u) // 2)) for i in range(1, 6)
+                         for u in range(1, 6)})
+    text = MatrixAdminService.export_json(big)
+    back = MatrixAdminService.import_json(text, based_on=7)
+    assert back.based_on == 7
+    assert replace(back, based_on=big.based_on) == big
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{not json", "not valid JSON \\(line 1, column 2"),
+    ("[]", "must be an object"),
+    ('{"format": "other"}', "not a Deskapp priority matrix"),
+])
+def test_broken_json_says_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        MatrixAdminService.import_json(text, based_on=1)
+
+
+def test_bad_field_is_named(uow: FakeUnitOfWorkFactory) -> None:
+    document = json.loads(MatrixAdminService.export_json(draft_with(uow)))
+    document["priorities"][2]["colour"] = "yellow"
+    with pytest.raises(ValidationError, match=r"priorities\[2\]\.colour"):
+        MatrixAdminService.import_json(json.dumps(document), based_on=1)
+    document = json.loads(MatrixAdminService.export_json(draft_with(uow)))
+    del document["cells"][0]
+    with pytest.raises(ValidationError, match=r"High impact x High urgency|no priority"):
+        MatrixAdminService.import_json(json.dumps(document), based_on=1)
+    document = json.loads(MatrixAdminService.export_json(draft_with(uow)))
+    document["business_hours"]["time_zone"] = "Nowhere/Land"
+    with pytest.raises(ValidationError, match=r"business_hours.*Nowhere/Land"):
+        MatrixAdminService.import_json(json.dumps(document), based_on=1)
