@@ -37,7 +37,7 @@ pytest: $(STAMP) ui
 test: lint typecheck pytest
 
 bench: $(STAMP) ui
-	$(BIN)/deskapp bench
+	$(BIN)/python -m tests.bench.queues $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info deskapp/qt/generated/*_ui.py

@@ -24,10 +24,16 @@ from deskapp.domain.errors import DeskappError
 from deskapp.domain.people import User
 from deskapp.persistence.database import Database, open_database
 from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.admin_menu import install_admin_menu
+from deskapp.qt.views.data_menu import install_data_menu
+from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.main_window import MainWindow
+from deskapp.qt.views.reports_menu import install_reports_menu
+from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import Clock
 from deskapp.services.queries import QueueFilter
+from deskapp.services.queues import QueueService
 from deskapp.services.reference import ReferenceService
 from deskapp.services.setup import sign_in
 from deskapp.settings import APP_NAME, Settings
@@ -59,6 +65,7 @@ def build_main_window(
     *,
     window_settings: QSettings | None = None,
     clock: Clock = utc_now,
+    live_updates: bool = True,
 ) -> MainWindow:
     """Wire the services of ``database`` into a main window acting as ``user``.
 
@@ -71,18 +78,29 @@ def build_main_window(
         runner: runs service calls off the GUI thread; the caller closes it.
         window_settings: where window layout is kept (default: the user's QSettings).
         clock: "now" for the services and the SLA column.
+        live_updates: follow changes made by others as they are committed.
     """
     incidents = IncidentService(database.uow_factory, user.id, clock)
     reference = ReferenceService(database.uow_factory)
-    return MainWindow(
+    window = MainWindow(
         incidents=incidents,
         reference=reference,
+        queues=QueueService(database.uow_factory, user.id, clock),
+        open_change_feed=database.open_change_feed if live_updates else None,
         runner=runner,
         user=user,
         database_name=database.display_name,
         window_settings=window_settings if window_settings is not None else QSettings(),
         clock=clock,
     )
+    wire_forms(window, incidents, CatalogService(database.uow_factory), runner, user, clock)
+    install_data_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
+                      clock=clock)
+    install_reports_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
+                         clock=clock)
+    install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
+                       clock=clock)
+    return window
 
 
 def needs_demo_data(settings: Settings, database: Database, user: User) -> bool:
@@ -193,3 +211,19 @@ async def _first_start(settings: Settings, database: Database, runner: DbRunner,
     finally:
         window.end_busy()
     await window.refresh()
+
+
+def wire_forms(window: MainWindow, incidents: IncidentService, catalog: CatalogService,
+               runner: DbRunner, user: User, clock: Clock) -> FormHost:
+    """Open the call form (Ctrl+N) and incident forms (Enter in the queue) from the window.
+
+    The host is a child of the window (``window.findChild(FormHost)``); its forms close
+    with the window. What a form saves reaches the window as the service's Change.
+    """
+    host = FormHost(incidents=incidents, catalog=catalog, runner=runner, user=user,
+                    window=window, clock=clock)
+    window.incident_activated.connect(host.open_incident)
+    window.log_call_requested.connect(host.open_call_form)
+    host.changed.connect(window.apply_change)
+    window.closed.connect(host.close_all)
+    return host

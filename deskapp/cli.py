@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
 from deskapp import __version__
 from deskapp.domain.errors import DeskappError
@@ -15,8 +17,15 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line like every other error (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"deskapp: error: {message} (see: {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deskapp",
         description="Deskapp: a service desk for IT incident management. "
         "Without a command it opens the main window.",
@@ -41,6 +50,85 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--incidents", type=_positive, default=2000, metavar="N",
                       help="how many incidents to create (default 2000)")
     demo.add_argument("--seed", type=int, default=20260301, help="random seed (default fixed)")
+
+    importing = commands.add_parser("import", help="import incident history from another tool")
+    sources = importing.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    servicenow = sources.add_parser(
+        "servicenow", help="a ServiceNow incident event log (a CSV file, or a zip holding it)")
+    servicenow.add_argument("file", type=Path, metavar="FILE", help="the .csv or .zip file")
+    servicenow.add_argument("--timezone", default="UTC", metavar="ZONE",
+                            help="the IANA time zone the log's times are in, such as "
+                            "Europe/Oslo (default UTC); they are stored in UTC")
+    csv_import = sources.add_parser(
+        "csv", help="callers or incidents from any CSV file, its columns mapped to fields")
+    csv_import.add_argument("file", type=Path, metavar="FILE", help="the .csv (or .zip) file")
+    csv_import.add_argument("--kind", required=True, choices=("callers", "incidents"),
+                            help="what the rows are")
+    csv_import.add_argument(
+        "--map", metavar="MAPPING", dest="mapping",
+        help="field=Column pairs, such as \"name=Full Name,email=E-mail\" (default: the "
+        "columns named like the fields); callers: name, email, phone, department, location, "
+        "vip; incidents: short_description, caller, caller_email, description, channel, "
+        "impact, urgency, category, subcategory, service, group, assignee, opened_at, "
+        "reference")
+    csv_import.add_argument("--dry-run", action="store_true",
+                            help="check the file and show what would be created; write nothing")
+    csv_import.add_argument("--source", metavar="NAME", dest="source_name",
+                            help="where the file comes from: imported incidents remember it "
+                            "with their reference (default: the file's name)")
+    csv_import.add_argument("--timezone", metavar="ZONE",
+                            help="the IANA time zone of opened_at times that name none "
+                            "(default: this computer's)")
+
+    export = commands.add_parser(
+        "export", help="export a queue or a search to a .csv or .xlsx file")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--queue", metavar="QUEUE",
+                       help="a built-in queue (my_open, unassigned_mine, all_open, "
+                       "sla_attention, on_hold, major, resolved_recently), all (every "
+                       "incident), or a saved filter's name, for the --user given")
+    which.add_argument("--search", metavar="TEXT",
+                       help="the incidents whose number, descriptions or notes match")
+    export.add_argument("--columns", metavar="LIST",
+                        help="comma-separated, in order (default: the queue table's: number,"
+                        "priority,short_description,caller,state,group,assignee,opened,sla,"
+                        "updated; also impact, urgency, channel, vip, major, breached, "
+                        "response_due)")
+    export.add_argument("--sort", metavar="KEY",
+                        choices=("number", "opened_at", "updated_at", "priority", "state",
+                                 "short_description", "resolution_due_at", "caller", "group",
+                                 "assignee"),
+                        help="sort key, ascending unless --descending (default: opened_at, "
+                        "newest first)")
+    export.add_argument("--descending", action="store_true", help="sort in descending order")
+    export.add_argument("--timezone", metavar="ZONE",
+                        help="the IANA time zone to write times in (default: this computer's)")
+    export.add_argument("file", type=Path, metavar="FILE",
+                        help="the file to write; .csv or .xlsx picks the format")
+
+    report = commands.add_parser("report", help="make a PDF report")
+    reports = report.add_subparsers(dest="report_kind", metavar="KIND", required=True)
+    review = reports.add_parser("review", help="the post-incident review of one incident")
+    review.add_argument("number", metavar="NUMBER", help="the incident, such as INC0000123")
+    period = reports.add_parser("period", help="a management report over a range of days")
+    period.add_argument("--from", dest="first_day", required=True, metavar="YYYY-MM-DD",
+                        help="the first day of the period")
+    period.add_argument("--to", dest="last_day", required=True, metavar="YYYY-MM-DD",
+                        help="the last day of the period (included)")
+    period.add_argument("--group", action="append", default=[], metavar="NAME",
+                        help="only incidents of this assignment group (repeatable)")
+    period.add_argument("--category", action="append", default=[], metavar="NAME",
+                        help="only this category, or \"Category / Subcategory\" (repeatable)")
+    period.add_argument("--service", action="append", default=[], metavar="NAME",
+                        help="only incidents about this service (repeatable)")
+    period.add_argument("--priority", action="append", default=[], metavar="P",
+                        help="only this priority, such as 1 or P1 (repeatable)")
+    for kind in (review, period):
+        kind.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                          help="the PDF file to write (replaced whole, or not at all)")
+        kind.add_argument("--timezone", metavar="ZONE",
+                          help="the IANA time zone of the report's days and times "
+                          "(default: this computer's)")
     return parser
 
 
@@ -86,7 +174,7 @@ def _db_current(settings: Settings, _args: argparse.Namespace) -> int:
     from deskapp.persistence import migrate
     from deskapp.persistence.database import open_database
 
-    database = open_database(settings.database_url, upgrade=False)
+    database = open_database(settings.database_url, upgrade=False, must_exist=True)
     try:
         current = migrate.current_revision(database.engine)
     finally:
@@ -117,12 +205,192 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import_servicenow(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.database import open_database
+    from deskapp.services.importing import ImportStage, import_servicenow
+
+    tty = sys.stderr.isatty()
+
+    def progress(stage: ImportStage, done: int, total: int) -> None:
+        if stage == ImportStage.READING:
+            text = f"Reading: {done * 100 // max(total, 1)}%"
+        else:
+            text = f"Writing: {done:,} of {total:,} incidents"
+        print(f"\r{text}    ", end="", file=sys.stderr, flush=True)
+
+    database = open_database(settings.database_url)
+    try:
+        report = import_servicenow(database.uow_factory, args.file, timezone=args.timezone,
+                                   progress=progress if tty else None)
+    finally:
+        database.close()
+        if tty:
+            print(file=sys.stderr)
+    if not report.ok:
+        # The summary first, then every row that stopped the import.
+        print(f"deskapp: error: {report.summary()}", file=sys.stderr)
+        errors = [problem for problem in report.problems if problem.is_error]
+        for problem in errors:
+            print(f"  {problem}", file=sys.stderr)
+        if report.errors > len(errors):
+            print(f"  ... and {report.errors - len(errors):,} more", file=sys.stderr)
+        return EXIT_ERROR
+    print(report.summary(database.display_name))
+    if report.imported:
+        print(f"Created {report.groups_created:,} groups, {report.agents_created:,} agents, "
+              f"{report.callers_created:,} callers, {report.categories_created:,} categories "
+              f"and {report.services_created:,} services.")
+    if report.matrix_replaced:
+        print(f"The priority matrix was replaced by the log's (now version "
+              f"{report.matrix_version}), so that every imported incident keeps its priority: "
+              f"{'; '.join(report.matrix_changes)}.")
+    for problem in report.problems:
+        print(f"deskapp: {problem}", file=sys.stderr)
+    if report.warnings > len(report.problems):
+        print(f"deskapp: ... and {report.warnings - len(report.problems):,} more warnings",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def _import_csv(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.database import open_database
+    from deskapp.services.importing.csv_import import CsvKind, import_csv, parse_mapping
+    from deskapp.services.importing.servicenow_log import time_zone
+    from deskapp.services.setup import sign_in
+
+    mapping = parse_mapping(args.mapping) if args.mapping else None
+    zone = time_zone(args.timezone) if args.timezone else None
+    database = open_database(settings.database_url)
+    try:
+        user = sign_in(database.uow_factory, settings.username)
+        report = import_csv(database.uow_factory, args.file, CsvKind(args.kind), mapping,
+                            dry_run=args.dry_run, source=args.source_name, zone=zone,
+                            actor_id=user.id)
+    finally:
+        database.close()
+    if not report.ok:
+        print(f"deskapp: error: {report.summary()}", file=sys.stderr)
+        errors = [problem for problem in report.problems if problem.is_error]
+        for problem in errors:
+            print(f"  {problem}", file=sys.stderr)
+        if report.errors > len(errors):
+            print(f"  ... and {report.errors - len(errors):,} more", file=sys.stderr)
+        return EXIT_ERROR
+    if args.dry_run:
+        for line in report.planned:
+            print(f"  {line}")
+        if report.created > len(report.planned):
+            print(f"  ... and {report.created - len(report.planned):,} more")
+    print(report.summary())
+    for problem in report.problems:
+        print(f"deskapp: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.database import open_database
+    from deskapp.services.exporting import (
+        TABLE_COLUMNS,
+        ExportFormat,
+        ExportRequest,
+        ExportService,
+        find_queue,
+        parse_columns,
+    )
+    from deskapp.services.importing.servicenow_log import time_zone
+    from deskapp.services.incidents import utc_now
+    from deskapp.services.queries import SortKey
+    from deskapp.services.queues import QueueService, search_queue
+    from deskapp.services.setup import sign_in
+
+    # Every argument is checked before the database is opened (or a file made).
+    fmt = ExportFormat.for_path(args.file)
+    columns = parse_columns(args.columns) if args.columns else TABLE_COLUMNS
+    zone = time_zone(args.timezone) if args.timezone else None
+    if args.search is not None and not args.search.strip():
+        raise DeskappError("--search needs some text to look for.")
+    sort = SortKey(args.sort) if args.sort else SortKey.OPENED_AT
+    descending = args.descending or args.sort is None
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int | None) -> None:
+        of = f" of {total:,}" if total is not None else ""
+        print(f"\rExported {done:,}{of} incidents    ", end="", file=sys.stderr, flush=True)
+
+    database = open_database(settings.database_url, must_exist=True)
+    try:
+        user = sign_in(database.uow_factory, settings.username)
+        queues = QueueService(database.uow_factory, user.id, utc_now)
+        queue = (search_queue(args.search) if args.search is not None
+                 else find_queue(queues.queues(), args.queue))
+        request = ExportRequest(queues.resolve(queue), sort, descending, columns, queue.title)
+        report = ExportService(database.uow_factory, utc_now, zone).export(
+            request, args.file, fmt, progress if tty else None)
+    finally:
+        database.close()
+        if tty:
+            print(file=sys.stderr)
+    print(report.summary())
+    return EXIT_OK
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.database import open_database
+    from deskapp.services.importing.servicenow_log import time_zone
+    from deskapp.services.incidents import utc_now
+    from deskapp.services.report_data import (
+        PeriodFilters,
+        ReportService,
+        check_writable,
+        normalise_number,
+        parse_day,
+        parse_priority,
+        save_atomically,
+    )
+    from deskapp.services.setup import sign_in
+
+    # Everything the command line says is checked before the database is opened.
+    output: Path = args.output
+    check_writable(output)
+    zone = time_zone(args.timezone) if args.timezone else None
+    if args.report_kind == "review":
+        number = normalise_number(args.number)
+    else:
+        first, last = parse_day(args.first_day, "--from"), parse_day(args.last_day, "--to")
+        priorities = tuple(parse_priority(text) for text in args.priority)
+        PeriodFilters(first, last)  # refuses a reversed or too long range now
+    database = open_database(settings.database_url, must_exist=True)
+    try:
+        user = sign_in(database.uow_factory, settings.username)
+        service = ReportService(database.uow_factory, user.id, utc_now, zone)
+        if args.report_kind == "review":
+            from deskapp.reports.review_pdf import review_pdf
+
+            data = review_pdf(service.review_report(number))
+            what = f"the post-incident review of {number}"
+        else:
+            from deskapp.reports.period_pdf import period_pdf
+
+            groups, categories, services = service.find_ids(
+                groups=args.group, categories=args.category, services=args.service)
+            data = period_pdf(service.period_report(PeriodFilters(
+                first, last, groups, categories, services, priorities)))
+            what = f"the report for {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    finally:
+        database.close()
+    save_atomically(output, data)
+    print(f"Wrote {what} to {output} ({len(data) / 1024:,.0f} KiB).")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run; errors become one readable line and a non-zero exit."""
     args = _parser().parse_args(argv)
     handlers: dict[str | None, Callable[[Settings, argparse.Namespace], int]] = {
         None: _run_gui, "run": _run_gui, "demo": _demo,
         "db": _db_upgrade if getattr(args, "db_command", None) == "upgrade" else _db_current,
+        "import": _import_csv if getattr(args, "source", None) == "csv" else _import_servicenow,
+        "export": _export, "report": _report,
     }
     handler = handlers[args.command]
     try:

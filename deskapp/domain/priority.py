@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.errors import ValidationError
 
 
@@ -28,6 +29,9 @@ class PriorityDefinition:
     response_minutes: int
     resolution_minutes: int
     business_hours: bool = False
+    calendar: BusinessCalendar | None = field(default=None, compare=False, repr=False)
+    """The calendar its business-hours targets count in; the matrix binds it (see
+    PriorityMatrix.calendar). None counts 24x7 whatever ``business_hours`` says."""
 
     @property
     def label(self) -> str:
@@ -51,10 +55,17 @@ class PriorityMatrix:
     cells: Mapping[tuple[int, int], int]
     priorities: tuple[PriorityDefinition, ...]
     version: int = 1
+    calendar: BusinessCalendar | None = field(default=None, compare=False)
+    """Business hours for the priorities whose targets run in them; None: 24x7 for all."""
     _by_rank: dict[int, PriorityDefinition] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_rank", {p.rank: p for p in self.priorities})
+        # Each definition carries the calendar, so that sla.response_due(opened_at, priority)
+        # counts business hours without every caller having to pass the calendar along.
+        object.__setattr__(self, "_by_rank", {
+            p.rank: replace(p, calendar=self.calendar) if p.business_hours else p
+            for p in self.priorities
+        })
         self.validate()
 
     def validate(self) -> None:

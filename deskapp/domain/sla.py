@@ -22,16 +22,24 @@ class SlaStatus:
     """Time left until the resolution is due (negative once overdue); None when paused."""
 
 
+def _add_target(opened_at: datetime, priority: PriorityDefinition, target: timedelta) -> datetime:
+    calendar = priority.calendar
+    if priority.business_hours and calendar is not None and opened_at.tzinfo is not None:
+        return calendar.add(opened_at, target)
+    return opened_at + target
+
+
 def response_due(opened_at: datetime, priority: PriorityDefinition) -> datetime:
-    """When the first response is due."""
-    return opened_at + priority.response_target
+    """When the first response is due: in business hours if the priority's targets run in
+    them (and its matrix has a calendar), else around the clock."""
+    return _add_target(opened_at, priority, priority.response_target)
 
 
 def resolution_due(
     opened_at: datetime, priority: PriorityDefinition, paused: timedelta
 ) -> datetime:
-    """When the resolution is due, the paused time added back."""
-    return opened_at + priority.resolution_target + paused
+    """When the resolution is due, the paused time added back (as elapsed time)."""
+    return _add_target(opened_at, priority, priority.resolution_target) + paused
 
 
 def status(

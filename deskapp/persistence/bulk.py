@@ -222,6 +222,9 @@ class SqlBulkIncidentWriter:
         ).all()
         return {(parent_name, name): category_id for category_id, name, parent_name in rows}
 
+    def refresh_statistics(self) -> None:
+        self._session.execute(text("ANALYZE"))
+
     def services(self) -> dict[str, int]:
         rows = self._session.execute(select(ServiceRecord.id, ServiceRecord.name)).all()
         return {name: service_id for service_id, name in rows}

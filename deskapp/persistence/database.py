@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from deskapp.domain.errors import DatabaseUnavailableError
-from deskapp.persistence import migrate
-from deskapp.persistence.engine import make_engine
+from deskapp.persistence import live, migrate
+from deskapp.persistence.engine import make_engine, parse_url
 from deskapp.persistence.unit_of_work import SqlUnitOfWorkFactory
+from deskapp.services.ports import ChangeFeed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,12 +35,36 @@ class Database:
         """The URL without any password, for title bars and status lines."""
         return self.engine.url.render_as_string(hide_password=True)
 
+    def open_change_feed(self) -> ChangeFeed:
+        """A feed of changes committed to this database, on a connection of its own."""
+        return live.open_change_feed(self.engine)
+
     def close(self) -> None:
+        if self.dialect == "sqlite":
+            # SQLite's advice for long-lived connections: refresh the planner's statistics
+            # where the session's queries showed they are stale (cheap when they are not).
+            try:
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA optimize")
+            except DBAPIError:
+                log.warning("PRAGMA optimize failed", exc_info=True)
         self.engine.dispose()
 
 
-def open_database(url: str, *, upgrade: bool = True) -> Database:
-    """Connect, check the server answers, and (by default) migrate to the current schema."""
+def open_database(url: str, *, upgrade: bool = True, must_exist: bool = False) -> Database:
+    """Connect, check the server answers, and (by default) migrate to the current schema.
+
+    Args:
+        url: the database URL.
+        upgrade: migrate to the current schema first.
+        must_exist: refuse a SQLite file that is not there yet, rather than create it (for
+            commands that only read: a mistyped path must not become a new, empty desk).
+    """
+    if must_exist:
+        parsed = parse_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database and \
+                not Path(parsed.database).expanduser().is_file():
+            raise DatabaseUnavailableError(f"There is no database at {parsed.database}.")
     engine = make_engine(url)
     try:
         with engine.connect() as connection:

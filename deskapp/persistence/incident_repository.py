@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Iterable, Sequence
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
+    bindparam,
+    column,
     false,
     func,
     insert,
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from deskapp.domain.activity import ActivityEntry
 from deskapp.domain.enums import (
+    OPEN_STATES,
     ActivityKind,
     Channel,
     HoldReason,
@@ -33,10 +38,12 @@ from deskapp.domain.enums import (
 from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.sla import AT_RISK_SHARE
-from deskapp.persistence import search
+from deskapp.persistence import live, search
+from deskapp.persistence.repositories import name_key
 from deskapp.persistence.tables import (
     ActivityRecord,
     CallerRecord,
+    CategoryRecord,
     CounterRecord,
     GroupRecord,
     IncidentRecord,
@@ -44,12 +51,28 @@ from deskapp.persistence.tables import (
     UserRecord,
 )
 from deskapp.services.dto import ActivityView, IncidentRow
+from deskapp.services.matrix_dto import CellCount
 from deskapp.services.queries import QueueFilter, QueueQuery, SlaCondition, SortKey
 
 _INCIDENT_FIELDS = [f.name for f in fields(Incident) if f.name != "pending"]
 _COLUMNS = [name for name in _INCIDENT_FIELDS if name != "id"]
-ACTIVE_STATES = (State.NEW.value, State.IN_PROGRESS.value)
+ACTIVE_STATES = (State.NEW, State.IN_PROGRESS)
 """States in which the resolution clock runs."""
+JOINED_SORTS = frozenset({SortKey.CALLER, SortKey.GROUP, SortKey.ASSIGNEE})
+"""Orders by a joined table's column: no index on incidents can give them."""
+
+
+def in_states(states: Iterable[State]) -> ColumnElement[bool]:
+    """``state IN ('new', ...)`` with the values written into the SQL, in the enum's order.
+
+    Literal values, not parameters: SQLite uses a partial index (the open-incident indexes)
+    only when it can see that the query's condition is the index's own, value for value.
+    """
+    order = list(State)
+    values = sorted({State(s) for s in states}, key=order.index)
+    return IncidentRecord.state.in_(
+        bindparam(None, [v.value for v in values], expanding=True, literal_execute=True,
+                  unique=True))
 
 Assignee = aliased(UserRecord, name="assignee")
 
@@ -108,10 +131,38 @@ _SORT_COLUMNS: dict[SortKey, Any] = {
     SortKey.STATE: IncidentRecord.state,
     SortKey.SHORT_DESCRIPTION: IncidentRecord.short_description,
     SortKey.RESOLUTION_DUE_AT: IncidentRecord.resolution_due_at,
-    SortKey.CALLER: CallerRecord.name,
+    # The look-up key (case-folded name): case-insensitive order, and it has an index.
+    SortKey.CALLER: CallerRecord.name_key,
     SortKey.GROUP: func.coalesce(GroupRecord.name, ""),
     SortKey.ASSIGNEE: func.coalesce(Assignee.full_name, ""),
 }
+
+
+_SORT_JOINS: dict[SortKey, tuple[Any, Any, bool]] = {
+    SortKey.CALLER: (CallerRecord, CallerRecord.id == IncidentRecord.caller_id, False),
+    SortKey.GROUP: (GroupRecord, GroupRecord.id == IncidentRecord.assignment_group_id, True),
+    SortKey.ASSIGNEE: (Assignee, Assignee.id == IncidentRecord.assignee_id, True),
+}
+"""The one join each joined order needs (outer for the optional ones)."""
+
+
+_NAME_WALKS: dict[SortKey, tuple[str, str, str]] = {
+    SortKey.GROUP: ("assignment_groups", "name", "assignment_group_id"),
+    SortKey.ASSIGNEE: ("users", "full_name", "assignee_id"),
+}
+"""Joined orders walked name by name on the open queue: (table, name column, foreign key)."""
+_OPEN_SQL = "('new', 'in_progress', 'on_hold')"
+"""The open states as the partial indexes spell them (tables.OPEN_CONDITION)."""
+
+
+def _only_open(f: QueueFilter) -> bool:
+    """True for the plain open queue: the open states and no other condition."""
+    return set(f.states) == set(OPEN_STATES) and replace(f, states=()) == QueueFilter()
+
+
+def _only_text(f: QueueFilter) -> bool:
+    """True for a filter made of words and nothing else (the search queue)."""
+    return bool(f.text.strip()) and replace(f, text="") == QueueFilter()
 
 
 class SqlIncidentRepository:
@@ -148,6 +199,7 @@ class SqlIncidentRepository:
         search.index_new(self._session, incident.id, incident.number,
                          incident.short_description, incident.description)
         self._write_activity(incident)
+        live.note_changed(self._session, (incident.id,))
         return incident
 
     def save(self, incident: Incident, expected_version: int) -> int:
@@ -162,6 +214,7 @@ class SqlIncidentRepository:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise self._conflict(incident.id)
+        live.note_changed(self._session, (incident.id,))
         entries = self._write_activity(incident)
         if any(e.field in ("short_description", "description") for e in entries):
             search.reindex_text(self._session, incident.id, incident.short_description,
@@ -170,6 +223,7 @@ class SqlIncidentRepository:
 
     def append_activity(self, incident: Incident) -> None:
         assert incident.id is not None
+        live.note_changed(self._session, (incident.id,))
         if incident.first_response_at is not None:
             # Only ever sets a first response that is still missing: it cannot undo anyone's.
             self._session.execute(
@@ -232,7 +286,7 @@ class SqlIncidentRepository:
             return [false()]
         conditions: list[ColumnElement[bool]] = []
         if f.states:
-            conditions.append(IncidentRecord.state.in_([s.value for s in f.states]))
+            conditions.append(in_states(f.states))
         if f.group_ids:
             conditions.append(IncidentRecord.assignment_group_id.in_(f.group_ids))
         if f.assignee_ids and f.unassigned:
@@ -245,8 +299,7 @@ class SqlIncidentRepository:
         if f.priorities:
             conditions.append(IncidentRecord.priority.in_(f.priorities))
         if f.category_ids:
-            conditions.append(or_(IncidentRecord.category_id.in_(f.category_ids),
-                                  IncidentRecord.subcategory_id.in_(f.category_ids)))
+            conditions.append(self._in_categories(f.category_ids))
         if f.service_ids:
             conditions.append(IncidentRecord.service_id.in_(f.service_ids))
         if f.sla == SlaCondition.BREACHED:
@@ -267,13 +320,28 @@ class SqlIncidentRepository:
                 conditions.append(IncidentRecord.id.in_(hits))
         return conditions
 
+    def _in_categories(self, category_ids: Sequence[int]) -> ColumnElement[bool]:
+        # An incident filed under a subcategory carries its parent as its category (the
+        # services check it), so a top-level category needs one column and one index, not
+        # an OR over both that no index can order.
+        parents = dict(self._session.execute(
+            select(CategoryRecord.id, CategoryRecord.parent_id)
+            .where(CategoryRecord.id.in_(category_ids))).tuples().all())
+        tops = [c for c in category_ids if parents.get(c) is None]
+        subs = [c for c in category_ids if parents.get(c) is not None]
+        parts: list[ColumnElement[bool]] = []
+        if tops:
+            parts.append(IncidentRecord.category_id.in_(tops))
+        if subs:
+            parts.append(IncidentRecord.subcategory_id.in_(subs))
+        return parts[0] if len(parts) == 1 else or_(*parts)
+
     @staticmethod
     def _breached(now: datetime) -> ColumnElement[bool]:
         # The stored flag covers clocks that stopped (on hold, resolved) past their due time.
         return or_(
             IncidentRecord.resolution_breached.is_(True),
-            and_(IncidentRecord.state.in_(ACTIVE_STATES),
-                 IncidentRecord.resolution_due_at < now),
+            and_(in_states(ACTIVE_STATES), IncidentRecord.resolution_due_at < now),
         )
 
     def _at_risk(self, now: datetime) -> ColumnElement[bool]:
@@ -287,24 +355,137 @@ class SqlIncidentRepository:
                  < now + timedelta(minutes=minutes * AT_RISK_SHARE))
             for rank, minutes in targets
         ]
-        return and_(IncidentRecord.state.in_(ACTIVE_STATES),
-                    or_(*per_priority) if per_priority else false())
+        return and_(in_states(ACTIVE_STATES), or_(*per_priority) if per_priority else false())
 
     def list_queue(self, query: QueueQuery, now: datetime) -> list[IncidentRow]:
+        if query.sort == SortKey.NUMBER and _only_text(query.filter):
+            return self._text_queue(query)
         key = _SORT_COLUMNS[query.sort]
-        stmt = self._row_select().where(*self._conditions(query.filter, now))
+        if self._dialect == "sqlite" and _only_open(query.filter):
+            if query.sort == SortKey.CALLER:
+                return self._open_by_caller(query)
+            if query.sort in _NAME_WALKS:
+                return self._open_by_name(query, *_NAME_WALKS[query.sort])
+        conditions = self._conditions(query.filter, now)
         if query.after is not None:
             value, last_id = query.after
+            if query.sort == SortKey.CALLER:
+                value = name_key(str(value))
             # Typed like the sort column, so datetimes are bound the way they are stored.
             boundary = tuple_(literal(value, key.type), literal(last_id))
             keys = tuple_(key, IncidentRecord.id)
-            stmt = stmt.where(keys < boundary if query.descending else keys > boundary)
+            conditions.append(keys < boundary if query.descending else keys > boundary)
         order = [key.desc(), IncidentRecord.id.desc()] if query.descending else \
             [key.asc(), IncidentRecord.id.asc()]
-        rows = self._session.execute(stmt.order_by(*order).limit(query.limit)).all()
+        if query.sort in JOINED_SORTS:
+            # A deferred join: choose the page's ids over the narrow join the order needs,
+            # then fetch whole rows for those ids only.
+            page = (select(IncidentRecord.id).select_from(IncidentRecord)
+                    .join(*_SORT_JOINS[query.sort][:2], isouter=_SORT_JOINS[query.sort][2])
+                    .where(*conditions)
+                    .order_by(*order).limit(query.limit))
+            stmt = self._row_select().where(IncidentRecord.id.in_(page))
+        else:
+            stmt = self._row_select().where(*conditions).limit(query.limit)
+        rows = self._session.execute(stmt.order_by(*order)).all()
+        return [_row(r) for r in rows]
+
+    def _open_by_caller(self, query: QueueQuery) -> list[IncidentRow]:
+        """All open incidents by caller: walk the callers' name index, probe their incidents.
+
+        Sorting every open incident by a joined name costs 100+ ms at a million; reading
+        callers in order stops after a page. Only for the unfiltered open queue: with more
+        conditions most callers would be probed for nothing, and the planner's own choice
+        (sort the few matches) is the right one.
+        """
+        direction, compare = ("DESC", "<") if query.descending else ("ASC", ">")
+        keyset = ""
+        params: dict[str, Any] = {"limit": query.limit}
+        if query.after is not None:
+            keyset = f"AND (c.name_key, i.id) {compare} (:key, :last_id) "
+            params.update(key=name_key(str(query.after[0])), last_id=int(query.after[1]))
+        # CROSS JOIN is SQLite's way of fixing the join order.
+        ids = [r[0] for r in self._session.execute(text(
+            "SELECT i.id FROM callers AS c CROSS JOIN incidents AS i ON i.caller_id = c.id "
+            f"WHERE i.state IN {_OPEN_SQL} {keyset}"
+            f"ORDER BY c.name_key {direction}, i.id {direction} LIMIT :limit"), params)]
+        return self._rows_in_order(ids)
+
+    def _open_by_name(self, query: QueueQuery, table_name: str, name_column: str,
+                      foreign_key: str) -> list[IncidentRow]:
+        """All open incidents by group or assignee name, walking the names in order.
+
+        The same idea as by caller, with the incidents that have no group (or no assignee)
+        as their own section: first when ascending (their sort value is ""), last when
+        descending.
+        """
+        descending = query.descending
+        direction, compare = ("DESC", "<") if descending else ("ASC", ">")
+        after_value = None if query.after is None else str(query.after[0])
+        after_id = None if query.after is None else int(query.after[1])
+        sections = ["named", "none"] if descending else ["none", "named"]
+        if after_value is not None:
+            # Sections before the cursor's are done; the keyset applies within its own.
+            sections = sections[sections.index("none" if after_value == "" else "named"):]
+        ids: list[int] = []
+        for section in sections:
+            wanted = query.limit - len(ids)
+            if wanted <= 0:
+                break
+            params: dict[str, Any] = {"limit": wanted}
+            resumes = after_value is not None and section == sections[0]
+            if section == "none":
+                keyset = f"AND i.id {compare} :after_id " if resumes else ""
+                sql = (f"SELECT i.id FROM incidents AS i WHERE i.{foreign_key} IS NULL "
+                       f"AND i.state IN {_OPEN_SQL} {keyset}ORDER BY i.id {direction} "
+                       "LIMIT :limit")
+            else:
+                keyset = (f"AND (t.{name_column}, i.id) {compare} (:after_value, :after_id) "
+                          if resumes else "")
+                sql = (f"SELECT i.id FROM {table_name} AS t CROSS JOIN incidents AS i "
+                       f"ON i.{foreign_key} = t.id WHERE i.state IN {_OPEN_SQL} {keyset}"
+                       f"ORDER BY t.{name_column} {direction}, i.id {direction} LIMIT :limit")
+            if resumes:
+                params.update(after_value=after_value, after_id=after_id)
+            ids.extend(r[0] for r in self._session.execute(text(sql), params))
+        return self._rows_in_order(ids)
+
+    def _rows_in_order(self, ids: list[int]) -> list[IncidentRow]:
+        if not ids:
+            return []
+        rows = {r.id: _row(r) for r in self._session.execute(
+            self._row_select().where(IncidentRecord.id.in_(ids)))}
+        return [rows[i] for i in ids]
+
+    def _text_queue(self, query: QueueQuery) -> list[IncidentRow]:
+        """A search by words alone, newest (or oldest) number first: read in index order.
+
+        The full-text index yields its hits in id order, and ids follow numbers (both are
+        handed out in the same transaction, under the counter's lock), so a page is read
+        straight off the index instead of sorting every hit.
+        """
+        q = search.engine_query(self._dialect, query.filter.text)
+        if q is None:
+            return []
+        after = None if query.after is None else int(query.after[1])
+        ids = [r[0] for r in self._session.execute(
+            text(search.hits_page_sql(self._dialect, descending=query.descending,
+                                      after=after is not None)),
+            {"q": q, "limit": query.limit, "after": after})]
+        if not ids:
+            return []
+        order = IncidentRecord.id.desc() if query.descending else IncidentRecord.id.asc()
+        rows = self._session.execute(
+            self._row_select().where(IncidentRecord.id.in_(ids)).order_by(order)).all()
         return [_row(r) for r in rows]
 
     def count(self, queue_filter: QueueFilter, now: datetime) -> int:
+        if _only_text(queue_filter):
+            q = search.engine_query(self._dialect, queue_filter.text)
+            if q is None:
+                return 0
+            return int(self._session.execute(text(search.count_sql(self._dialect)),
+                                              {"q": q}).scalar_one())
         stmt = select(func.count()).select_from(IncidentRecord).where(
             *self._conditions(queue_filter, now))
         return int(self._session.execute(stmt).scalar_one())
@@ -336,6 +517,86 @@ class SqlIncidentRepository:
             for a, name in rows
         ]
 
+    # --- the call form and the detail form ------------------------------------------------
+
+    def for_caller(self, caller_id: int, open_only: bool, limit: int) -> list[IncidentRow]:
+        stmt = self._row_select().where(IncidentRecord.caller_id == caller_id)
+        if open_only:
+            stmt = stmt.where(IncidentRecord.state.in_(_open_values()))
+        # SQLite's caller_id index holds rowids in order: ORDER BY id needs no sort. On
+        # PostgreSQL it does not, and the planner may walk the primary key backwards past
+        # every newer incident of other callers instead; "id + 0" keeps it on the caller's
+        # own rows (an index on (caller_id, id) would make both orders cheap).
+        order = IncidentRecord.id if self._dialect == "sqlite" else IncidentRecord.id + 0
+        rows = self._session.execute(stmt.order_by(order.desc()).limit(limit))
+        return [_row(r) for r in rows]
+
+    def open_on_service(self, service_id: int, limit: int) -> list[IncidentRow]:
+        stmt = (self._row_select()
+                .where(IncidentRecord.service_id == service_id,
+                       IncidentRecord.state.in_(_open_values()))
+                .order_by(IncidentRecord.id.desc()).limit(limit))
+        return [_row(r) for r in self._session.execute(stmt)]
+
+    def open_matching(self, words: Sequence[str], limit: int) -> list[IncidentRow]:
+        query = self._any_word_query(words)
+        if query is None:
+            return []
+        if self._dialect == "sqlite":
+            sql = "SELECT rowid FROM incident_search WHERE incident_search MATCH :similar_q"
+        else:
+            sql = ("SELECT incident_id FROM incident_search "
+                   "WHERE document @@ to_tsquery('simple', :similar_q)")
+        hits = text(sql).bindparams(similar_q=query).columns(column("id", Integer))
+        # Open incidents are a small share of all: the planner walks them and probes the
+        # hits, rather than ranking every hit of a common word.
+        stmt = (self._row_select()
+                .where(IncidentRecord.state.in_(_open_values()), IncidentRecord.id.in_(hits))
+                .order_by(IncidentRecord.id.desc()).limit(limit))
+        return [_row(r) for r in self._session.execute(stmt)]
+
+    def _any_word_query(self, words: Sequence[str]) -> str | None:
+        terms = [t for w in words for t in search.terms(w)][:search.MAX_TERMS]
+        if not terms:
+            return None
+        if self._dialect == "sqlite":
+            quoted = [f'"{t}"' for t in terms]
+            quoted[-1] += "*"  # the word being typed
+            return " OR ".join(quoted)
+        parts = [f"'{t}'" for t in terms]
+        parts[-1] += ":*"
+        return " | ".join(parts)
+
+    def rows(self, incident_ids: Sequence[int]) -> list[IncidentRow]:
+        if not incident_ids:
+            return []
+        stmt = (self._row_select().where(IncidentRecord.id.in_(list(incident_ids)))
+                .order_by(IncidentRecord.id.desc()))
+        return [_row(r) for r in self._session.execute(stmt)]
+
+    def children(self, parent_id: int) -> list[IncidentRow]:
+        stmt = (self._row_select().where(IncidentRecord.parent_id == parent_id)
+                .order_by(IncidentRecord.id.desc()))
+        return [_row(r) for r in self._session.execute(stmt)]
+
+    def open_cell_counts(self) -> list[CellCount]:
+        stmt = (
+            select(IncidentRecord.impact, IncidentRecord.urgency, IncidentRecord.priority,
+                   func.count())
+            .where(in_states(OPEN_STATES))
+            .group_by(IncidentRecord.impact, IncidentRecord.urgency, IncidentRecord.priority)
+            .order_by(IncidentRecord.impact, IncidentRecord.urgency, IncidentRecord.priority)
+        )
+        return [CellCount(int(i), int(u), int(p), int(n))
+                for i, u, p, n in self._session.execute(stmt)]
+
+    def open_ids_in_cell(self, impact: int, urgency: int) -> list[int]:
+        stmt = (select(IncidentRecord.id)
+                .where(in_states(OPEN_STATES), IncidentRecord.impact == impact,
+                       IncidentRecord.urgency == urgency)
+                .order_by(IncidentRecord.id))
+        return list(self._session.execute(stmt).scalars())
+
 
 def _row(r: Any) -> IncidentRow:
     return IncidentRow(
@@ -348,3 +609,6 @@ def _row(r: Any) -> IncidentRow:
         is_major=r.is_major, version=r.version,
     )
 
+
+def _open_values() -> list[str]:
+    return [s.value for s in State if s.is_open]

@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from deskapp.domain.errors import DatabaseUnavailableError
 from deskapp.services.changes import ChangeNotice
+
+if TYPE_CHECKING:
+    import psycopg
 
 CHANNEL = "deskapp_changes"
 EVERYTHING = "*"
@@ -143,6 +145,8 @@ class PostgresChangeFeed:
         return None if self._connection is None else self._connection.info.backend_pid
 
     def reconnect(self) -> None:
+        import psycopg  # here, not at the top: a SQLite desk never loads the driver (11 MiB)
+
         self.close()
         try:
             connection = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5,
@@ -154,6 +158,8 @@ class PostgresChangeFeed:
         self._connection = connection
 
     def wait(self, timeout: float) -> ChangeNotice | None:
+        import psycopg
+
         if self._connection is None:
             raise DatabaseUnavailableError("The database is not available: not connected.")
         try:
@@ -169,6 +175,8 @@ class PostgresChangeFeed:
         return parse_payload(payloads) if payloads else None
 
     def close(self) -> None:
+        import psycopg
+
         if self._connection is not None:
             with contextlib.suppress(psycopg.Error):  # already gone
                 self._connection.close()

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Mapped, Session
 
+from deskapp.domain.business_hours import BusinessCalendar, Holiday
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import NotFoundError, ValidationError
+from deskapp.domain.matrix_document import (
+    calendar_from_dict,
+    calendar_to_dict,
+    priority_from_dict,
+    priority_to_dict,
+)
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
 from deskapp.persistence.tables import (
+    BusinessCalendarRecord,
+    BusinessHolidayRecord,
     CallerRecord,
     CategoryRecord,
     GroupMemberRecord,
@@ -25,7 +34,8 @@ from deskapp.persistence.tables import (
     ServiceRecord,
     UserRecord,
 )
-from deskapp.services.dto import StoredFilter
+from deskapp.services.dto import CategoryView, ServiceView, StoredFilter
+from deskapp.services.matrix_dto import MatrixVersionInfo
 
 _NOT_DIGIT = re.compile(r"\D+")
 _KEY_END = "\U0010ffff"
@@ -203,44 +213,140 @@ class SqlCatalogRepository:
     def service_exists(self, service_id: int) -> bool:
         return self._session.get(ServiceRecord, service_id) is not None
 
+    def list_categories(self) -> list[CategoryView]:
+        rows = self._session.execute(
+            select(CategoryRecord.id, CategoryRecord.name, CategoryRecord.parent_id)
+            .order_by(CategoryRecord.name, CategoryRecord.id))
+        return [CategoryView(r.id, r.name, r.parent_id) for r in rows]
+
+    def list_services(self) -> list[ServiceView]:
+        rows = self._session.execute(
+            select(ServiceRecord.id, ServiceRecord.name).order_by(ServiceRecord.name))
+        return [ServiceView(r.id, r.name) for r in rows]
+
 
 class SqlMatrixRepository:
-    """MatrixRepository in SQL: priorities plus versioned matrices."""
+    """MatrixRepository in SQL: priorities, business hours, versioned matrices."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def current(self) -> PriorityMatrix:
+    def _latest(self) -> MatrixVersionRecord:
         version = self._session.execute(
             select(MatrixVersionRecord).order_by(MatrixVersionRecord.id.desc()).limit(1)
         ).scalar_one_or_none()
         if version is None:
             raise NotFoundError("The database has no priority matrix; run 'deskapp db upgrade'.")
+        return version
+
+    def current(self) -> PriorityMatrix:
+        version = self._latest()
         priorities = tuple(
             PriorityDefinition(p.rank, p.code, p.name, p.colour, p.response_minutes,
                                p.resolution_minutes, p.business_hours)
             for p in self._session.execute(
                 select(PriorityRecord).order_by(PriorityRecord.rank)).scalars()
         )
-        return PriorityMatrix(
-            impact_levels=_levels(version.impact_levels),
-            urgency_levels=_levels(version.urgency_levels),
-            cells={(int(i), int(u)): int(p) for i, u, p in version.cells},
-            priorities=priorities,
-            version=version.id,
-        )
+        return _matrix(version, priorities, self._calendar())
 
-    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None) -> int:
+    def _calendar(self) -> BusinessCalendar | None:
+        record = self._session.get(BusinessCalendarRecord, CALENDAR_ID)
+        if record is None:
+            return None
+        holidays = tuple(
+            Holiday(h.day, h.name) for h in self._session.execute(
+                select(BusinessHolidayRecord)
+                .where(BusinessHolidayRecord.calendar_id == CALENDAR_ID)
+                .order_by(BusinessHolidayRecord.day)).scalars())
+        return BusinessCalendar(
+            frozenset(int(d) for d in record.working_days),
+            time(record.opens_minute // 60, record.opens_minute % 60),
+            time(record.closes_minute // 60, record.closes_minute % 60),
+            record.time_zone, holidays)
+
+    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None,
+                         comment: str = "") -> int:
         matrix.validate()
+        self._save_priorities(matrix.priorities)
+        if matrix.calendar is not None:
+            self._save_calendar(matrix.calendar)
         record = MatrixVersionRecord(
             created_at=datetime.now(UTC), created_by_id=author_id,
             impact_levels=[[lvl.value, lvl.name] for lvl in matrix.impact_levels],
             urgency_levels=[[lvl.value, lvl.name] for lvl in matrix.urgency_levels],
             cells=[[i, u, p] for (i, u), p in sorted(matrix.cells.items())],
+            priorities=[priority_to_dict(p) for p in matrix.priorities],
+            calendar=calendar_to_dict(matrix.calendar) if matrix.calendar else None,
+            comment=comment[:200] or None,
         )
         self._session.add(record)
         self._session.flush()
         return record.id
+
+    def _save_priorities(self, priorities: Sequence[PriorityDefinition]) -> None:
+        # By rank, never deleting: closed incidents keep naming the ranks they were given.
+        stored = {r.rank: r for r in self._session.execute(select(PriorityRecord)).scalars()}
+        for p in priorities:
+            record = stored.get(p.rank) or PriorityRecord(rank=p.rank)
+            record.code, record.name, record.colour = p.code, p.name, p.colour
+            record.response_minutes = p.response_minutes
+            record.resolution_minutes = p.resolution_minutes
+            record.business_hours = p.business_hours
+            self._session.add(record)
+        self._session.flush()
+
+    def _save_calendar(self, calendar: BusinessCalendar) -> None:
+        record = self._session.get(BusinessCalendarRecord, CALENDAR_ID)
+        if record is None:
+            record = BusinessCalendarRecord(id=CALENDAR_ID)
+            self._session.add(record)
+        record.working_days = sorted(calendar.working_days)
+        record.opens_minute = calendar.opens.hour * 60 + calendar.opens.minute
+        record.closes_minute = calendar.closes.hour * 60 + calendar.closes.minute
+        record.time_zone = calendar.time_zone
+        self._session.flush()
+        self._session.execute(delete(BusinessHolidayRecord)
+                              .where(BusinessHolidayRecord.calendar_id == CALENDAR_ID))
+        self._session.add_all(BusinessHolidayRecord(calendar_id=CALENDAR_ID, day=h.day,
+                                                    name=h.name) for h in calendar.holidays)
+        self._session.flush()
+
+    def history(self) -> list[MatrixVersionInfo]:
+        rows = self._session.execute(
+            select(MatrixVersionRecord.id, MatrixVersionRecord.created_at,
+                   UserRecord.full_name, MatrixVersionRecord.comment)
+            .outerjoin(UserRecord, UserRecord.id == MatrixVersionRecord.created_by_id)
+            .order_by(MatrixVersionRecord.id.desc()))
+        return [MatrixVersionInfo(r.id, r.created_at, r.full_name, r.comment or "")
+                for r in rows]
+
+    def version(self, version: int) -> PriorityMatrix:
+        record = self._session.get(MatrixVersionRecord, version)
+        if record is None:
+            raise NotFoundError(f"There is no priority matrix version {version}.")
+        current = self.current()
+        # Versions saved before definitions were kept with them use today's definitions.
+        priorities = (tuple(priority_from_dict(p) for p in record.priorities)
+                      if record.priorities else current.priorities)
+        calendar = (calendar_from_dict(record.calendar) if record.calendar
+                    else current.calendar)
+        return _matrix(record, priorities, calendar)
+
+
+CALENDAR_ID = 1
+"""The desk has one calendar (seeded by migration 0007)."""
+
+
+def _matrix(record: MatrixVersionRecord, priorities: tuple[PriorityDefinition, ...],
+            calendar: BusinessCalendar | None) -> PriorityMatrix:
+    return PriorityMatrix(
+        impact_levels=_levels(record.impact_levels),
+        urgency_levels=_levels(record.urgency_levels),
+        cells={(int(i), int(u)): int(p) for i, u, p in record.cells},
+        priorities=priorities,
+        version=record.id,
+        calendar=calendar,
+    )
 
 
 def _levels(stored: list[list[object]]) -> tuple[Level, ...]:

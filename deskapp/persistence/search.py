@@ -51,6 +51,27 @@ def newest_hits_sql(dialect: str) -> str:
             "WHERE document @@ to_tsquery('simple', :q) ORDER BY incident_id DESC LIMIT :limit")
 
 
+def hits_page_sql(dialect: str, *, descending: bool, after: bool) -> str:
+    """One page of hits in id order, optionally after the id ``:after``; ``:q``, ``:limit``."""
+    direction, compare = ("DESC", "<") if descending else ("ASC", ">")
+    if dialect == "sqlite":
+        keyset = f" AND rowid {compare} :after" if after else ""
+        return ("SELECT rowid AS id FROM incident_search WHERE incident_search MATCH :q"
+                f"{keyset} ORDER BY rowid {direction} LIMIT :limit")
+    keyset = f" AND incident_id {compare} :after" if after else ""
+    return ("SELECT incident_id AS id FROM incident_search "
+            f"WHERE document @@ to_tsquery('simple', :q){keyset} "
+            f"ORDER BY incident_id {direction} LIMIT :limit")
+
+
+def count_sql(dialect: str) -> str:
+    """How many incidents match ``:q``, counted in the index alone."""
+    if dialect == "sqlite":
+        return "SELECT count(*) FROM incident_search WHERE incident_search MATCH :q"
+    return ("SELECT count(*) FROM incident_search "
+            "WHERE document @@ to_tsquery('simple', :q)")
+
+
 def engine_query(dialect: str, query: str) -> str | None:
     """The query text in the dialect's syntax."""
     words = terms(query)

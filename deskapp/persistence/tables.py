@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -126,6 +128,11 @@ class MatrixVersionRecord(Base):
     impact_levels: Mapped[list[list[object]]] = mapped_column(JSON)
     urgency_levels: Mapped[list[list[object]]] = mapped_column(JSON)
     cells: Mapped[list[list[int]]] = mapped_column(JSON)
+    # Added by 0007: the definitions and business hours saved with this version, so that
+    # history shows and restores them too; None on versions saved before (the table's).
+    priorities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    calendar: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(String(200))
 
 
 class CounterRecord(Base):
@@ -134,6 +141,14 @@ class CounterRecord(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+OPEN_CONDITION = text("state IN ('new', 'in_progress', 'on_hold')")
+"""The open states, written out as the partial indexes and the queue queries both spell them
+(persistence.incident_repository.in_states): SQLite matches them value for value."""
+OPEN_UNASSIGNED = text("state IN ('new', 'in_progress', 'on_hold') AND assignee_id IS NULL")
+OPEN_SORT_COLUMNS = ("number", "opened_at", "updated_at", "priority", "state",
+                     "short_description", "resolution_due_at")
 
 
 class IncidentRecord(Base):
@@ -145,6 +160,26 @@ class IncidentRecord(Base):
         Index("ix_incidents_state_resolution_due_at", "state", "resolution_due_at"),
         Index("ix_incidents_assignee_id_state", "assignee_id", "state"),
         Index("ix_incidents_assignment_group_id_state", "assignment_group_id", "state"),
+        # A group's whole history, newest first (team leads' "any state" filters).
+        Index("ix_incidents_assignment_group_id_opened_at", "assignment_group_id", "opened_at"),
+        # A category's history, newest first; a subcategory's likewise.
+        Index("ix_incidents_category_id_opened_at", "category_id", "opened_at"),
+        Index("ix_incidents_subcategory_id_opened_at", "subcategory_id", "opened_at"),
+        Index("ix_incidents_service_id_state", "service_id", "state"),
+        # Open incidents are a few percent of the table and the queues everyone watches:
+        # one small partial index per sortable column serves every order of them from the
+        # index, and a covering one answers the SLA and major counts.
+        *(Index(f"ix_incidents_open_{name}", name, sqlite_where=OPEN_CONDITION,
+                postgresql_where=OPEN_CONDITION) for name in OPEN_SORT_COLUMNS),
+        Index("ix_incidents_open_sla", "state", "priority", "resolution_due_at",
+              "resolution_breached", "is_major", sqlite_where=OPEN_CONDITION,
+              postgresql_where=OPEN_CONDITION),
+        # Major incidents are a handful among a million: their own tiny index.
+        Index("ix_incidents_major_opened_at", "opened_at",
+              sqlite_where=text("is_major IS 1"), postgresql_where=text("is_major IS true")),
+        # "Unassigned in my groups": the few open incidents nobody has taken, by group.
+        Index("ix_incidents_open_unassigned", "assignment_group_id", "opened_at",
+              sqlite_where=OPEN_UNASSIGNED, postgresql_where=OPEN_UNASSIGNED),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -182,6 +217,9 @@ class IncidentRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Where an imported incident came from ("servicenow:INC0000045"): a unique index, so
+    # that importing the same log twice cannot duplicate it, even from two desks at once.
+    external_ref: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
 
 
 class SavedFilterRecord(Base):
@@ -214,6 +252,71 @@ class ActivityRecord(Base):
     body: Mapped[str | None] = mapped_column(Text)
     call_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     call_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+
+class ReviewRecord(Base):
+    """The post-incident review of one incident; ``version`` guards concurrent edits."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    customer_impact: Mapped[str] = mapped_column(Text, default="")
+    business_impact: Mapped[str] = mapped_column(Text, default="")
+    detection: Mapped[str] = mapped_column(Text, default="")
+    detected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    contributing_factors: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    went_well: Mapped[str] = mapped_column(Text, default="")
+    went_badly: Mapped[str] = mapped_column(Text, default="")
+    lessons_learned: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReviewActionRecord(Base):
+    """An action item of a review, in the review's order (``position``)."""
+
+    __tablename__ = "review_actions"
+    __table_args__ = (Index("ix_review_actions_review_id_position", "review_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(120), default="")
+    due: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+
+class BusinessCalendarRecord(Base):
+    """The desk's business hours (one row): working days, opening window, time zone."""
+
+    __tablename__ = "business_calendars"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    working_days: Mapped[list[int]] = mapped_column(JSON)
+    """0 = Monday ... 6 = Sunday."""
+    opens_minute: Mapped[int] = mapped_column(Integer)
+    """Minutes after local midnight."""
+    closes_minute: Mapped[int] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64))
+
+
+class BusinessHolidayRecord(Base):
+    """A public holiday of a business calendar: closed all day."""
+
+    __tablename__ = "business_holidays"
+    __table_args__ = (UniqueConstraint("calendar_id", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id"))
+    day: Mapped[date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(120), default="")
 
 
 SEARCH_TABLE = "incident_search"

@@ -9,9 +9,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
+from deskapp.persistence import live
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
+from deskapp.persistence.report_queries import SqlReportQueries
 from deskapp.persistence.repositories import (
     SqlCallerRepository,
     SqlCatalogRepository,
@@ -20,6 +22,7 @@ from deskapp.persistence.repositories import (
     SqlSavedFilterRepository,
     SqlUserRepository,
 )
+from deskapp.persistence.review_repository import SqlReviewRepository
 
 
 class SqlUnitOfWork:
@@ -38,10 +41,13 @@ class SqlUnitOfWork:
         self.matrix = SqlMatrixRepository(self.session)
         self.saved_filters = SqlSavedFilterRepository(self.session)
         self.bulk = SqlBulkIncidentWriter(self.session)
+        self.reviews = SqlReviewRepository(self.session)
+        self.report_queries = SqlReportQueries(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
         try:
+            live.forget(self.session)
             self.session.rollback()
         finally:
             self.session.close()
@@ -55,9 +61,11 @@ class SqlUnitOfWork:
             ) from exc
 
     def commit(self) -> None:
+        live.announce(self.session)
         self.session.commit()
 
     def rollback(self) -> None:
+        live.forget(self.session)
         self.session.rollback()
 
 

@@ -20,3 +20,11 @@ class ItemRole(IntEnum):
     """The QColor of the row's priority, as the current matrix defines it."""
     SORT_VALUE = _FIRST + 4
     """The value the database sorts the column by (None for columns it cannot sort)."""
+    SLA = _FIRST + 5
+    """The row's SlaSummary at the model's "now" (queue table)."""
+    SLA_LEFT_SHARE = _FIRST + 6
+    """The share of the resolution target still left, 0.0 to 1.0 (None when not running)."""
+    COUNT = _FIRST + 7
+    """How many incidents a queue holds (None until counted) (queue list)."""
+    QUEUE = _FIRST + 8
+    """The QueueView of a sidebar entry (queue list)."""

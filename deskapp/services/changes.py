@@ -16,6 +16,8 @@ class ChangeKind(StrEnum):
     ACTIVITY = "activity"
     PRIORITY = "priority"
     REFERENCE_DATA = "reference_data"
+    REVIEW = "review"
+    """The incident's post-incident review was written or changed."""
 
 
 @dataclass(frozen=True)
@@ -28,3 +30,16 @@ class Change:
 
     def touches(self, incident_id: int) -> bool:
         return incident_id in self.incident_ids
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """Word that incidents changed in the database, by anyone (another agent or this one).
+
+    Views reload what they show when they hear it; it carries ids where the database can
+    tell them (PostgreSQL's notifications) and ``everything`` where it cannot (SQLite's
+    data_version, bulk imports).
+    """
+
+    incident_ids: frozenset[int] = frozenset()
+    everything: bool = False

@@ -155,6 +155,9 @@ def generate_demo(
         del batch
         if progress is not None:
             progress(done, incidents)
+    with uow_factory(write=True) as uow:
+        uow.bulk.refresh_statistics()
+        uow.commit()
     return DemoSummary(
         incidents=incidents, activity=activity, callers=len(reference.callers) + 1,
         agents=reference.agent_count, groups=len(reference.teams),

@@ -87,6 +87,13 @@ class IncidentDetail:
     reassignment_count: int
     reopen_count: int
     updated_at: datetime | None
+    sla_paused_since: datetime | None = None
+    """When the resolution clock stopped (on hold or resolved); None while it runs."""
+    sla_paused_seconds: int = 0
+    """How long the clock has been stopped before, in total."""
+    opened_by_id: int | None = None
+    updated_by_id: int | None = None
+    caller_vip: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,3 +135,49 @@ class StoredFilter:
     name: str
     conditions: dict[str, object]
     position: int
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    """A category, or a subcategory when it has a parent, for the forms' pickers."""
+
+    id: int
+    name: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    """An affected service or configuration item, for the forms' pickers."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CallerHistory:
+    """What the call form shows beside the caller: their open and their latest incidents."""
+
+    open: tuple[IncidentRow, ...]
+    recent: tuple[IncidentRow, ...]
+
+
+@dataclass(frozen=True)
+class SimilarIncident:
+    """An open incident that may be the one a new call is about."""
+
+    row: IncidentRow
+    same_service: bool
+    shared_words: int
+    """How many of the typed words its short description shares."""
+
+
+@dataclass(frozen=True)
+class IncidentFormData:
+    """Everything the detail form loads at once, from one consistent read."""
+
+    detail: IncidentDetail
+    activity: tuple[ActivityView, ...]
+    """Oldest first, as stored."""
+    parent: IncidentRow | None
+    children: tuple[IncidentRow, ...]

@@ -546,11 +546,6 @@ def _sheet_title(name: str) -> str:
     return " ".join(clean.split())[:31] or "Incidents"
 
 
-ALL_INCIDENTS = QueueView(f"{QueueKind.BUILT_IN}:all", "All incidents",
-                          "Every incident, open or not", QueueKind.BUILT_IN)
-"""Not a queue of the sidebar (nobody works from it), but worth exporting whole."""
-
-
 def find_queue(queues: Sequence[QueueView], name: str) -> QueueView:
     """The queue ``name`` means: a key (``built_in:all_open``, ``saved:3``), a built-in
     queue's short key (``all_open``), or a title such as a saved filter's name (any case).
@@ -560,7 +555,6 @@ def find_queue(queues: Sequence[QueueView], name: str) -> QueueView:
     """
     wanted = name.strip()
     folded = wanted.casefold()
-    queues = [*queues, ALL_INCIDENTS]
     for queue in queues:
         if queue.key == wanted or queue.key == f"{QueueKind.BUILT_IN}:{wanted}":
             return queue

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +15,12 @@ from deskapp.domain.people import Caller, User
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import (
     ActivityView,
+    CallerHistory,
     CallerView,
     IncidentDetail,
+    IncidentFormData,
     IncidentRow,
+    SimilarIncident,
 )
 from deskapp.services.permissions import Permission, require
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -50,12 +54,12 @@ class LogCallRequest:
     resolution_notes: str = ""
 
 
-def to_detail(incident: Incident, caller_name: str) -> IncidentDetail:
+def to_detail(incident: Incident, caller: Caller) -> IncidentDetail:
     """The frozen view of an incident for the GUI."""
     assert incident.id is not None and incident.number is not None
     values = {f.name: getattr(incident, f.name) for f in fields(IncidentDetail)
-              if f.name != "caller_name"}
-    return IncidentDetail(caller_name=caller_name, **values)
+              if f.name not in ("caller_name", "caller_vip")}
+    return IncidentDetail(caller_name=caller.name, caller_vip=caller.vip, **values)
 
 
 def caller_view(caller: Caller) -> CallerView:
@@ -121,7 +125,7 @@ class IncidentService:
             uow.incidents.add(incident)
             uow.commit()
             assert incident.id is not None
-            return to_detail(incident, caller.name), self._change(incident.id, ChangeKind.CREATED)
+            return to_detail(incident, caller), self._change(incident.id, ChangeKind.CREATED)
 
     def update(self, incident_id: int, version: int, **changes: Any) -> tuple[IncidentDetail,
                                                                                Change]:
@@ -217,11 +221,11 @@ class IncidentService:
                                     incident.updated_at, incident.version)
             apply(uow, incident, now)
             if not incident.pending:
-                return (to_detail(incident, uow.callers.get(incident.caller_id).name),
+                return (to_detail(incident, uow.callers.get(incident.caller_id)),
                         self._change(incident_id))
             incident.version = uow.incidents.save(incident, version)
             uow.commit()
-            return (to_detail(incident, uow.callers.get(incident.caller_id).name),
+            return (to_detail(incident, uow.callers.get(incident.caller_id)),
                     self._change(incident_id, kind, ChangeKind.ACTIVITY))
 
     def _check_references(self, uow: UnitOfWork, category_id: int | None,
@@ -269,13 +273,13 @@ class IncidentService:
         """The incident as stored now."""
         with self._uow() as uow:
             incident = uow.incidents.get(incident_id)
-            return to_detail(incident, uow.callers.get(incident.caller_id).name)
+            return to_detail(incident, uow.callers.get(incident.caller_id))
 
     def get_by_number(self, number: str) -> IncidentDetail:
         """The incident with this number (case and spacing forgiven)."""
         with self._uow() as uow:
             incident = uow.incidents.get_by_number(number.strip().upper())
-            return to_detail(incident, uow.callers.get(incident.caller_id).name)
+            return to_detail(incident, uow.callers.get(incident.caller_id))
 
     def list_queue(self, query: QueueQuery) -> list[IncidentRow]:
         """One page of a queue."""
@@ -311,3 +315,241 @@ class IncidentService:
                                             department.strip(), location.strip(), vip))
             uow.commit()
             return caller_view(caller)
+
+    # --- the call form and the detail form ----------------------------------------------
+
+    def caller_history(self, caller_id: int, limit: int = 5) -> CallerHistory:
+        """The caller's open incidents and their latest ones, for the call form's side panel."""
+        with self._uow() as uow:
+            return CallerHistory(
+                open=tuple(uow.incidents.for_caller(caller_id, True, OPEN_FOR_CALLER_LIMIT)),
+                recent=tuple(uow.incidents.for_caller(caller_id, False, limit)),
+            )
+
+    def similar_open(self, text: str, service_id: int | None = None,
+                     exclude_id: int | None = None,
+                     limit: int = 8) -> list[SimilarIncident]:
+        """Open incidents a new call may be about: on the same service, or with similar words.
+
+        Major incidents come first (a new call is most often one more report of them), then
+        the ones sharing most words with ``text`` or the service, newest first.
+        """
+        words = significant_words(text)
+        with self._uow() as uow:
+            on_service = (uow.incidents.open_on_service(service_id, SIMILAR_CANDIDATES)
+                          if service_id is not None else [])
+            by_text = uow.incidents.open_matching(words, SIMILAR_CANDIDATES) if words else []
+        found: dict[int, SimilarIncident] = {}
+        service_ids = {row.id for row in on_service}
+        for row in [*on_service, *by_text]:
+            if row.id == exclude_id or row.id in found:
+                continue
+            shared = shared_words(words, row.short_description)
+            if row.id not in service_ids and shared == 0:
+                continue  # a hit in the notes alone says too little
+            found[row.id] = SimilarIncident(row, row.id in service_ids, shared)
+        ranked = sorted(found.values(), key=lambda s: (s.row.is_major, s.shared_words
+                                                       + (2 if s.same_service else 0),
+                                                       s.row.id), reverse=True)
+        return ranked[:limit]
+
+    def log_call_as_duplicate(self, request: LogCallRequest,
+                              original_id: int) -> tuple[IncidentDetail, Change]:
+        """Record a call about an incident that is already open, and close it off at once.
+
+        The new incident is resolved as a duplicate naming the original, and the original
+        gets a work note naming the new one, in one transaction: nobody investigates twice.
+        """
+        now = self._clock()
+        with self._uow(write=True) as uow:
+            self._actor(uow, Permission.LOG)
+            original = uow.incidents.get(original_id)
+            caller = uow.callers.get(request.caller_id)
+            incident = self._open_from(uow, request, now)
+            notes = f"Duplicate of {original.number}: {original.short_description}"
+            if request.resolution_notes.strip():
+                notes += "\n" + request.resolution_notes.strip()
+            incident.transition(State.RESOLVED, self._actor_id, now,
+                                resolution_code=ResolutionCode.DUPLICATE,
+                                resolution_notes=notes)
+            uow.incidents.add(incident)
+            original.add_work_note(f"{caller.name} reported this again as {incident.number}.",
+                                   self._actor_id, now)
+            uow.incidents.append_activity(original)
+            uow.commit()
+            assert incident.id is not None
+            change = Change(frozenset({incident.id, original_id}),
+                            frozenset({ChangeKind.CREATED, ChangeKind.ACTIVITY}), self._actor_id)
+            return to_detail(incident, caller), change
+
+    def _open_from(self, uow: UnitOfWork, request: LogCallRequest, now: datetime) -> Incident:
+        """A new incident from what the call form holds, with its call logged."""
+        caller = uow.callers.get(request.caller_id)
+        self._check_references(uow, request.category_id, request.subcategory_id,
+                               request.service_id, request.assignment_group_id,
+                               request.assignee_id, request.parent_id, None)
+        incident = Incident.open(
+            caller_id=caller.id, channel=request.channel,
+            short_description=request.short_description, description=request.description,
+            impact=request.impact, urgency=request.urgency, matrix=uow.matrix.current(),
+            opened_at=now, opened_by_id=self._actor_id, category_id=request.category_id,
+            subcategory_id=request.subcategory_id, service_id=request.service_id,
+            assignment_group_id=request.assignment_group_id,
+            assignee_id=request.assignee_id, parent_id=request.parent_id,
+        )
+        if request.call_seconds is not None:
+            incident.log_call(request.call_started_at or now, request.call_seconds, "",
+                              self._actor_id)
+        return incident
+
+    def load_form(self, incident_id: int) -> IncidentFormData:
+        """The incident with its timeline, its parent and its children, read at once."""
+        with self._uow() as uow:
+            incident = uow.incidents.get(incident_id)
+            detail = to_detail(incident, uow.callers.get(incident.caller_id))
+            parent = (uow.incidents.rows([incident.parent_id])
+                      if incident.parent_id is not None else [])
+            return IncidentFormData(
+                detail=detail,
+                activity=tuple(uow.incidents.activity(incident_id)),
+                parent=parent[0] if parent else None,
+                children=tuple(uow.incidents.children(incident_id)),
+            )
+
+    def save_changes(self, incident_id: int, version: int,
+                     edit: IncidentEdit) -> tuple[IncidentDetail, Change]:
+        """Save everything a detail form changed - fields, classification, assignment and a
+        move through the lifecycle - in one transaction, at the version the form read.
+
+        Raises:
+            ConflictError: someone saved the incident after ``version``; nothing is written.
+            ValidationError, TransitionError, PermissionDeniedError: nothing is written.
+        """
+        kinds: set[ChangeKind] = set()
+
+        def apply(uow: UnitOfWork, incident: Incident, now: datetime) -> None:
+            state = edit.state
+            # A reopening comes first, so the edits after it meet an open incident; any other
+            # move comes last, so that closing does not shut out the edits made with it.
+            reopening = (state is not None and incident.state == State.RESOLVED
+                         and state.target == State.IN_PROGRESS)
+            if reopening and state is not None:
+                self._apply_state(uow, incident, now, state)
+                kinds.add(ChangeKind.STATE)
+            if edit.fields:
+                changes = dict(edit.fields)
+                if "caller_id" in changes:
+                    uow.callers.get(changes["caller_id"])
+                self._check_references(
+                    uow, changes.get("category_id", incident.category_id),
+                    changes.get("subcategory_id", incident.subcategory_id),
+                    changes.get("service_id"), None, None, changes.get("parent_id"),
+                    incident.id)
+                if incident.edit(self._actor_id, now, **changes):
+                    kinds.add(ChangeKind.FIELDS)
+            impact = edit.impact if edit.impact is not None else incident.impact
+            urgency = edit.urgency if edit.urgency is not None else incident.urgency
+            if (impact, urgency) != (incident.impact, incident.urgency):
+                incident.classify(impact, urgency, uow.matrix.current(), self._actor_id, now)
+                kinds.add(ChangeKind.PRIORITY)
+            if edit.assign and (edit.group_id, edit.assignee_id) != (
+                    incident.assignment_group_id, incident.assignee_id):
+                self._actor(uow, Permission.REASSIGN)
+                self._check_references(uow, None, None, None, edit.group_id, edit.assignee_id,
+                                       None, None)
+                incident.assign(edit.group_id, edit.assignee_id, self._actor_id, now)
+                kinds.add(ChangeKind.ASSIGNMENT)
+            if state is not None and not reopening:
+                self._apply_state(uow, incident, now, state)
+                kinds.add(ChangeKind.STATE)
+
+        detail, change = self._mutate(incident_id, version, Permission.EDIT, apply,
+                                      ChangeKind.FIELDS)
+        if change.kinds:
+            change = Change(change.incident_ids, frozenset({*kinds, ChangeKind.ACTIVITY}),
+                            change.actor_id)
+        return detail, change
+
+    def _apply_state(self, uow: UnitOfWork, incident: Incident, now: datetime,
+                     state: StateChange) -> None:
+        if state.target in (State.RESOLVED, State.CLOSED):
+            self._actor(uow, Permission.RESOLVE)
+        if incident.state == State.RESOLVED and state.target == State.IN_PROGRESS:
+            incident.reopen(self._actor_id, now, state.reason)
+            return
+        incident.transition(state.target, self._actor_id, now, hold_reason=state.hold_reason,
+                            resolution_code=state.resolution_code,
+                            resolution_notes=state.resolution_notes)
+
+
+OPEN_FOR_CALLER_LIMIT = 20
+"""At most this many of a caller's open incidents show beside the call form."""
+SIMILAR_CANDIDATES = 40
+"""How many of the newest matches are weighed; older duplicates are rarely worth linking."""
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP_WORDS = frozenset({
+    "the", "and", "for", "with", "not", "can", "cannot", "cant", "doesn", "don", "does", "won",
+    "wont", "isn", "are", "was", "were", "has", "have", "from", "this", "that", "when", "since",
+    "after", "all", "any", "but", "get", "got", "out", "too", "very", "will", "why", "how",
+    "what", "again", "still", "keeps", "keep", "every", "into", "onto", "off", "our", "your",
+    "their", "his", "her", "its", "than", "then", "there", "please", "help", "issue",
+    "problem", "user", "users", "working", "work",
+})
+
+
+def significant_words(text: str, limit: int = 8) -> list[str]:
+    """The words of ``text`` worth searching for similar incidents, in order, once each.
+
+    Short words and words every incident uses ("not", "working") would match everything.
+    The last word is kept even when short, since the agent may still be typing it.
+    """
+    words = [w.casefold() for w in _WORD.findall(text)]
+    chosen: list[str] = []
+    for i, word in enumerate(words):
+        last = i == len(words) - 1 and not text[-1:].isspace()
+        if word in chosen or word in _STOP_WORDS or word.isdigit():
+            continue
+        if len(word) >= 3 or (last and len(word) >= 2):
+            chosen.append(word)
+    return chosen[-limit:]
+
+
+def shared_words(words: list[str], other: str) -> int:
+    """How many of ``words`` ``other`` holds (the last of them as a prefix)."""
+    theirs = {w.casefold() for w in _WORD.findall(other)}
+    count = sum(1 for w in words[:-1] if w in theirs)
+    if words and any(t.startswith(words[-1]) for t in theirs):
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A move through the lifecycle, with what the target state needs."""
+
+    target: State
+    hold_reason: HoldReason | None = None
+    resolution_code: ResolutionCode | None = None
+    resolution_notes: str = ""
+    reason: str = ""
+    """Why a resolved incident is reopened (required then)."""
+
+
+@dataclass(frozen=True)
+class IncidentEdit:
+    """What a detail form saves at once; None and empty mean "leave as it is"."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    """Plain fields by name, as ``update`` takes them."""
+    impact: int | None = None
+    urgency: int | None = None
+    assign: bool = False
+    """Whether group_id and assignee_id are to be set (None there means unassigned)."""
+    group_id: int | None = None
+    assignee_id: int | None = None
+    state: StateChange | None = None
+
+    @property
+    def empty(self) -> bool:
+        return (not self.fields and self.impact is None and self.urgency is None
+                and not self.assign and self.state is None)

@@ -28,7 +28,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.LEAD: frozenset({Permission.LOG, Permission.EDIT, Permission.RESOLVE,
                           Permission.REASSIGN, Permission.EDIT_MATRIX,
                           Permission.EXPORT_REPORTS}),
-    Role.MANAGER: frozenset({Permission.EXPORT_REPORTS, Permission.EDIT_MATRIX}),
+    # Managers read the matrix and its SLA targets; admins and team leads change them.
+    Role.MANAGER: frozenset({Permission.EXPORT_REPORTS}),
     Role.ADMIN: _ALL,
 }
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self
 
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
-from deskapp.services.dto import ActivityView, IncidentRow, StoredFilter
+from deskapp.services.changes import ChangeNotice
+from deskapp.services.dto import (
+    ActivityView,
+    CategoryView,
+    IncidentRow,
+    ServiceView,
+    StoredFilter,
+)
+from deskapp.services.matrix_dto import CellCount, MatrixVersionInfo
 from deskapp.services.queries import QueueFilter, QueueQuery
+from deskapp.services.report_dto import (
+    PeriodFigures,
+    PeriodQuery,
+    ReviewContent,
+    ReviewStatus,
+    ReviewView,
+)
 
 
 class IncidentRepository(Protocol):
@@ -53,6 +68,35 @@ class IncidentRepository(Protocol):
 
     def activity(self, incident_id: int) -> list[ActivityView]:
         """The incident's timeline, oldest first."""
+        ...
+
+    def for_caller(self, caller_id: int, open_only: bool, limit: int) -> list[IncidentRow]:
+        """The caller's incidents (only the open ones if ``open_only``), newest first."""
+        ...
+
+    def open_on_service(self, service_id: int, limit: int) -> list[IncidentRow]:
+        """Open incidents on this service or configuration item, newest first."""
+        ...
+
+    def open_matching(self, words: Sequence[str], limit: int) -> list[IncidentRow]:
+        """Open incidents whose text holds any of ``words`` (the last one as a prefix),
+        newest first."""
+        ...
+
+    def rows(self, incident_ids: Sequence[int]) -> list[IncidentRow]:
+        """Queue rows of these incidents, newest first; missing ids are left out."""
+        ...
+
+    def children(self, parent_id: int) -> list[IncidentRow]:
+        """The incidents linked to this (major) incident as its children, newest first."""
+        ...
+
+    def open_cell_counts(self) -> list[CellCount]:
+        """Open incidents counted by (impact, urgency, current priority), by the database."""
+        ...
+
+    def open_ids_in_cell(self, impact: int, urgency: int) -> list[int]:
+        """Ids of the open incidents with this impact and urgency, ascending."""
         ...
 
 
@@ -107,6 +151,14 @@ class CatalogRepository(Protocol):
 
     def service_exists(self, service_id: int) -> bool: ...
 
+    def list_categories(self) -> list[CategoryView]:
+        """Every category and subcategory, by name."""
+        ...
+
+    def list_services(self) -> list[ServiceView]:
+        """Every service and configuration item, by name."""
+        ...
+
 
 class SavedFilterRepository(Protocol):
     """The queues users make and name; each belongs to one user."""
@@ -130,11 +182,28 @@ class SavedFilterRepository(Protocol):
 
 
 class MatrixRepository(Protocol):
-    """The versions of the priority matrix."""
+    """The versions of the priority matrix, its priority definitions and business hours."""
 
-    def current(self) -> PriorityMatrix: ...
+    def current(self) -> PriorityMatrix:
+        """The matrix in force, with the current definitions and the desk's calendar."""
+        ...
 
-    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None) -> int: ...
+    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None,
+                         comment: str = "") -> int:
+        """Store ``matrix`` as the newest version; returns its number.
+
+        Its priority definitions replace the stored ones (by rank) and its calendar, when it
+        has one, becomes the desk's; both are kept with the version for history.
+        """
+        ...
+
+    def history(self) -> list[MatrixVersionInfo]:
+        """Every saved version, newest first."""
+        ...
+
+    def version(self, version: int) -> PriorityMatrix:
+        """A saved version as it was saved; NotFoundError if there is none."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -165,6 +234,12 @@ class UnitOfWork(Protocol):
     @property
     def bulk(self) -> BulkIncidentWriter: ...
 
+    @property
+    def reviews(self) -> ReviewRepository: ...
+
+    @property
+    def report_queries(self) -> ReportQueries: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None: ...
@@ -178,6 +253,26 @@ class UnitOfWorkFactory(Protocol):
     """Opens a unit of work; ``write=True`` takes the write lock up front on SQLite."""
 
     def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+
+
+class ChangeFeed(Protocol):
+    """Tells when the database changed; one feed per window, used from one thread."""
+
+    def wait(self, timeout: float) -> ChangeNotice | None:
+        """Block up to ``timeout`` seconds for changes committed since the last call.
+
+        Returns None if nothing changed. Raises DatabaseUnavailableError when the connection
+        is lost; ``reconnect`` then starts over (changes in between are not replayed).
+        """
+        ...
+
+    def reconnect(self) -> None:
+        """Connect again after a loss; raises DatabaseUnavailableError if it still fails."""
+        ...
+
+    def close(self) -> None:
+        """Release the feed's connection."""
+        ...
 
 
 Clock = Callable[[], datetime]
@@ -204,16 +299,35 @@ class BulkIncidentWriter(Protocol):
         """Reserve a block of ``count`` incident numbers; returns the first sequence value."""
         ...
 
-    def add_incidents(self, incidents: Sequence[Incident]) -> int:
+    def add_incidents(self, incidents: Sequence[Incident],
+                      external_refs: Sequence[str] | None = None) -> int:
         """Insert incidents with their activity and their search entries.
 
         Args:
             incidents: Aggregates whose id and number are set (from ``reserve_ids`` and
                 ``reserve_numbers``); their pending activity is taken and written.
+            external_refs: Where each incident came from, parallel to ``incidents``, for
+                imports (see ``external_refs``); None for incidents made here.
 
         Returns:
             How many activity entries were written.
         """
+        ...
+
+    def external_refs(self, prefix: str) -> set[str]:
+        """The external references already stored that start with ``prefix``."""
+        ...
+
+    def callers_by_name(self, names: Collection[str]) -> dict[str, int]:
+        """Existing callers by name (compared case-insensitively, trimmed); the oldest wins.
+
+        Returns:
+            The id of a caller for each of ``names`` that has one, keyed by the name as given.
+        """
+        ...
+
+    def add_group_members(self, members: Collection[tuple[int, int]]) -> int:
+        """Make agents members of groups, as (group id, user id); returns how many were new."""
         ...
 
     def add_callers(self, callers: Sequence[Caller]) -> list[Caller]:
@@ -230,4 +344,53 @@ class BulkIncidentWriter(Protocol):
 
     def services(self) -> dict[str, int]:
         """Every service or configuration item's id by name."""
+        ...
+
+    def refresh_statistics(self) -> None:
+        """Let the database re-learn the table sizes after a bulk load (its planner's input).
+
+        A queue plan chosen on the statistics of an empty database can be a thousand times
+        slower on a million incidents.
+        """
+        ...
+
+
+class ReviewRepository(Protocol):
+    """Post-incident reviews: one per incident, versioned like incidents."""
+
+    def for_incident(self, incident_id: int) -> ReviewView | None:
+        """The incident's review, or None if nobody has begun one."""
+        ...
+
+    def for_incidents(self, incident_ids: Sequence[int]) -> list[ReviewView]:
+        """The reviews of these incidents that exist, in no particular order."""
+        ...
+
+    def add(self, incident_id: int, content: ReviewContent, author_id: int,
+            now: datetime) -> ReviewView:
+        """Begin the incident's review as a draft at version 1.
+
+        Raises ConflictError, naming its author, if someone began one meanwhile.
+        """
+        ...
+
+    def save(self, review_id: int, expected_version: int, content: ReviewContent,
+             actor_id: int, now: datetime) -> ReviewView:
+        """Replace the review's text and action items if it is still at ``expected_version``.
+
+        Raises ConflictError, naming who changed it and when, if it is not.
+        """
+        ...
+
+    def set_status(self, review_id: int, expected_version: int, status: ReviewStatus,
+                   actor_id: int, now: datetime) -> ReviewView:
+        """Mark the review final, or a draft again, at ``expected_version`` (else ConflictError)."""
+        ...
+
+
+class ReportQueries(Protocol):
+    """Aggregate queries for management reports; every figure is computed by the database."""
+
+    def period_figures(self, query: PeriodQuery, now: datetime) -> PeriodFigures:
+        """The figures of a period report: counts, series, percentiles and lists."""
         ...

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deskapp.domain.enums import OPEN_STATES, State
 from deskapp.domain.errors import ValidationError
 from deskapp.services.dto import StoredFilter
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from deskapp.services.queries import QueueFilter, SlaCondition
+from deskapp.services.queries import QueueFilter, SlaCondition, SortKey
 
 NAME_LIMIT = 80
 RECENTLY_RESOLVED_DAYS = 7
@@ -107,8 +110,15 @@ class FilterConditions:
             raise ValidationError(f"The saved filter cannot be read: {exc}") from exc
 
     def resolve(self, *, user_id: int, group_ids: Sequence[int], now: datetime,
-                zone: tzinfo) -> QueueFilter:
-        """The concrete filter for this user at this moment."""
+                zone: tzinfo | None = None) -> QueueFilter:
+        """The concrete filter for this user at this moment.
+
+        Args:
+            user_id: who "me" is.
+            group_ids: the groups "my groups" are.
+            now: the moment relative conditions count back from.
+            zone: the time zone calendar days are in; None for this computer's own.
+        """
         groups = tuple(group_ids) if self.in_my_groups else self.group_ids
         if self.in_my_groups and self.group_ids:
             groups = tuple(g for g in self.group_ids if g in set(group_ids))
@@ -142,7 +152,11 @@ class FilterConditions:
         )
 
 
-def _start_of(day: date, zone: tzinfo) -> datetime:
+def _start_of(day: date, zone: tzinfo | None) -> datetime:
+    if zone is None:
+        # The computer's own rules for that very day (summer time included): a naive time's
+        # astimezone() asks the operating system, a fixed offset from today would not.
+        return datetime.combine(day, time(0)).astimezone()
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
@@ -157,11 +171,15 @@ class QueueView:
     kind: QueueKind
     conditions: FilterConditions = field(default_factory=FilterConditions)
     saved_filter_id: int | None = None
+    order: tuple[SortKey, bool] | None = None
+    """The order the queue is best read in (sort key, descending), if it has one: the SLA
+    queue most urgent first, a search newest first. None keeps the user's order."""
 
 
-def _built_in(name: str, title: str, description: str, **conditions: Any) -> QueueView:
+def _built_in(name: str, title: str, description: str, *,
+              order: tuple[SortKey, bool] | None = None, **conditions: Any) -> QueueView:
     return QueueView(f"built_in:{name}", title, description, QueueKind.BUILT_IN,
-                     FilterConditions(**conditions))
+                     FilterConditions(**conditions), order=order)
 
 
 BUILT_IN_QUEUES: tuple[QueueView, ...] = (
@@ -174,7 +192,8 @@ BUILT_IN_QUEUES: tuple[QueueView, ...] = (
               states=OPEN_STATES),
     _built_in("sla_attention", "SLA breached or at risk",
               "Open incidents past their resolution time, or with under a quarter of it left",
-              states=OPEN_STATES, sla=SlaCondition.ATTENTION),
+              states=OPEN_STATES, sla=SlaCondition.ATTENTION,
+              order=(SortKey.RESOLUTION_DUE_AT, False)),
     _built_in("on_hold", "On hold", "Incidents waiting for the caller, a vendor or a change",
               states=(State.ON_HOLD,)),
     _built_in("major", "Major incidents", "Open major incidents",
@@ -182,6 +201,7 @@ BUILT_IN_QUEUES: tuple[QueueView, ...] = (
     _built_in("resolved_recently", f"Resolved in the last {RECENTLY_RESOLVED_DAYS} days",
               "Resolved or closed in the last week, newest first",
               resolved_within_days=RECENTLY_RESOLVED_DAYS),
+    _built_in("all", "All incidents", "Every incident, open, resolved or closed"),
 )
 
 DEFAULT_QUEUE_KEY = "built_in:all_open"
@@ -191,7 +211,7 @@ def search_queue(text: str) -> QueueView:
     """The pseudo-queue of a search: every incident, open or not, that matches ``text``."""
     return QueueView("search", f"Search: {text.strip()}",
                      "Incidents whose number, descriptions or notes match", QueueKind.SEARCH,
-                     FilterConditions(text=text))
+                     FilterConditions(text=text), order=(SortKey.NUMBER, True))
 
 
 @dataclass(frozen=True)
@@ -220,7 +240,21 @@ def saved_queue(stored: StoredFilter) -> QueueView:
 
 
 def local_zone() -> tzinfo:
-    """This computer's time zone: dates in filters are the user's calendar days."""
+    """This computer's time zone, with its summer-time rules where they can be found.
+
+    The IANA name comes from ``TZ`` or the /etc/localtime link (Linux, macOS); elsewhere the
+    current offset is the best there is, right except across a summer-time change.
+    """
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        link = Path("/etc/localtime")
+        if link.is_symlink():
+            name = str(link.resolve()).partition("zoneinfo/")[2]
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
     zone = datetime.now().astimezone().tzinfo
     assert zone is not None
     return zone
@@ -231,10 +265,18 @@ class QueueService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, user_id: int, clock: Clock,
                  zone: tzinfo | None = None) -> None:
+        """Act for one user.
+
+        Args:
+            uow_factory: opens units of work.
+            user_id: the signed-in user.
+            clock: "now".
+            zone: the time zone of dates in filters; None for this computer's own.
+        """
         self._uow = uow_factory
         self._user_id = user_id
         self._clock = clock
-        self._zone = zone or local_zone()
+        self._zone = zone
 
     def queues(self) -> list[QueueView]:
         """The built-in queues, then the user's saved filters in their order."""
@@ -246,6 +288,12 @@ class QueueService:
         """The concrete filter behind a queue, for this user, now."""
         with self._uow() as uow:
             return self._resolve(uow, queue.conditions, self._clock())
+
+    def count_matching(self, conditions: FilterConditions) -> int:
+        """How many incidents a filter being edited would hold now."""
+        now = self._clock()
+        with self._uow() as uow:
+            return uow.incidents.count(self._resolve(uow, conditions, now), now)
 
     def counts(self, queues: Sequence[QueueView]) -> dict[str, int]:
         """How many incidents each queue holds now, by key; one transaction for all."""

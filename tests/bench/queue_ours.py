@@ -207,10 +207,16 @@ class Bench:
             old.cancel()
             old.deleteLater()
 
-    async def open_queue(self, key: str, queue_filter: QueueFilter | None = None) -> None:
-        """Choose a queue: a new model, its first page, painted by the view."""
+    async def open_queue(self, key: str, queue_filter: QueueFilter | None = None,
+                         order: tuple[Column, Qt.SortOrder] | None = None) -> None:
+        """Choose a queue: a new model, its first page, painted by the view.
+
+        ``order`` is the order the window gives the queue (a search: newest number first).
+        """
         with self.measure(key) as t:
             model = IncidentTableModel(self.source, self.runner, queue_filter=queue_filter)
+            if order is not None:
+                model.set_order(*order)
             model.set_priorities(self.priorities)
             self._replace_model(model)
             t.stopped = self.last_stop = await painted_after(
@@ -300,8 +306,10 @@ class Bench:
                                 Qt.SortOrder.AscendingOrder)
 
         for word in config.words:
+            # As the main window shows a search: newest number first, off the search index.
             await self.open_queue(f"text_all:{word}", search_queue(word).conditions.resolve(
-                user_id=config.actor_id, group_ids=(), now=datetime.now(UTC), zone=UTC))
+                user_id=config.actor_id, group_ids=(), now=datetime.now(UTC), zone=UTC),
+                order=(Column.NUMBER, Qt.SortOrder.DescendingOrder))
             await self.next_page(f"text_all_next:{word}")
             await self.open_queue(f"text_open:{word}",
                                   QueueFilter(states=open_states, text=word))

@@ -410,7 +410,7 @@ class Report:
             hits = runs.median("sqlite3", f"fts_count:{word}", "rows")
             open_hits = runs.median("sqlite3", f"fts_open_count:{word}", "rows")
             self.section(f"  '{word}' ({_fmt(hits, 'rows')} all, {_fmt(open_hits, 'rows')} open)")
-            self.interaction("    search queue (all incidents, newest first)",
+            self.interaction("    search queue (all incidents, newest number first)",
                              f"text_all:{word}")
             self.interaction("      next page", f"text_all_next:{word}")
             self.interaction("    open queue filtered by the word", f"text_open:{word}")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from deskapp.cli import main
+from deskapp.persistence import migrate
 
-HEAD = "0002"
+HEAD = migrate.head_revision()
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -22,14 +23,26 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 def test_db_upgrade_and_current(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'desk.db'}"
-    assert main(["--database-url", url, "db", "current"]) == 0
-    assert "none (empty), behind" in capsys.readouterr().out
+    # A mistyped path is not quietly made into a new, empty database.
+    assert main(["--database-url", url, "db", "current"]) == 1
+    assert "There is no database at" in capsys.readouterr().err
+    assert main(["--database-url", url, "export", "--queue", "all",
+                 str(tmp_path / "out.csv")]) == 1
+    assert not (tmp_path / "desk.db").exists() and not (tmp_path / "out.csv").exists()
     assert main(["--database-url", url, "db", "upgrade"]) == 0
     assert f"to {HEAD}" in capsys.readouterr().out
     assert main(["--database-url", url, "db", "upgrade"]) == 0
     assert f"already at revision {HEAD}" in capsys.readouterr().out
     assert main(["--database-url", url, "db", "current"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_a_usage_mistake_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(["export", "--sort", "bogus", "x.csv"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("deskapp: error: argument --sort")
 
 
 def test_environment_variable_names_the_database(tmp_path: Path) -> None:

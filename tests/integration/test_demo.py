@@ -369,3 +369,17 @@ def test_bulk_rows_are_stored_exactly_like_repository_rows(database: Database) -
                 assert [type(v) for v in a] == [type(v) for v in b], sql
         notes = raw(f"SELECT notes FROM incident_search WHERE {id_column} = {mark}", bulk.id)
         assert notes == [("Caller on hold Vendor case 123 opened",)]
+
+
+def test_the_planner_learns_the_new_table_sizes(demo: tuple[Database, DemoSummary]) -> None:
+    database, summary = demo
+    with database.engine.connect() as connection:
+        if database.dialect == "sqlite":
+            stats = connection.exec_driver_sql(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'incidents'").scalars().all()
+            # Each index's first figure is its row count; partial indexes hold fewer.
+            assert max(int(str(s).split()[0]) for s in stats) == summary.incidents
+        else:
+            rows = connection.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE relname = 'incidents'").scalar()
+            assert rows == summary.incidents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.people import Group
 from deskapp.persistence.database import Database
-from deskapp.services.dto import CallerView
+from deskapp.services.dto import CallerView, IncidentRow
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.queries import (
     QueueFilter,
@@ -146,26 +147,41 @@ def test_full_text_search_over_descriptions_and_notes(service: IncidentService,
     assert [r.id for r in queue] == [second]
 
 
-def test_keyset_pages_cover_everything_once(service: IncidentService, caller: CallerView,
-                                            clock: FakeClock) -> None:
+def test_keyset_pages_cover_everything_once(database: Database, service: IncidentService,
+                                            caller: CallerView, clock: FakeClock) -> None:
+    others = [service.add_caller("adam Åberg", "", ""), service.add_caller("Zack Ng", "", "")]
+    ann, bo = add_user(database, "ann"), add_user(database, "bo")
+    with database.uow_factory(write=True) as uow:
+        teams = [uow.groups.add(Group(0, "Network"), [ann.id, bo.id]),
+                 uow.groups.add(Group(0, "Desk"), [ann.id])]
+        uow.commit()
     ids = []
     for i in range(23):
         clock.advance(minutes=1)
-        ids.append(log(service, caller, f"Incident {i:02d}", impact=1 + i % 3,
-                       urgency=1 + (i // 3) % 3))
-    for sort in SortKey:
-        for descending in (True, False):
-            seen: list[int] = []
-            query = QueueQuery(sort=sort, descending=descending, limit=5)
-            while True:
-                page = service.list_queue(query)
-                if not page:
-                    break
-                seen.extend(r.id for r in page)
-                query = QueueQuery(sort=sort, descending=descending, limit=5,
-                                   after=cursor_after(page[-1], sort))
-            assert sorted(seen) == sorted(ids), (sort, descending)
-            assert len(seen) == len(set(seen))
+        who = (caller, others[0], others[1])[i % 3]
+        # Some with a group and an agent, some with a group only, some with neither.
+        group = teams[i % 2].id if i % 4 else None
+        agent = (ann.id, bo.id)[i % 2] if i % 4 and i % 3 and group == teams[0].id else None
+        ids.append(log(service, who, f"Incident {i:02d}", impact=1 + i % 3,
+                       urgency=1 + (i // 3) % 3, assignment_group_id=group, assignee_id=agent))
+    for queue in (QueueFilter(), QueueFilter.open_incidents()):
+        for sort in SortKey:
+            for descending in (True, False):
+                seen: list[IncidentRow] = []
+                query = QueueQuery(queue, sort=sort, descending=descending, limit=5)
+                while page := service.list_queue(query):
+                    seen.extend(page)
+                    query = replace(query, after=cursor_after(page[-1], sort))
+                assert sorted(r.id for r in seen) == sorted(ids), (sort, descending)
+                assert len(seen) == len(set(seen))
+                if sort == SortKey.CALLER:  # case-insensitive, ties by id
+                    keys = [(r.caller_name.casefold(), r.id) for r in seen]
+                    assert keys == sorted(keys, reverse=descending)
+                if sort in (SortKey.GROUP, SortKey.ASSIGNEE):  # the unassigned as ""
+                    names = [(r.group_name if sort == SortKey.GROUP else r.assignee_name)
+                             or "" for r in seen]
+                    pairs = list(zip(names, (r.id for r in seen), strict=True))
+                    assert pairs == sorted(pairs, reverse=descending), (sort, descending)
     by_priority = service.list_queue(QueueQuery(sort=SortKey.PRIORITY, descending=False,
                                                 limit=100))
     assert [r.priority for r in by_priority] == sorted(r.priority for r in by_priority)
@@ -237,6 +253,31 @@ def test_filters_on_catalog_dates_and_nothing(database: Database, service: Incid
             ] == [other]
     assert service.count(QueueFilter(empty=True)) == 0
     assert service.list_queue(QueueQuery(QueueFilter(empty=True))) == []
+
+
+def test_a_search_queue_pages_by_number_off_the_index(service: IncidentService,
+                                                     caller: CallerView,
+                                                     clock: FakeClock) -> None:
+    printers = []
+    for i in range(12):
+        clock.advance(minutes=1)
+        incident = log(service, caller, f"Printer {i} jams" if i % 3 else f"Scanner {i}")
+        if i % 3:
+            printers.append(service.get(incident).number)
+    words = QueueFilter(text="printer")
+    assert service.count(words) == len(printers)
+    for descending in (True, False):
+        seen: list[str] = []
+        query = QueueQuery(words, sort=SortKey.NUMBER, descending=descending, limit=3)
+        while page := service.list_queue(query):
+            seen.extend(r.number for r in page)
+            query = replace(query, after=cursor_after(page[-1], SortKey.NUMBER))
+        assert seen == sorted(printers, reverse=descending)
+    # With any other condition the same words go through the general query.
+    mixed = QueueFilter(text="printer", states=(State.NEW,))
+    assert [r.number for r in service.list_queue(QueueQuery(mixed, sort=SortKey.NUMBER))
+            ] == sorted(printers, reverse=True)
+    assert service.count(mixed) == len(printers)
 
 
 def test_caller_lookup_by_prefix(service: IncidentService) -> None:

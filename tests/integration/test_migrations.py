@@ -104,3 +104,10 @@ def test_opening_an_old_database_migrates_it(empty_url: str) -> None:
         assert migrate.current_revision(database.engine) == migrate.head_revision()
     finally:
         database.close()
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    alembic_head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert migrate.head_revision() == alembic_head

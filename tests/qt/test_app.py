@@ -71,8 +71,8 @@ def test_the_gui_runs_until_its_window_closes(
 
     def close_when_loaded() -> None:
         windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)]
-        if windows and windows[0].open_count is not None and not windows[0].busy:
-            seen.append(windows[0].open_count)
+        if windows and windows[0].current_count is not None and not windows[0].busy:
+            seen.append(windows[0].current_count)
             seen.append(windows[0].model.rowCount())
             windows[0].close()
             poll.stop()
@@ -118,12 +118,12 @@ def test_first_start_fills_then_shows_or_says_why_not(
     qtbot.addWidget(window)
     monkeypatch.setattr(app, "fill_demo_data", fake_demo)
     run(app._first_start(settings, database, runner, window))
-    assert window.open_count == 4
+    assert window.current_count == 4
     assert window.model.rowCount() == 4
 
     monkeypatch.setattr(app, "fill_demo_data", broken_demo)
     run(app._first_start(settings, database, runner, window))
     assert "Could not create the demo data" in window.statusBar().currentMessage()
-    assert window.open_count == 4  # the desk still works
+    assert window.current_count == 4  # the desk still works
     assert window.error_box is not None
     window.error_box.accept()

@@ -449,3 +449,16 @@ def test_models_pass_the_model_tester(qtmodeltester: ModelTester, service: Incid
                                     "impact": True}
     assert detail.number == "INC0000001"
 
+
+
+def test_a_resolved_incident_was_never_on_hold_and_a_vip_shows(
+        open_form: Opener, incident_id: int, service: IncidentService,
+        clock: FakeClock) -> None:
+    detail = service.get(incident_id)
+    service.transition(incident_id, detail.version, State.RESOLVED,
+                       resolution_code=ResolutionCode.SOLVED_REMOTELY,
+                       resolution_notes="Cleared the outbox.")
+    clock.advance(days=3)  # the clock stopped at the resolution; that is not time on hold
+    form = open_form(incident_id)
+    assert form.ui.onHoldValue.text() == "never"
+    assert form.ui.vipLabel.isVisible()  # Grace Hopper is a VIP caller

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
@@ -18,7 +18,8 @@ from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.services.dto import CallerView, IncidentRow
 from deskapp.services.incidents import IncidentService
-from deskapp.services.queries import QueueFilter, QueueQuery
+from deskapp.services.queries import QueueQuery
+from deskapp.services.queues import QueueService, QueueView
 from deskapp.services.reference import ReferenceService
 from tests.conftest import FakeClock, add_user
 from tests.qt.conftest import OFFSCREEN_NOISE, OPEN_INCIDENTS, Await, log_incidents
@@ -51,8 +52,8 @@ def test_the_window_lists_the_open_incidents_and_counts_them(
     qtbot.waitUntil(task.done, timeout=15_000)
     wait_idle(qtbot, window)
     assert not window.busy_indicator.isVisible()
-    assert window.open_count == OPEN_INCIDENTS
-    assert window.count_label.text() == "250 open incidents"
+    assert window.current_count == OPEN_INCIDENTS
+    assert window.count_label.text() == "250 incidents in All open"
     # The view has asked for as many pages as it shows, never the whole queue at once.
     assert 100 <= window.model.rowCount() < OPEN_INCIDENTS
     assert window.model.row_at(0).number == "INC0000250"  # newest first
@@ -86,13 +87,18 @@ def test_refresh_shows_what_changed(
         clock: FakeClock, caller: CallerView) -> None:
     log_incidents(service, clock, caller, 2)
     run(window.refresh())
-    assert window.count_label.text() == "2 open incidents"
+    assert window.count_label.text() == "2 incidents in All open"
     log_incidents(service, clock, caller, 1, start=2)
-    with qtbot.waitSignal(window.model.reloaded):
+    window.table.selectRow(1)
+    selected = window.model.row_at(1).id
+    with qtbot.waitSignal(window.model.refreshed):
         qtbot.keyClick(window.table, Qt.Key.Key_F5)
     wait_idle(qtbot, window)
-    assert window.count_label.text() == "3 open incidents"
+    assert window.count_label.text() == "3 incidents in All open"
     assert window.model.row_at(0).number == "INC0000003"
+    # The selection followed its incident down a row rather than being dropped.
+    rows = window.table.selectionModel().selectedRows()
+    assert [i.row() for i in rows] == [2] and window.model.row_at(2).id == selected
 
 
 def test_clicking_a_header_sorts_in_the_database(
@@ -142,7 +148,12 @@ class UnreachableIncidents(IncidentService):
     def list_queue(self, query: QueueQuery) -> list[IncidentRow]:
         raise DatabaseUnavailableError("The database server closed the connection.")
 
-    def count(self, queue_filter: QueueFilter) -> int:
+
+
+class UnreachableQueues(QueueService):
+    """The queue service of a database that went away."""
+
+    def counts(self, queues: Sequence[QueueView]) -> dict[str, int]:
         raise DatabaseUnavailableError("The database server closed the connection.")
 
 
@@ -152,6 +163,7 @@ def test_database_errors_are_shown_not_raised(
     window = MainWindow(
         incidents=UnreachableIncidents(database.uow_factory, admin.id, clock),
         reference=ReferenceService(database.uow_factory),
+        queues=UnreachableQueues(database.uow_factory, admin.id, clock),
         runner=runner, user=admin, database_name="postgresql://desk@db/desk",
         window_settings=window_settings, clock=clock,
     )

@@ -54,12 +54,13 @@ def test_the_sidebar_lists_queues_with_counts_and_the_keyboard_switches_them(
         qtbot: QtBot, window: MainWindow) -> None:
     assert titles(window) == ["My open incidents", "Unassigned in my groups", "All open",
                               "SLA breached or at risk", "On hold", "Major incidents",
-                              "Resolved in the last 7 days", "Saved filters"]
+                              "Resolved in the last 7 days", "All incidents", "Saved filters"]
     model = window.queue_model
     assert window.current_queue is not None and window.current_queue.key == "built_in:all_open"
     assert model.count_of("built_in:all_open") == OPEN_INCIDENTS
     assert model.count_of("built_in:resolved_recently") == RESOLVED_INCIDENTS
     assert model.count_of("built_in:my_open") == 0
+    assert model.count_of("built_in:all") == OPEN_INCIDENTS + RESOLVED_INCIDENTS
     assert window.count_label.text() == f"{OPEN_INCIDENTS} incidents in All open"
     assert model.index(model.rowCount() - 1).flags() & Qt.ItemFlag.ItemIsSelectable == \
         Qt.ItemFlag.NoItemFlags  # the heading cannot be chosen
@@ -70,10 +71,14 @@ def test_the_sidebar_lists_queues_with_counts_and_the_keyboard_switches_them(
     wait_idle(qtbot, window)
     assert window.current_queue is not None
     assert window.current_queue.key == "built_in:sla_attention"
+    # Most urgent first there; the user's own order (newest first) comes back after.
+    assert (window.model.sort_column, window.model.sort_order) == (
+        Column.SLA, Qt.SortOrder.AscendingOrder)
     with qtbot.waitSignal(window.model.reloaded):
         qtbot.keyClick(window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert window.windowTitle() == "Resolved in the last 7 days — Deskapp"
+    assert window.model.sort_column == Column.OPENED
     assert window.model.rowCount() == RESOLVED_INCIDENTS
     assert window.count_label.text() == f"{RESOLVED_INCIDENTS} incidents in " \
         "Resolved in the last 7 days"

@@ -12,13 +12,15 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from deskapp.domain.priority import DEFAULT_PRIORITIES
 from deskapp.persistence.engine import make_engine, parse_url
 
 POSTGRES_ENV = "DESKAPP_TEST_POSTGRES_URL"
 
 # Everything a test may write; reference data (priorities, the first matrix) is restored.
 _VOLATILE = ("activity", "incident_search", "incidents", "group_members", "assignment_groups",
-             "callers", "categories", "services", "saved_filters")
+             "callers", "categories", "services", "saved_filters", "review_actions",
+             "reviews", "business_holidays")
 
 
 def postgres_admin_url() -> str | None:
@@ -82,6 +84,17 @@ def reset_postgres(engine: Engine) -> None:
         connection.execute(text("DELETE FROM users"))
         connection.execute(text("ALTER SEQUENCE users_id_seq RESTART"))
         connection.execute(text("SELECT setval('matrix_versions_id_seq', 1)"))
+        # The matrix editor rewrites the priority definitions and the business hours.
+        for p in DEFAULT_PRIORITIES:
+            connection.execute(text(
+                "UPDATE priorities SET code = :code, name = :name, colour = :colour, "
+                "response_minutes = :response, resolution_minutes = :resolution, "
+                "business_hours = false WHERE rank = :rank"),
+                {"code": p.code, "name": p.name, "colour": p.colour, "rank": p.rank,
+                 "response": p.response_minutes, "resolution": p.resolution_minutes})
+        connection.execute(text(
+            "UPDATE business_calendars SET working_days = '[0, 1, 2, 3, 4]', "
+            "opens_minute = 480, closes_minute = 1020, time_zone = 'UTC'"))
 
 
 def database_name(url: str) -> str:

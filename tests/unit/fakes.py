@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Self
 
 from deskapp.domain.enums import ActivityKind
@@ -13,8 +14,22 @@ from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix, default_matrix
-from deskapp.services.dto import ActivityView, IncidentRow, StoredFilter
+from deskapp.services.dto import (
+    ActivityView,
+    CategoryView,
+    IncidentRow,
+    ServiceView,
+    StoredFilter,
+)
+from deskapp.services.matrix_dto import CellCount, MatrixVersionInfo
 from deskapp.services.queries import QueueFilter, QueueQuery
+from deskapp.services.report_dto import (
+    PeriodFigures,
+    PeriodQuery,
+    ReviewContent,
+    ReviewStatus,
+    ReviewView,
+)
 
 
 class FakeStore:
@@ -31,7 +46,13 @@ class FakeStore:
         self.matrix = default_matrix()
         self.counter = 0
         self.commits = 0
+        self.names: dict[tuple[str, int], str] = {}
+        """Names of categories and services, by ("category" or "service", id)."""
         self.saved_filters: dict[int, tuple[int, StoredFilter]] = {}
+        self.reviews: dict[int, ReviewView] = {}
+        """Post-incident reviews by incident id."""
+        self.period_figures: PeriodFigures | None = None
+        """What the fake report queries answer (set by the test)."""
 
 
 class FakeIncidents:
@@ -105,6 +126,40 @@ class FakeIncidents:
 
     def kinds(self, incident_id: int) -> list[ActivityKind]:
         return [ActivityKind(v.kind) for v in self.activity(incident_id)]
+
+    def for_caller(self, caller_id: int, open_only: bool, limit: int) -> list[IncidentRow]:
+        return self._rows(lambda i: i.caller_id == caller_id
+                          and (i.state.is_open or not open_only), limit)
+
+    def open_on_service(self, service_id: int, limit: int) -> list[IncidentRow]:
+        return self._rows(lambda i: i.state.is_open and i.service_id == service_id, limit)
+
+    def open_matching(self, words: Sequence[str], limit: int) -> list[IncidentRow]:
+        def matches(i: Incident) -> bool:
+            text = f"{i.number} {i.short_description} {i.description}".casefold().split()
+            return any(t.startswith(w) if n == len(words) - 1 else t == w
+                       for n, w in enumerate(words) for t in text)
+        return self._rows(lambda i: i.state.is_open and matches(i), limit)
+
+    def rows(self, incident_ids: Sequence[int]) -> list[IncidentRow]:
+        return self._rows(lambda i: i.id in incident_ids, len(self._store.incidents))
+
+    def children(self, parent_id: int) -> list[IncidentRow]:
+        return self._rows(lambda i: i.parent_id == parent_id, len(self._store.incidents))
+
+    def open_cell_counts(self) -> list[CellCount]:
+        counts = Counter((i.impact, i.urgency, i.priority)
+                         for i in self._store.incidents.values() if i.state.is_open)
+        return [CellCount(*key, n) for key, n in sorted(counts.items())]
+
+    def open_ids_in_cell(self, impact: int, urgency: int) -> list[int]:
+        return sorted(i.id for i in self._store.incidents.values()
+                      if i.id is not None and i.state.is_open and (i.impact, i.urgency)
+                      == (impact, urgency))
+
+    def _rows(self, keep: Callable[[Incident], bool], limit: int) -> list[IncidentRow]:
+        chosen = [i for _, i in sorted(self._store.incidents.items(), reverse=True) if keep(i)]
+        return [fake_row(i, self._store) for i in chosen[:limit]]
 
 
 class FakeCallers:
@@ -186,6 +241,7 @@ class FakeCatalog:
     def add_category(self, name: str, parent_id: int | None = None) -> int:
         category_id = len(self._store.categories) + 1
         self._store.categories[category_id] = parent_id
+        self._store.names["category", category_id] = name
         return category_id
 
     def category_exists(self, category_id: int, parent_id: int | None) -> bool:
@@ -195,10 +251,20 @@ class FakeCatalog:
     def add_service(self, name: str) -> int:
         service_id = len(self._store.services) + 1
         self._store.services.add(service_id)
+        self._store.names["service", service_id] = name
         return service_id
 
     def service_exists(self, service_id: int) -> bool:
         return service_id in self._store.services
+
+    def list_categories(self) -> list[CategoryView]:
+        return sorted((CategoryView(i, self._store.names.get(("category", i), f"Category {i}"),
+                                    parent) for i, parent in self._store.categories.items()),
+                      key=lambda c: (c.name, c.id))
+
+    def list_services(self) -> list[ServiceView]:
+        return sorted((ServiceView(i, self._store.names.get(("service", i), f"Service {i}"))
+                       for i in self._store.services), key=lambda s: s.name)
 
 
 class FakeMatrix:
@@ -208,9 +274,35 @@ class FakeMatrix:
     def current(self) -> PriorityMatrix:
         return self._store.matrix
 
-    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None) -> int:
-        self._store.matrix = matrix
-        return matrix.version
+    def save_new_version(self, matrix: PriorityMatrix, author_id: int | None,
+                         comment: str = "") -> int:
+        history = self._history()
+        number = max([v.version for v, _ in history] + [self._store.matrix.version]) + 1
+        self._store.matrix = replace(matrix, version=number)
+        author = self._store.users.get(author_id) if author_id is not None else None
+        history.append((self._store.matrix, MatrixVersionInfo(
+            number, datetime.now(UTC), author.full_name if author else None, comment)))
+        return number
+
+    def _history(self) -> list[tuple[PriorityMatrix, MatrixVersionInfo]]:
+        # Kept on the store, so that every unit of work on it sees the same history.
+        if not hasattr(self._store, "matrix_history"):
+            first = self._store.matrix
+            self._store.matrix_history = [  # type: ignore[attr-defined]
+                (first, MatrixVersionInfo(first.version, datetime(2026, 1, 1, tzinfo=UTC),
+                                          None, ""))]
+        history: list[tuple[PriorityMatrix, MatrixVersionInfo]] = (
+            self._store.matrix_history)  # type: ignore[attr-defined]
+        return history
+
+    def history(self) -> list[MatrixVersionInfo]:
+        return [info for _, info in reversed(self._history())]
+
+    def version(self, version: int) -> PriorityMatrix:
+        for matrix, info in self._history():
+            if info.version == version:
+                return matrix
+        raise NotFoundError(f"There is no priority matrix version {version}.")
 
 
 class FakeSavedFilters:
@@ -245,6 +337,76 @@ class FakeSavedFilters:
         return stored
 
 
+class FakeReviews:
+    """ReviewRepository in memory."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+
+    def _name(self, user_id: int) -> str:
+        user = self._store.users.get(user_id)
+        return user.full_name if user else ""
+
+    def for_incident(self, incident_id: int) -> ReviewView | None:
+        return self._store.reviews.get(incident_id)
+
+    def for_incidents(self, incident_ids: Sequence[int]) -> list[ReviewView]:
+        return [self._store.reviews[i] for i in incident_ids if i in self._store.reviews]
+
+    def add(self, incident_id: int, content: ReviewContent, author_id: int,
+            now: datetime) -> ReviewView:
+        existing = self._store.reviews.get(incident_id)
+        if existing is not None:
+            raise ConflictError(f"The review of {existing.incident_number}",
+                                existing.updated_by_name, existing.updated_at, existing.version)
+        incident = self._store.incidents[incident_id]
+        view = ReviewView(
+            id=len(self._store.reviews) + 1, incident_id=incident_id,
+            incident_number=incident.number or "", status=ReviewStatus.DRAFT, content=content,
+            version=1, author_name=self._name(author_id), created_at=now, updated_at=now,
+            updated_by_name=self._name(author_id))
+        self._store.reviews[incident_id] = view
+        return view
+
+    def _claim(self, review_id: int, expected_version: int, actor_id: int, now: datetime,
+               **changes: Any) -> ReviewView:
+        current = next((v for v in self._store.reviews.values() if v.id == review_id), None)
+        if current is None:
+            raise NotFoundError(f"There is no review with id {review_id}.")
+        if current.version != expected_version:
+            raise ConflictError(f"The review of {current.incident_number}",
+                                current.updated_by_name, current.updated_at, current.version)
+        view = replace(current, version=expected_version + 1, updated_at=now,
+                       updated_by_name=self._name(actor_id), **changes)
+        self._store.reviews[view.incident_id] = view
+        return view
+
+    def save(self, review_id: int, expected_version: int, content: ReviewContent,
+             actor_id: int, now: datetime) -> ReviewView:
+        return self._claim(review_id, expected_version, actor_id, now, content=content)
+
+    def set_status(self, review_id: int, expected_version: int, status: ReviewStatus,
+                   actor_id: int, now: datetime) -> ReviewView:
+        final = status == ReviewStatus.FINAL
+        return self._claim(review_id, expected_version, actor_id, now, status=status,
+                           finalized_at=now if final else None,
+                           finalized_by_name=self._name(actor_id) if final else None)
+
+
+class FakeReportQueries:
+    """ReportQueries answering what the test put into the store."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+        self.queries: list[PeriodQuery] = []
+
+    def period_figures(self, query: PeriodQuery, now: datetime) -> PeriodFigures:
+        self.queries.append(query)
+        if self._store.period_figures is None:
+            raise NotImplementedError("set store.period_figures first")
+        return self._store.period_figures
+
+
 class FakeUnitOfWork:
     """A unit of work that works on a copy of the store and keeps it only on commit."""
 
@@ -260,6 +422,8 @@ class FakeUnitOfWork:
         self.catalog = FakeCatalog(self._work)
         self.matrix = FakeMatrix(self._work)
         self.saved_filters = FakeSavedFilters(self._work)
+        self.reviews = FakeReviews(self._work)
+        self.report_queries = FakeReportQueries(self._work)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
@@ -281,3 +445,21 @@ class FakeUnitOfWorkFactory:
 
     def __call__(self, *, write: bool = False) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.store)
+
+
+def fake_row(incident: Incident, store: FakeStore) -> IncidentRow:
+    """The queue row of a stored incident (no groups or agents' names: fakes keep ids)."""
+    assert incident.id is not None and incident.number is not None
+    caller = store.callers.get(incident.caller_id)
+    return IncidentRow(
+        id=incident.id, number=incident.number, short_description=incident.short_description,
+        state=incident.state, priority=incident.priority, impact=incident.impact,
+        urgency=incident.urgency, channel=incident.channel,
+        caller_name=caller.name if caller else "", caller_vip=bool(caller and caller.vip),
+        group_name=None, assignee_name=None, opened_at=incident.opened_at,
+        updated_at=incident.updated_at or incident.opened_at,
+        response_due_at=incident.response_due_at, resolution_due_at=incident.resolution_due_at,
+        sla_paused_since=incident.sla_paused_since,
+        resolution_breached=incident.resolution_breached, is_major=incident.is_major,
+        version=incident.version,
+    )

@@ -76,7 +76,7 @@ def test_built_in_queues_cover_the_desks_daily_views() -> None:
     titles = [q.title for q in BUILT_IN_QUEUES]
     assert titles == ["My open incidents", "Unassigned in my groups", "All open",
                       "SLA breached or at risk", "On hold", "Major incidents",
-                      "Resolved in the last 7 days"]
+                      "Resolved in the last 7 days", "All incidents"]
     assert len({q.key for q in BUILT_IN_QUEUES}) == len(BUILT_IN_QUEUES)
     all_open = BUILT_IN_QUEUES[2].conditions
     assert all_open.states == OPEN_STATES
@@ -135,3 +135,17 @@ def test_resolve_looks_up_the_users_groups() -> None:
         uow.commit()
     resolved = service.resolve(BUILT_IN_QUEUES[1])
     assert resolved.group_ids == (1,) and resolved.unassigned
+
+
+def test_calendar_days_follow_summer_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoneinfo import ZoneInfo
+
+    from deskapp.services.queues import local_zone
+
+    monkeypatch.setenv("TZ", "Europe/Oslo")
+    oslo = local_zone()
+    assert oslo == ZoneInfo("Europe/Oslo")
+    conditions = FilterConditions(opened_from=date(2026, 7, 1), opened_to=date(2026, 12, 1))
+    resolved = conditions.resolve(user_id=1, group_ids=[], now=NOW, zone=oslo)
+    assert resolved.opened_after == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)  # CEST
+    assert resolved.opened_before == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # CET

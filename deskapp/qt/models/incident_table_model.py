@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     Qt,
     Signal,
 )
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 """Rows per keyset page: a screenful or three, and one cheap indexed query."""
+MAX_PAGE = 1000
+"""The most rows one query may ask for (QueueQuery's limit)."""
+REFRESH_LIMIT = 2000
+"""A live refresh reloads at most this many rows; rows loaded beyond them are let go."""
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -103,6 +108,7 @@ NO_GROUP = "—"
 OVERDUE_COLOUR = QColor("#c62828")
 AT_RISK_COLOUR = QColor("#b45309")
 MUTED_COLOUR = QColor("#6b7280")
+MAJOR_COLOUR = QColor("#b91c1c")
 
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
@@ -130,6 +136,32 @@ def _priority_icon(colour: QColor) -> QIcon:
     return QIcon(pixmap)
 
 
+def _major_incident_icon() -> QIcon:
+    """A red diamond: major incidents stand out in any sort order, also without colour."""
+    pixmap = QPixmap(16, 16)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(MAJOR_COLOUR.darker(130))
+        painter.setBrush(MAJOR_COLOUR)
+        painter.drawPolygon([QPoint(8, 1), QPoint(15, 8), QPoint(8, 15), QPoint(1, 8)])
+        painter.setPen(QColor("white"))
+        painter.drawLine(8, 4, 8, 9)
+        painter.drawPoint(8, 12)
+    finally:
+        painter.end()
+    return QIcon(pixmap)
+
+
+_BY_INDEX: tuple[Column, ...] = tuple(Column)
+_ANSWERED_ROLES = frozenset({
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
+    *ItemRole,
+})
+
+
 class IncidentTableModel(QAbstractTableModel):
     """One queue of incidents, a keyset page at a time.
 
@@ -142,11 +174,13 @@ class IncidentTableModel(QAbstractTableModel):
         loading_changed(bool): a page load started (True) or ended (False).
         load_failed(str): a page could not be loaded; the argument is a one-line message.
         reloaded(): the first page of a reload or a new sort order is in place.
+        refreshed(): an in-place refresh is done.
     """
 
     loading_changed = Signal(bool)
     load_failed = Signal(str)
     reloaded = Signal()
+    refreshed = Signal()
 
     def __init__(
         self,
@@ -188,6 +222,8 @@ class IncidentTableModel(QAbstractTableModel):
         self._priorities: dict[int, PriorityView] = {}
         self._icons: dict[int, QIcon] = {}
         self._colours: dict[int, QColor] = {}
+        self._major: QIcon | None = None
+        self._sla_cache: dict[int, tuple[tuple[int, int, datetime], SlaSummary]] = {}
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -225,6 +261,7 @@ class IncidentTableModel(QAbstractTableModel):
     def set_priorities(self, priorities: Iterable[PriorityView]) -> None:
         """Name and colour priorities as the current matrix does."""
         self._priorities = {p.rank: p for p in priorities}
+        self._sla_cache.clear()
         self._colours = {rank: QColor(p.colour) for rank, p in self._priorities.items()}
         self._icons = {rank: _priority_icon(c) for rank, c in self._colours.items()}
         self._column_changed(Column.PRIORITY, Column.PRIORITY)
@@ -252,6 +289,117 @@ class IncidentTableModel(QAbstractTableModel):
         # cancellation belongs to the old page load, not to whoever awaits reload().
         await asyncio.wait({task})
 
+    async def set_filter(self, queue_filter: QueueFilter) -> None:
+        """Show another queue: its first page in the current order; wait until it is in."""
+        self._filter = queue_filter
+        await self.reload()
+
+    async def refresh(self, queue_filter: QueueFilter | None = None) -> None:
+        """Load the rows shown again, in place: changed rows update, new ones appear, gone
+        ones leave, and the view keeps its selection and scroll position.
+
+        Reloads as many rows as are loaded now (up to REFRESH_LIMIT); a page load in flight
+        makes this a no-op, since that load brings fresh rows anyway.
+
+        Args:
+            queue_filter: the same queue's filter as of now (relative conditions such as
+                "resolved in the last 7 days" move with the clock); None keeps the filter.
+        """
+        if queue_filter is not None:
+            self._filter = queue_filter
+        if not self._started or self._task is not None:
+            if not self._started:
+                await self.reload()
+            return
+        task = self._runner.spawn(self._refresh(), name="incident queue refresh")
+        self._task = task
+        task.add_done_callback(self._load_done)
+        self.loading_changed.emit(True)
+        await asyncio.wait({task})
+
+    async def _refresh(self) -> None:
+        wanted = min(max(len(self._rows), self._page_size), REFRESH_LIMIT)
+        key = sort_key_for(self._sort_column)
+        assert key is not None
+        descending = self._sort_order == Qt.SortOrder.DescendingOrder
+        rows: list[IncidentRow] = []
+        exhausted = False
+        try:
+            while len(rows) < wanted:
+                limit = min(wanted - len(rows), MAX_PAGE)
+                page = await self._runner.db(self._source.list_queue, QueueQuery(
+                    filter=self._filter, sort=key, descending=descending,
+                    after=cursor_after(rows[-1], key) if rows else None, limit=limit))
+                rows.extend(page)
+                if len(page) < limit:
+                    exhausted = True
+                    break
+        except Exception as exc:
+            self._task = None
+            self.loading_changed.emit(False)
+            log.warning("Refreshing the queue failed", exc_info=exc)
+            self.load_failed.emit(describe_error(exc))
+            return
+        self._merge(rows)
+        self._task = None
+        self._exhausted = exhausted
+        self._now = self._clock()
+        self.loading_changed.emit(False)
+        self.refreshed.emit()
+
+    def _merge(self, new: list[IncidentRow]) -> None:
+        """Turn the loaded rows into ``new`` with row moves, inserts and removals.
+
+        Persistent indexes (the selection, the current row) follow their incidents, which a
+        model reset would throw away.
+        """
+        # A row that moved between two of the refresh's pages may come twice: keep the first.
+        seen: set[int] = set()
+        new = [r for r in new if not (r.id in seen or seen.add(r.id))]  # type: ignore[func-returns-value]
+        keep = seen
+        end = len(self._rows)
+        while end > 0:  # removals, back to front, a run at a time
+            if self._rows[end - 1].id in keep:
+                end -= 1
+                continue
+            start = end - 1
+            while start > 0 and self._rows[start - 1].id not in keep:
+                start -= 1
+            self.beginRemoveRows(QModelIndex(), start, end - 1)
+            try:
+                del self._rows[start:end]
+            finally:
+                self.endRemoveRows()
+            end = start
+        present = {r.id for r in self._rows}
+        changed: list[int] = []
+        for target, row in enumerate(new):
+            if target < len(self._rows) and self._rows[target].id == row.id:
+                if self._rows[target] != row:
+                    self._rows[target] = row
+                    changed.append(target)
+                continue
+            if row.id not in present:
+                self.beginInsertRows(QModelIndex(), target, target)
+                try:
+                    self._rows.insert(target, row)
+                finally:
+                    self.endInsertRows()
+                continue
+            source = next(i for i in range(target + 1, len(self._rows))
+                          if self._rows[i].id == row.id)
+            self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
+            try:
+                self._rows.insert(target, self._rows.pop(source))
+            finally:
+                self.endMoveRows()
+            if self._rows[target] != row:
+                self._rows[target] = row
+                changed.append(target)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0),
+                                  self.index(max(changed), len(Column) - 1))
+
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
         if parent.isValid():
             return False
@@ -271,6 +419,11 @@ class IncidentTableModel(QAbstractTableModel):
         self._sort_column, self._sort_order = column, order
         if self._started:
             self._start_load(reset=True)
+
+    def set_order(self, column: Column, order: Qt.SortOrder) -> None:
+        """Change the order without loading: for a caller about to load a new queue anyway."""
+        if sort_key_for(column) is not None:
+            self._sort_column, self._sort_order = column, order
 
     def _query(self, reset: bool) -> QueueQuery:
         key = sort_key_for(self._sort_column)
@@ -344,6 +497,7 @@ class IncidentTableModel(QAbstractTableModel):
         self.beginResetModel()
         try:
             self._rows = rows
+            self._sla_cache.clear()
             self._rows_order = (self._sort_column, self._sort_order)
             self._take_page(rows, limit)
         finally:
@@ -390,17 +544,23 @@ class IncidentTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.parent().isValid():
+        # A screenful asks for thousands of (cell, role) pairs per paint, most of them for
+        # roles this model does not answer: those leave first, and nothing builds an enum.
+        if role not in _ANSWERED_ROLES or not index.isValid():
             return None
-        try:
-            row = self._rows[index.row()]
-            column = Column(index.column())
-        except (IndexError, ValueError):
+        row_number, column_number = index.row(), index.column()
+        if not (0 <= row_number < len(self._rows) and 0 <= column_number < len(_BY_INDEX)):
             return None
+        row = self._rows[row_number]
+        column = _BY_INDEX[column_number]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._icons.get(row.priority) if column == Column.PRIORITY else None
+            if column == Column.PRIORITY:
+                return self._icons.get(row.priority)
+            if column == Column.NUMBER and row.is_major:
+                return self._major_icon()
+            return None
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(row, column)
         if role == Qt.ItemDataRole.FontRole:
@@ -415,6 +575,10 @@ class IncidentTableModel(QAbstractTableModel):
             return row.id
         if role == ItemRole.PRIORITY_COLOUR:
             return self._colours.get(row.priority)
+        if role == ItemRole.SLA:
+            return self._sla(row) if column == Column.SLA else None
+        if role == ItemRole.SLA_LEFT_SHARE:
+            return self._sla_left_share(row) if column == Column.SLA else None
         if role == ItemRole.SORT_VALUE:
             key = sort_key_for(column)
             return None if key is None else cursor_after(row, key)[0]
@@ -444,9 +608,30 @@ class IncidentTableModel(QAbstractTableModel):
             case Column.UPDATED:
                 return format_timestamp(row.updated_at)
 
+    def _major_icon(self) -> QIcon:
+        if self._major is None:
+            self._major = _major_incident_icon()
+        return self._major
+
     def _sla(self, row: IncidentRow) -> SlaSummary:
+        # Text, colour, font and the delegate's bar all ask; work it out once per "now".
+        key = (row.id, row.version, self._now)
+        cached = self._sla_cache.get(row.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         priority = self._priorities.get(row.priority)
-        return sla_summary(row, self._now, priority.resolution_minutes if priority else None)
+        summary = sla_summary(row, self._now, priority.resolution_minutes if priority else None)
+        self._sla_cache[row.id] = (key, summary)
+        return summary
+
+    def _sla_left_share(self, row: IncidentRow) -> float | None:
+        summary = self._sla(row)
+        priority = self._priorities.get(row.priority)
+        if summary.remaining is None or priority is None or summary.state in (
+                SlaState.MET, SlaState.NONE):
+            return None
+        target = priority.resolution_minutes * 60
+        return max(0.0, min(1.0, summary.remaining.total_seconds() / target)) if target else None
 
     def _foreground(self, row: IncidentRow, column: Column) -> QColor | None:
         if column == Column.SLA:

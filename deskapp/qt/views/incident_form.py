@@ -333,7 +333,7 @@ class IncidentForm(QWidget):
         ui.versionLabel.setText(updated)
 
         ui.callerEdit.set_item(LookupItem(d.caller_id, d.caller_name))
-        ui.vipLabel.hide()
+        ui.vipLabel.setVisible(d.caller_vip)
         ui.channelCombo.setCurrentIndex(ui.channelCombo.findData(d.channel))
         ui.shortDescriptionEdit.setText(d.short_description)
         ui.shortDescriptionEdit.setCursorPosition(0)
@@ -536,7 +536,8 @@ class IncidentForm(QWidget):
         ui.responseDueValue.setText(response)
         ui.resolutionDueValue.setText(format_timestamp(d.resolution_due_at))
         paused = timedelta(seconds=d.sla_paused_seconds)
-        if d.sla_paused_since is not None:
+        if d.state == State.ON_HOLD and d.sla_paused_since is not None:
+            # Only a hold is time on hold; a resolved incident's clock stopped for good.
             paused += max(now - d.sla_paused_since, timedelta(0))
         hold = format_duration(paused) if paused else "never"
         if d.state == State.ON_HOLD and d.sla_paused_since is not None:

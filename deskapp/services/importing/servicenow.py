@@ -246,6 +246,7 @@ def _write(uow_factory: UnitOfWorkFactory, log: ServiceNowLog, started: float,
             del batch
             if progress is not None:
                 progress(ImportStage.WRITING, start + len(chunk), len(new))
+        uow.bulk.refresh_statistics()
         uow.commit()
     return _report(log, started, skipped=skipped, written=_Written(
         incidents=len(new), activity=activity, groups=reference.groups_created,

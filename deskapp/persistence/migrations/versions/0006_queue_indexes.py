@@ -20,6 +20,7 @@ branch_labels = None
 depends_on = None
 
 OPEN = sa.text("state IN ('new', 'in_progress', 'on_hold')")
+OPEN_UNASSIGNED = sa.text("state IN ('new', 'in_progress', 'on_hold') AND assignee_id IS NULL")
 OPEN_SORT_COLUMNS = ("number", "opened_at", "updated_at", "priority", "state",
                      "short_description", "resolution_due_at")
 
@@ -27,8 +28,10 @@ OPEN_SORT_COLUMNS = ("number", "opened_at", "updated_at", "priority", "state",
 def upgrade() -> None:
     op.create_index("ix_incidents_assignment_group_id_opened_at", "incidents",
                     ["assignment_group_id", "opened_at"])
-    op.create_index("ix_incidents_category_id", "incidents", ["category_id"])
-    op.create_index("ix_incidents_subcategory_id", "incidents", ["subcategory_id"])
+    op.create_index("ix_incidents_category_id_opened_at", "incidents",
+                    ["category_id", "opened_at"])
+    op.create_index("ix_incidents_subcategory_id_opened_at", "incidents",
+                    ["subcategory_id", "opened_at"])
     # "Open on the same service" while a call is typed.
     op.create_index("ix_incidents_service_id_state", "incidents", ["service_id", "state"])
     for name in OPEN_SORT_COLUMNS:
@@ -37,14 +40,24 @@ def upgrade() -> None:
     op.create_index("ix_incidents_open_sla", "incidents",
                     ["state", "priority", "resolution_due_at", "resolution_breached",
                      "is_major"], sqlite_where=OPEN, postgresql_where=OPEN)
+    # SQLAlchemy writes is_major.is_(True) as "IS 1" on SQLite and "IS true" on PostgreSQL;
+    # the index's condition must read the same for the planner to use it.
+    op.create_index("ix_incidents_major_opened_at", "incidents", ["opened_at"],
+                    sqlite_where=sa.text("is_major IS 1"),
+                    postgresql_where=sa.text("is_major IS true"))
+    op.create_index("ix_incidents_open_unassigned", "incidents",
+                    ["assignment_group_id", "opened_at"], sqlite_where=OPEN_UNASSIGNED,
+                    postgresql_where=OPEN_UNASSIGNED)
     op.execute("ANALYZE")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_open_unassigned", "incidents")
+    op.drop_index("ix_incidents_major_opened_at", "incidents")
     op.drop_index("ix_incidents_open_sla", "incidents")
     for name in reversed(OPEN_SORT_COLUMNS):
         op.drop_index(f"ix_incidents_open_{name}", "incidents")
     op.drop_index("ix_incidents_service_id_state", "incidents")
-    op.drop_index("ix_incidents_subcategory_id", "incidents")
-    op.drop_index("ix_incidents_category_id", "incidents")
+    op.drop_index("ix_incidents_subcategory_id_opened_at", "incidents")
+    op.drop_index("ix_incidents_category_id_opened_at", "incidents")
     op.drop_index("ix_incidents_assignment_group_id_opened_at", "incidents")

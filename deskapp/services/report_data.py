@@ -1,0 +1,533 @@
+"""What the reports show, gathered through the repository ports into frozen DTOs.
+
+The PDF writers in ``deskapp.reports`` take these DTOs and nothing else. A review report
+reads one incident with its timeline; a period report asks the database for its aggregates
+(``ReportQueries``) and never loads the period's incidents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+
+from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
+from deskapp.domain.errors import DeskappError, NotFoundError, ValidationError
+from deskapp.domain.incident import Incident
+from deskapp.domain.priority import PriorityMatrix
+from deskapp.services.dto import ActivityView
+from deskapp.services.incidents import utc_now
+from deskapp.services.permissions import Permission, require
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.queues import local_zone
+from deskapp.services.report_dto import (
+    KeyFacts,
+    PeriodQuery,
+    PeriodReport,
+    PriorityInfo,
+    Reassignment,
+    ReviewReport,
+    StateSpan,
+    TimelineEntry,
+)
+
+MAX_PERIOD_DAYS = 732
+"""Two years of days: a longer series says little per day and makes an unreadable chart."""
+FIRST_CONTACT_MINUTES = 15
+"""Resolved within this long of being opened (one call), never reassigned nor reopened."""
+TOP = 10
+
+_NUMBER = re.compile(r"^\s*(INC)?\s*(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def normalise_number(text: str) -> str:
+    """``INC0000123`` for "inc123", "INC0000123" or "123".
+
+    Raises:
+        ValidationError: ``text`` is not an incident number.
+    """
+    match = _NUMBER.match(text)
+    if match is None:
+        raise ValidationError(f"'{text}' is not an incident number (such as INC0000123).",
+                              field="number")
+    return f"INC{int(match.group(2)):07d}"
+
+
+def parse_day(text: str, what: str) -> date:
+    """A calendar day written YYYY-MM-DD.
+
+    Raises:
+        ValidationError: ``text`` is not such a day.
+    """
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(f"{what} '{text}' is not a date; write it as YYYY-MM-DD, such "
+                              "as 2026-10-31.", field=what) from None
+
+
+def parse_priority(text: str) -> int:
+    """A priority rank from "2" or "P2".
+
+    Raises:
+        ValidationError: ``text`` names no priority rank.
+    """
+    digits = text.strip().upper().removeprefix("P")
+    if not digits.isdigit() or not 1 <= int(digits) <= 9:
+        raise ValidationError(f"'{text}' is not a priority; write 1 to 5 or P1 to P5.",
+                              field="priority")
+    return int(digits)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse early, before any work, a file that could not be written.
+
+    Raises:
+        DeskappError: the folder does not exist, or ``path`` is a folder.
+    """
+    if path.is_dir():
+        raise DeskappError(f"{path} is a folder; name the PDF file to write.")
+    if not path.parent.is_dir():
+        raise DeskappError(f"The folder {path.parent} does not exist.")
+
+
+def save_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all.
+
+    The bytes go to a temporary file in the same folder, which then replaces ``path`` in one
+    rename: a failure, a full disk or an interruption leaves no partial file (and an older
+    file of that name as it was).
+
+    Raises:
+        DeskappError: the file could not be written.
+    """
+    check_writable(path)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".part")
+    except OSError as exc:
+        raise DeskappError(f"Cannot write in {path.parent}: {exc.strerror}.") from None
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise DeskappError(f"Cannot write {path}: {exc.strerror}.") from None
+        raise
+
+
+def zone_name(zone: tzinfo) -> str:
+    """A zone's IANA key where it has one ("Europe/Oslo"), else its abbreviation now."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    return datetime.now(zone).tzname() or "UTC"
+
+
+@dataclass(frozen=True)
+class PeriodFilters:
+    """What a period report is asked for: days (inclusive) and filters by id."""
+
+    first_day: date
+    last_day: date
+    group_ids: tuple[int, ...] = ()
+    category_ids: tuple[int, ...] = ()
+    service_ids: tuple[int, ...] = ()
+    priorities: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.first_day > self.last_day:
+            raise ValidationError(
+                f"The period starts after it ends ({self.first_day:%Y-%m-%d} is after "
+                f"{self.last_day:%Y-%m-%d}).", field="first_day")
+        days = (self.last_day - self.first_day).days + 1
+        if days > MAX_PERIOD_DAYS:
+            raise ValidationError(f"The period is {days:,} days long; a report covers at "
+                                  f"most {MAX_PERIOD_DAYS} days.", field="last_day")
+
+
+def day_starts(first_day: date, last_day: date, zone: tzinfo) -> tuple[datetime, ...]:
+    """The UTC instants at which each day begins in ``zone`` (DST days included)."""
+    count = (last_day - first_day).days + 1
+    return tuple(datetime.combine(first_day + timedelta(days=i), time(0), tzinfo=zone)
+                 .astimezone(UTC) for i in range(count))
+
+
+class ReportService:
+    """Builds the DTOs of the review PDF and the period PDF, as the signed-in user."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
+                 clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
+        self._uow = uow_factory
+        self._actor_id = actor_id
+        self._clock = clock
+        self._zone = zone or local_zone()
+
+    @property
+    def zone(self) -> tzinfo:
+        return self._zone
+
+    # --- the review ---------------------------------------------------------------------
+
+    def review_report(self, incident: int | str) -> ReviewReport:
+        """The review PDF's data for an incident, by id or by number ("INC0000123").
+
+        Raises:
+            NotFoundError: there is no such incident.
+            ValidationError: ``incident`` is not an incident number.
+        """
+        now = self._clock()
+        with self._uow() as uow:
+            actor = uow.users.get(self._actor_id)
+            if isinstance(incident, str):
+                found = uow.incidents.get_by_number(normalise_number(incident))
+            else:
+                found = uow.incidents.get(incident)
+            assert found.id is not None and found.number is not None
+            names = _Names.load(uow)
+            activity = uow.incidents.activity(found.id)
+            children = uow.incidents.children(found.id)
+            parent_ids = {int(v) for a in activity if a.field == "parent_id"
+                          for v in (a.old_value, a.new_value) if v and v.isdigit()}
+            names.incidents.update({r.id: r.number for r in uow.incidents.rows(
+                sorted(parent_ids))})
+            review = uow.reviews.for_incident(found.id)
+            caller = uow.callers.get(found.caller_id).name
+            matrix = uow.matrix.current()
+        definition = matrix.definition(found.priority)
+        spans = state_spans(found, activity, now)
+        on_hold = next((s.seconds for s in spans if s.state == State.ON_HOLD.label), 0.0)
+        return ReviewReport(
+            number=found.number,
+            title=found.short_description,
+            priority_label=definition.label,
+            priority_colour=definition.colour,
+            state=found.state.label,
+            is_major=found.is_major,
+            caller=caller,
+            category=_category_label(names, found.category_id, found.subcategory_id),
+            service=names.services.get(found.service_id or -1, ""),
+            group=names.groups.get(found.assignment_group_id or -1, ""),
+            assignee=names.users.get(found.assignee_id or -1, ""),
+            description=found.description,
+            resolution_code=found.resolution_code.label if found.resolution_code else "",
+            resolution_notes=found.resolution_notes,
+            facts=key_facts(found, matrix, on_hold),
+            review=review,
+            timeline=tuple(TimelineEntry(a.at, a.actor_name or "System",
+                                         describe(a, names, matrix)) for a in activity),
+            children=tuple(children),
+            reassignments=tuple(reassignments(activity, names)),
+            state_spans=spans,
+            generated_at=now,
+            generated_by=actor.full_name,
+            zone=self._zone,
+            zone_name=zone_name(self._zone),
+        )
+
+    # --- the period ---------------------------------------------------------------------
+
+    def period_report(self, filters: PeriodFilters) -> PeriodReport:
+        """The period PDF's data; every figure is an aggregate the database computed.
+
+        Raises:
+            PermissionDeniedError: the user may not export reports.
+        """
+        now = self._clock()
+        starts = day_starts(filters.first_day, filters.last_day, self._zone)
+        end = datetime.combine(filters.last_day + timedelta(days=1), time(0),
+                               tzinfo=self._zone).astimezone(UTC)
+        query = PeriodQuery(start=starts[0], end=end, day_starts=starts,
+                            group_ids=filters.group_ids, category_ids=filters.category_ids,
+                            service_ids=filters.service_ids, priorities=filters.priorities,
+                            first_contact_minutes=FIRST_CONTACT_MINUTES, top=TOP)
+        with self._uow() as uow:
+            actor = uow.users.get(self._actor_id)
+            require(actor, Permission.EXPORT_REPORTS)
+            matrix = uow.matrix.current()
+            names = _Names.load(uow)
+            figures = uow.report_queries.period_figures(query, now)
+            found = {r.incident_id: r for r in uow.reviews.for_incidents(
+                [m.id for m in figures.majors])}
+        reviews = tuple(found[m.id] for m in figures.majors if m.id in found)
+        return PeriodReport(
+            first_day=filters.first_day,
+            last_day=filters.last_day,
+            filters=_describe_filters(filters, names, matrix),
+            figures=figures,
+            priorities=tuple(PriorityInfo(p.rank, p.label, p.colour, p.response_minutes,
+                                          p.resolution_minutes) for p in matrix.priorities),
+            reviews=reviews,
+            first_contact_minutes=FIRST_CONTACT_MINUTES,
+            generated_at=now,
+            generated_by=actor.full_name,
+            zone=self._zone,
+            zone_name=zone_name(self._zone),
+        )
+
+    def priority_choices(self) -> list[tuple[int, str]]:
+        """The priorities a period report can be narrowed to, as (rank, label)."""
+        with self._uow() as uow:
+            return [(p.rank, p.label) for p in uow.matrix.current().priorities]
+
+    def find_ids(self, *, groups: Sequence[str] = (), categories: Sequence[str] = (),
+                 services: Sequence[str] = ()) -> tuple[tuple[int, ...], tuple[int, ...],
+                                                        tuple[int, ...]]:
+        """Group, category and service ids by name (case-insensitive), for the CLI.
+
+        A category may be written "Hardware" or, for a subcategory, "Hardware / Printer".
+
+        Raises:
+            NotFoundError: a name matches nothing; the message lists what there is.
+        """
+        with self._uow() as uow:
+            names = _Names.load(uow)
+        categories_by_label = {
+            _category_label(names, cid, None).casefold(): cid
+            for cid, parent in names.category_parents.items() if parent is None}
+        categories_by_label.update({
+            _category_label(names, parent, cid).casefold(): cid
+            for cid, parent in names.category_parents.items() if parent is not None})
+        return (
+            _lookup("group", groups, {v.casefold(): k for k, v in names.groups.items()}),
+            _lookup("category", categories, categories_by_label),
+            _lookup("service", services, {v.casefold(): k for k, v in names.services.items()}),
+        )
+
+
+def _lookup(what: str, wanted: Sequence[str], known: dict[str, int]) -> tuple[int, ...]:
+    ids = []
+    for name in wanted:
+        key = " ".join(name.split()).casefold()
+        key = re.sub(r"\s*/\s*", " / ", key)
+        if key not in known:
+            choices = sorted(known)
+            shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+            raise NotFoundError(f"There is no {what} '{name}'"
+                                + (f"; there are: {shown}." if choices else "."))
+        ids.append(known[key])
+    return tuple(dict.fromkeys(ids))
+
+
+@dataclass
+class _Names:
+    """Names of the small reference tables, by id, to put words on stored ids."""
+
+    users: dict[int, str]
+    groups: dict[int, str]
+    categories: dict[int, str]
+    category_parents: dict[int, int | None]
+    services: dict[int, str]
+    incidents: dict[int, str]
+
+    @classmethod
+    def load(cls, uow: UnitOfWork) -> _Names:
+        categories = uow.catalog.list_categories()
+        return cls(
+            users={u.id: u.full_name for u in uow.users.all()},
+            groups={g.id: g.name for g in uow.groups.all()},
+            categories={c.id: c.name for c in categories},
+            category_parents={c.id: c.parent_id for c in categories},
+            services={s.id: s.name for s in uow.catalog.list_services()},
+            incidents={},
+        )
+
+
+def _category_label(names: _Names, category_id: int | None,
+                    subcategory_id: int | None) -> str:
+    if category_id is None:
+        return ""
+    label = names.categories.get(category_id, f"#{category_id}")
+    if subcategory_id is not None:
+        label += " / " + names.categories.get(subcategory_id, f"#{subcategory_id}")
+    return label
+
+
+def _describe_filters(filters: PeriodFilters, names: _Names,
+                      matrix: PriorityMatrix) -> tuple[str, ...]:
+    def category(i: int) -> str:
+        parent = names.category_parents.get(i)
+        return (_category_label(names, parent, i) if parent is not None
+                else names.categories.get(i, f"#{i}"))
+
+    labelled: list[tuple[str, tuple[int, ...], Callable[[int], str]]] = [
+        ("Groups", filters.group_ids, lambda i: names.groups.get(i, f"#{i}")),
+        ("Categories", filters.category_ids, category),
+        ("Services", filters.service_ids, lambda i: names.services.get(i, f"#{i}")),
+        ("Priorities", filters.priorities, lambda i: _priority_label(matrix, i)),
+    ]
+    parts = []
+    for label, ids, lookup in labelled:
+        if ids:
+            parts.append(f"{label}: " + ", ".join(lookup(i) for i in ids))
+    return tuple(parts)
+
+
+def _priority_label(matrix: PriorityMatrix, rank: int) -> str:
+    try:
+        return matrix.definition(rank).label
+    except ValidationError:
+        return f"P{rank}"
+
+
+# --- an incident's history in words ---------------------------------------------------------
+
+_FIELD_NAMES = {
+    "short_description": "Short description", "description": "Description",
+    "channel": "Channel", "caller_id": "Caller", "category_id": "Category",
+    "subcategory_id": "Subcategory", "service_id": "Service", "parent_id": "Parent incident",
+    "is_major": "Major incident", "impact": "Impact", "urgency": "Urgency",
+    "priority": "Priority", "hold_reason": "Hold reason", "resolution_code": "Resolution code",
+    "assignment_group_id": "Assignment group", "assignee_id": "Assigned to", "state": "State",
+}
+
+
+def _value(field: str | None, value: str | None, names: _Names,
+           matrix: PriorityMatrix) -> str:
+    if value is None or value == "":
+        return "(none)"
+    as_id = int(value) if value.isdigit() else None
+    lookups: dict[str, Callable[[int], str | None]] = {
+        "assignment_group_id": names.groups.get, "assignee_id": names.users.get,
+        "category_id": names.categories.get, "subcategory_id": names.categories.get,
+        "service_id": names.services.get, "parent_id": names.incidents.get,
+    }
+    if field in lookups and as_id is not None:
+        return lookups[field](as_id) or f"#{as_id}"
+    if field == "priority" and as_id is not None:
+        return _priority_label(matrix, as_id)
+    enums: dict[str, Callable[[str], str]] = {
+        "state": lambda v: State(v).label,
+        "hold_reason": lambda v: HoldReason(v).label,
+        "resolution_code": lambda v: ResolutionCode(v).label,
+    }
+    if field in enums:
+        try:
+            return enums[field](value)
+        except ValueError:
+            return value
+    if field == "impact" and as_id is not None:
+        return matrix.impact_name(as_id)
+    if field == "urgency" and as_id is not None:
+        return matrix.urgency_name(as_id)
+    if field == "is_major":
+        return "yes" if value == "true" else "no"
+    return value
+
+
+def describe(entry: ActivityView, names: _Names, matrix: PriorityMatrix) -> str:
+    """What one activity entry says, in words."""
+    body = (entry.body or "").strip()
+    kind = entry.kind
+    if kind == ActivityKind.CREATED:
+        return f"Opened: {body}" if body else "Opened"
+    if kind == ActivityKind.WORK_NOTE:
+        return f"Work note: {body}"
+    if kind == ActivityKind.COMMENT:
+        return f"Comment to the caller: {body}"
+    if kind == ActivityKind.CALL:
+        seconds = entry.call_seconds or 0
+        length = f"{seconds // 60} min {seconds % 60} s"
+        return f"Call ({length})" + (f": {body}" if body else "")
+    if entry.field == "is_major" and entry.new_value == "true":
+        return "Declared a major incident"
+    label = _FIELD_NAMES.get(entry.field or "", (entry.field or "Change").replace("_", " "))
+    if entry.field in ("short_description", "description"):
+        return f"{label} changed to: {entry.new_value or ''}"
+    old = _value(entry.field, entry.old_value, names, matrix)
+    new = _value(entry.field, entry.new_value, names, matrix)
+    return f"{label}: {old} \u2192 {new}"
+
+
+def reassignments(activity: Iterable[ActivityView], names: _Names) -> list[Reassignment]:
+    """Every move to another group or agent; the group and agent of one move are one row.
+
+    Each entry names what it replaced, so the history is right even when the incident was
+    opened already assigned (which leaves no assignment entry).
+    """
+    moves: list[Reassignment] = []
+    group = agent = ""
+    last_key: tuple[datetime, str | None] | None = None
+
+    def name(lookup: dict[int, str], value: str | None) -> str:
+        if not value or not value.isdigit():
+            return ""
+        return lookup.get(int(value), f"#{value}")
+
+    for entry in activity:
+        if entry.kind != ActivityKind.ASSIGNMENT:
+            continue
+        key = (entry.at, entry.actor_name)
+        if key != last_key:
+            moves.append(Reassignment(entry.at, entry.actor_name or "System", group, group,
+                                      agent, agent))
+            last_key = key
+        move = moves[-1]
+        if entry.field == "assignment_group_id":
+            group = name(names.groups, entry.new_value)
+            moves[-1] = replace(move, from_group=name(names.groups, entry.old_value),
+                                to_group=group)
+        elif entry.field == "assignee_id":
+            agent = name(names.users, entry.new_value)
+            moves[-1] = replace(move, from_agent=name(names.users, entry.old_value),
+                                to_agent=agent)
+    return moves
+
+
+def state_spans(incident: Incident, activity: Iterable[ActivityView],
+                now: datetime) -> tuple[StateSpan, ...]:
+    """How long the incident spent in each state it passed through, from its state changes.
+
+    The last state runs until now, unless it is final (Closed, Cancelled).
+    """
+    totals: dict[State, float] = {}
+    state = State.NEW
+    since = incident.opened_at
+    for entry in activity:
+        if entry.kind != ActivityKind.STATE_CHANGE or not entry.new_value:
+            continue
+        try:
+            target = State(entry.new_value)
+        except ValueError:
+            continue
+        totals[state] = totals.get(state, 0.0) + max((entry.at - since).total_seconds(), 0.0)
+        state, since = target, entry.at
+    if state.is_open or state == State.RESOLVED:
+        totals[state] = totals.get(state, 0.0) + max((now - since).total_seconds(), 0.0)
+    return tuple(StateSpan(s.label, totals[s]) for s in State if s in totals)
+
+
+def key_facts(incident: Incident, matrix: PriorityMatrix, on_hold_seconds: float) -> KeyFacts:
+    """The review's key facts, measured the way the SLA clock measures them."""
+    definition = matrix.definition(incident.priority)
+    response = ((incident.first_response_at - incident.opened_at).total_seconds()
+                if incident.first_response_at else None)
+    # The SLA clock leaves paused time out; a pause still running when the incident was
+    # resolved is the resolution's own, so only finished pauses count.
+    resolution = ((incident.resolved_at - incident.opened_at).total_seconds()
+                  - incident.sla_paused_seconds if incident.resolved_at else None)
+    return KeyFacts(
+        opened_at=incident.opened_at,
+        first_response_at=incident.first_response_at,
+        resolved_at=incident.resolved_at,
+        closed_at=incident.closed_at,
+        response_seconds=response,
+        response_target_seconds=definition.response_target.total_seconds(),
+        response_breached=incident.response_breached,
+        resolution_seconds=resolution,
+        resolution_target_seconds=definition.resolution_target.total_seconds(),
+        resolution_breached=incident.resolution_breached,
+        on_hold_seconds=on_hold_seconds,
+        reassignments=incident.reassignment_count,
+        reopenings=incident.reopen_count,
+    )
