@@ -316,8 +316,8 @@ class SqlIncidentRepository:
             conditions.append(IncidentRecord.resolved_at >= f.resolved_after)
         if f.text.strip():
             hits = search.matching_ids(self._dialect, f.text)
-            if hits is not None:
-                conditions.append(IncidentRecord.id.in_(hits))
+            # Text without a word (only punctuation) matches nothing, as it does alone.
+            conditions.append(false() if hits is None else IncidentRecord.id.in_(hits))
         return conditions
 
     def _in_categories(self, category_ids: Sequence[int]) -> ColumnElement[bool]:

@@ -149,7 +149,7 @@ class PostgresChangeFeed:
 
         self.close()
         try:
-            connection = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5,
+            connection = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=3,
                                          application_name="deskapp live")
             connection.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as exc:

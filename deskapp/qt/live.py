@@ -57,7 +57,7 @@ class LiveUpdates(QObject):
     def start(self) -> None:
         """Start listening (needs a running event loop to deliver to)."""
         if self._thread is not None:
-            return
+            return  # one listener per window, started once
         self._loop = asyncio.get_running_loop()
         self._stop.clear()
         self._thread = threading.Thread(target=self._listen, name="deskapp live updates",
@@ -65,11 +65,17 @@ class LiveUpdates(QObject):
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop listening and wait for the thread (at most one wait) to end."""
+        """Stop listening; the thread ends on its own within one wait (or one connect).
+
+        Never joined here: this runs on the GUI thread (a window closing), and a connect to
+        a server that went away can block for seconds. Nothing is delivered once stopped.
+        """
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=WAIT_SECONDS * 4)
-            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """True while the listener thread is alive (it may still be ending after stop())."""
+        return self._thread is not None and self._thread.is_alive()
 
     # --- the listener thread --------------------------------------------------------------
 

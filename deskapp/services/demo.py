@@ -146,8 +146,10 @@ def generate_demo(
     while done < incidents:
         size = min(BATCH_SIZE, incidents - done)
         with uow_factory(write=True) as uow:
-            ids = uow.bulk.reserve_ids(size)
+            # Numbers first: their counter's lock then orders the ids too, so that ids
+            # follow numbers even with other desks writing (search pages by id).
             first_number = uow.bulk.reserve_numbers(size)
+            ids = uow.bulk.reserve_ids(size)
             batch = [teller.next(ids[k], format_number(first_number + k)) for k in range(size)]
             activity += uow.bulk.add_incidents(batch)
             uow.commit()

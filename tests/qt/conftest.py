@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,8 +76,14 @@ def no_leftover_threads() -> Iterator[None]:
     """Every test must stop the threads it starts (runner workers above all)."""
     before = set(threading.enumerate())
     yield
-    leftover = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leftover, f"threads left running: {leftover}"
+    # A live-updates listener ends on its own within one wait after its window closes.
+    deadline = time.monotonic() + 3
+    while True:
+        leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leftover or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leftover, f"threads left running: {[t.name for t in leftover]}"
 
 
 @pytest.fixture

@@ -10,14 +10,15 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from deskapp.qt.models.incident_table_model import IncidentTableModel
+from deskapp.domain.errors import DatabaseUnavailableError
+from deskapp.qt.models.incident_table_model import Column, IncidentTableModel
 from deskapp.qt.runner import DbRunner
 from deskapp.services.dto import IncidentRow
-from deskapp.services.queries import QueueQuery, cursor_after
+from deskapp.services.queries import QueueQuery, SortKey, cursor_after
 from tests.conftest import FakeClock
 from tests.qt.conftest import AttachedLoop, Await
 from tests.qt.test_formatting import NOW, ROW
@@ -100,9 +101,48 @@ def test_refresh_reloads_as_many_rows_as_are_shown(
     source.calls = 0
     source.rows.append(row(251))
     run(model.refresh())
-    assert model.rowCount() == 200  # the same window onto the queue, one row newer
+    # The same rows plus the new one on top: the last row shown is not pushed out.
+    assert model.rowCount() == 201
     assert model.row_at(0).number == "INC0000251"
+    assert model.row_at(200).number == "INC0000051"
     assert source.calls == 1 and model.canFetchMore(QModelIndex())
+
+
+def test_a_refresh_asked_for_during_a_page_load_runs_after_it(
+        qtbot: QtBot, run: Await, runner: DbRunner, clock: FakeClock) -> None:
+    source = FakeQueue([row(n) for n in range(1, 251)])
+    model = IncidentTableModel(source, runner, clock=clock, page_size=100)
+    run(model.reload())
+    model.fetchMore(QModelIndex())
+    assert model.loading
+    source.rows = [replace(r, short_description="EDITED") if r.id == 250 else r
+                   for r in source.rows]
+    with qtbot.waitSignal(model.refreshed, timeout=5000):
+        run(model.refresh())  # returns at once: the page load is in flight
+    assert model.row_at(0).short_description == "EDITED"
+    assert model.rowCount() == 200
+
+
+class FailingSorts(FakeQueue):
+    """A queue whose database gives up on one order."""
+
+    def list_queue(self, query: QueueQuery) -> list[IncidentRow]:
+        if query.sort == SortKey.CALLER:
+            raise DatabaseUnavailableError("The database is not available: timeout.")
+        return super().list_queue(query)
+
+
+def test_a_failed_sort_leaves_the_rows_in_their_order_and_paging_on(
+        qtbot: QtBot, run: Await, runner: DbRunner, clock: FakeClock) -> None:
+    model = IncidentTableModel(FailingSorts([row(n) for n in range(1, 251)]), runner,
+                               clock=clock, page_size=100)
+    run(model.reload())
+    with qtbot.waitSignals([model.load_failed, model.order_restored]):
+        model.sort(Column.CALLER, Qt.SortOrder.AscendingOrder)
+    assert (model.sort_column, model.sort_order) == (Column.OPENED,
+                                                     Qt.SortOrder.DescendingOrder)
+    run(model.refresh())
+    assert model.canFetchMore(QModelIndex())
 
 
 @settings(max_examples=200, deadline=None)

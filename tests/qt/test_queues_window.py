@@ -102,6 +102,9 @@ def tick(widget: object, label: str) -> None:
 def test_a_filter_made_in_the_editor_becomes_a_queue(
         qtbot: QtBot, run: Await, window: MainWindow) -> None:
     dialog = open_filter_editor(qtbot, window)
+    tabs = dialog.ui.listTabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == [
+        "St&ate, priority", "&People", "&Catalogue"]
     assert dialog.preview_label.text() == f"{OPEN_INCIDENTS + RESOLVED_INCIDENTS} " \
         "incidents match now"
     save = dialog.ui.buttonBox.button(QDialogButtonBox.StandardButton.Save)

@@ -38,6 +38,8 @@ MAX_PAGE = 1000
 """The most rows one query may ask for (QueueQuery's limit)."""
 REFRESH_LIMIT = 2000
 """A live refresh reloads at most this many rows; rows loaded beyond them are let go."""
+REFRESH_SLACK = 50
+"""Rows a refresh reads beyond those shown, so that new arrivals do not push any out."""
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -175,12 +177,15 @@ class IncidentTableModel(QAbstractTableModel):
         load_failed(str): a page could not be loaded; the argument is a one-line message.
         reloaded(): the first page of a reload or a new sort order is in place.
         refreshed(): an in-place refresh is done.
+        order_restored(): a new order could not be loaded; the model is back in the order
+            its rows are in (views put their sort indicator back).
     """
 
     loading_changed = Signal(bool)
     load_failed = Signal(str)
     reloaded = Signal()
     refreshed = Signal()
+    order_restored = Signal()
 
     def __init__(
         self,
@@ -219,6 +224,7 @@ class IncidentTableModel(QAbstractTableModel):
         self._started = False
         self._exhausted = False
         self._task: asyncio.Task[None] | None = None
+        self._refresh_pending = False
         self._priorities: dict[int, PriorityView] = {}
         self._icons: dict[int, QIcon] = {}
         self._colours: dict[int, QColor] = {}
@@ -298,8 +304,9 @@ class IncidentTableModel(QAbstractTableModel):
         """Load the rows shown again, in place: changed rows update, new ones appear, gone
         ones leave, and the view keeps its selection and scroll position.
 
-        Reloads as many rows as are loaded now (up to REFRESH_LIMIT); a page load in flight
-        makes this a no-op, since that load brings fresh rows anyway.
+        Reloads the rows loaded now (up to REFRESH_LIMIT). While a page is loading, the
+        refresh waits its turn and runs right after it: the page in flight may have been
+        read before the change it is meant to show.
 
         Args:
             queue_filter: the same queue's filter as of now (relative conditions such as
@@ -307,18 +314,34 @@ class IncidentTableModel(QAbstractTableModel):
         """
         if queue_filter is not None:
             self._filter = queue_filter
-        if not self._started or self._task is not None:
-            if not self._started:
-                await self.reload()
+        if not self._started:
+            await self.reload()
             return
+        if self._task is not None:
+            self._refresh_pending = True
+            return
+        await asyncio.wait({self._start_refresh()})
+
+    def _start_refresh(self) -> asyncio.Task[None]:
+        self._refresh_pending = False
         task = self._runner.spawn(self._refresh(), name="incident queue refresh")
         self._task = task
         task.add_done_callback(self._load_done)
         self.loading_changed.emit(True)
-        await asyncio.wait({task})
+        return task
+
+    def _after_load(self) -> None:
+        """Run a refresh that was asked for while the load that just ended was in flight."""
+        if self._refresh_pending and self._task is None and self._started:
+            self._start_refresh()
 
     async def _refresh(self) -> None:
-        wanted = min(max(len(self._rows), self._page_size), REFRESH_LIMIT)
+        # A little more than is shown: a new incident above pushes the last rows down, and
+        # they must stay (the selection may be on them), not fall off the end.
+        last_id = self._rows[-1].id if self._rows else None
+        shown = len(self._rows)
+        wanted = min(max(shown, self._page_size) + REFRESH_SLACK, REFRESH_LIMIT)
+        order = (self._sort_column, self._sort_order)
         key = sort_key_for(self._sort_column)
         assert key is not None
         descending = self._sort_order == Qt.SortOrder.DescendingOrder
@@ -339,13 +362,23 @@ class IncidentTableModel(QAbstractTableModel):
             self.loading_changed.emit(False)
             log.warning("Refreshing the queue failed", exc_info=exc)
             self.load_failed.emit(describe_error(exc))
+            self._after_load()
             return
+        ids = [r.id for r in rows]
+        if last_id in ids:
+            keep = max(ids.index(last_id) + 1, min(shown, len(rows)))
+        else:
+            keep = min(max(shown, self._page_size), len(rows))
+        if keep < len(rows):
+            rows, exhausted = rows[:keep], False
         self._merge(rows)
+        self._rows_order = order
         self._task = None
         self._exhausted = exhausted
         self._now = self._clock()
         self.loading_changed.emit(False)
         self.refreshed.emit()
+        self._after_load()
 
     def _merge(self, new: list[IncidentRow]) -> None:
         """Turn the loaded rows into ``new`` with row moves, inserts and removals.
@@ -468,9 +501,14 @@ class IncidentTableModel(QAbstractTableModel):
             rows = await self._runner.db(self._source.list_queue, query)
         except Exception as exc:
             self._task = None
+            if reset:
+                # The rows keep their order: so does the model, and paging goes on in it.
+                self._sort_column, self._sort_order = self._rows_order
+                self.order_restored.emit()
             self.loading_changed.emit(False)
             log.warning("Loading a page of the queue failed", exc_info=exc)
             self.load_failed.emit(describe_error(exc))
+            self._after_load()
             return
         if reset:
             self._replace(rows, query.limit)
@@ -481,6 +519,7 @@ class IncidentTableModel(QAbstractTableModel):
             self.loading_changed.emit(False)
         if reset:
             self.reloaded.emit()
+        self._after_load()
 
     def _take_page(self, rows: list[IncidentRow], limit: int) -> None:
         """The state after a page: called between begin* and end*, never before begin*.

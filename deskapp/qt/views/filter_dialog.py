@@ -253,6 +253,7 @@ class FilterDialog(QDialog):
         """Save the filter (in the background); the dialog closes when it is stored."""
         if self._saving or not self.ready:
             return
+        self._saving = True  # now, not when the task starts: two quick Enters save once
         self._spawn(self._save())
 
     async def _save(self) -> None:
@@ -305,6 +306,11 @@ class FilterDialog(QDialog):
 def _fill(widget: QListWidget, choices: Iterable[Choice], checked: Iterable[int] = ()) -> None:
     widget.clear()
     ticked = set(checked)
+    choices = list(choices)
+    # A condition on something no longer offered (an agent who left) stays, and says so,
+    # rather than vanish when the filter is saved again.
+    offered = {c.id for c in choices}
+    choices += [Choice(i, f"#{i} (no longer listed)") for i in sorted(ticked - offered)]
     for choice in choices:
         item = QListWidgetItem(choice.label, widget)
         item.setData(_ID, choice.id)

@@ -383,6 +383,9 @@ class MainWindow(QMainWindow):
         self._model.loading_changed.connect(self._update_busy)
         self._model.load_failed.connect(self._show_load_error)
         self._model.reloaded.connect(self._on_reloaded)
+        self._model.order_restored.connect(
+            lambda: self.table.horizontalHeader().setSortIndicator(self._model.sort_column,
+                                                                   self._model.sort_order))
         self._runner.task_failed.connect(self.show_error)
         self.table.activated.connect(self._on_activated)
         self._update_filter_actions()
@@ -516,7 +519,12 @@ class MainWindow(QMainWindow):
             self.end_busy()
         if self._closed:
             return
-        self._queue_model.set_counts(counts)
+        # A count only stands for the queue it was made for: a search typed on meanwhile
+        # keeps the key "search" but is another queue.
+        listed = {q.key: q for q in self._queue_model.queues()}
+        counted = {q.key: q for q in queues}
+        self._queue_model.set_counts({key: count for key, count in counts.items()
+                                      if listed.get(key) is counted[key]})
         self._show_count()
 
     def _show_count(self) -> None:
@@ -712,8 +720,8 @@ class MainWindow(QMainWindow):
                     self._ui.statusBar.showMessage(f"Opened {detail.number}", 4000)
                     self.incident_activated.emit(detail.id)
                     return
-            if len(text) < SEARCH_MIN_CHARS:
-                return
+            if len(text) < SEARCH_MIN_CHARS or self._search_box.text().strip() != text:
+                return  # too short, or the user typed on (or pressed Esc) meanwhile
             if self._current is not None and self._current.kind != QueueKind.SEARCH:
                 self._before_search = self._current.key
             queue = search_queue(text)

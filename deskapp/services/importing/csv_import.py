@@ -596,8 +596,9 @@ def _incidents(uow: UnitOfWork, rows: list[tuple[int, list[str]]], columns: dict
     added = uow.bulk.add_callers([Caller(0, name, email) for name, email in
                                   new_callers.items()])
     known.update((caller.name, caller.id) for caller in added)
-    ids = uow.bulk.reserve_ids(len(planned))
+    # Numbers first (see services.demo): ids then follow numbers.
     first_number = uow.bulk.reserve_numbers(len(planned)) if planned else 0
+    ids = uow.bulk.reserve_ids(len(planned))
     for start in range(0, len(planned), BATCH_SIZE):
         chunk = planned[start:start + BATCH_SIZE]
         batch = []

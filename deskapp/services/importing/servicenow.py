@@ -235,8 +235,9 @@ def _write(uow_factory: UnitOfWorkFactory, log: ServiceNowLog, started: float,
             return _report(log, started, skipped=skipped)
         reference = _Reference(uow, new)
         matrix, version, changes = _fit_matrix(uow, log, actor_id)
-        ids = uow.bulk.reserve_ids(len(new))
+        # Numbers first (see services.demo): ids then follow numbers.
         first_number = uow.bulk.reserve_numbers(len(new))
+        ids = uow.bulk.reserve_ids(len(new))
         activity = 0
         for start in range(0, len(new), BATCH_SIZE):
             chunk = new[start:start + BATCH_SIZE]
