@@ -29,6 +29,8 @@ from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.tables import ActivityRecord, IncidentRecord
 from deskapp.services.importing import ImportReport, ImportStage, import_servicenow
 from deskapp.services.importing import servicenow as servicenow_module
+from deskapp.services.incidents import IncidentService
+from deskapp.services.setup import ensure_admin
 from tests.support.databases import (
     copy_sqlite,
     in_ci,
@@ -236,6 +238,15 @@ def test_the_timeline_holds_the_state_and_assignment_changes(imported: Imported)
     assert sum(kinds.values()) == imported.report.activity
     assert {k: incidents[k].state for k in last_state} == last_state
     assert set(last_state) == set(incidents)
+
+
+def test_the_old_number_is_searchable_and_the_subject_comes_first(
+        imported: Imported) -> None:
+    service = IncidentService(imported.database.uow_factory,
+                              ensure_admin(imported.database.uow_factory).id)
+    hits = service.search("ServiceNow INC0000045")  # also finds the desk's own INC0000045
+    old = [h for h in hits if h.short_description.endswith("(ServiceNow INC0000045)")]
+    assert len(old) == 1 and not old[0].short_description.startswith("INC")
 
 
 def test_junk_states_are_warnings_with_their_lines(imported: Imported,

@@ -541,8 +541,10 @@ def _change(kind: ActivityKind, field: str, old: object, new: object, actor: int
 
 def _short_description(item: LogIncident) -> str:
     what = " / ".join(p for p in (item.category, item.subcategory, item.symptom) if p)
-    text = f"{item.number} (ServiceNow): {what or 'no category'}"
-    return text[:MAX_SHORT_DESCRIPTION]
+    # What it was about first (what a queue column shows); the old number last, still
+    # searchable, so that "ServiceNow INC0000045" finds what was INC0000045 there.
+    tail = f" (ServiceNow {item.number})"
+    return (what or "No category")[:MAX_SHORT_DESCRIPTION - len(tail)] + tail
 
 
 def _description(item: LogIncident) -> str:
