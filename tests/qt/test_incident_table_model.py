@@ -261,11 +261,15 @@ def test_after_a_failed_re_sort_no_page_is_appended_in_the_wrong_order(
     model = IncidentTableModel(source, runner, clock=clock)
     run(model.reload())
     source.down = True
-    with qtbot.waitSignal(model.load_failed):
+    with qtbot.waitSignals([model.load_failed, model.order_restored]):
         model.sort(Column.NUMBER, ASC)
     assert model.rowCount() == 100  # the rows shown before stay
-    assert not model.canFetchMore(QModelIndex())
+    # The model is back in the rows' own order, so the next page continues it.
+    assert (model.sort_column, model.sort_order) == (Column.OPENED, DESC)
     source.down = False
-    run(model.reload())
+    fetch_next(qtbot, model)
+    assert numbers(model)[99:101] == ["INC0000151", "INC0000150"]
+    with qtbot.waitSignal(model.reloaded):
+        model.sort(Column.NUMBER, ASC)
     assert model.row_at(0).number == "INC0000001"
     assert model.canFetchMore(QModelIndex())
