@@ -230,6 +230,7 @@ class IncidentTableModel(QAbstractTableModel):
         self._colours: dict[int, QColor] = {}
         self._major: QIcon | None = None
         self._sla_cache: dict[int, tuple[tuple[int, int, datetime], SlaSummary]] = {}
+        self._texts: dict[int, tuple[IncidentRow, list[str]]] = {}
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -268,6 +269,7 @@ class IncidentTableModel(QAbstractTableModel):
         """Name and colour priorities as the current matrix does."""
         self._priorities = {p.rank: p for p in priorities}
         self._sla_cache.clear()
+        self._texts.clear()
         self._colours = {rank: QColor(p.colour) for rank, p in self._priorities.items()}
         self._icons = {rank: _priority_icon(c) for rank, c in self._colours.items()}
         self._column_changed(Column.PRIORITY, Column.PRIORITY)
@@ -537,6 +539,7 @@ class IncidentTableModel(QAbstractTableModel):
         try:
             self._rows = rows
             self._sla_cache.clear()
+            self._texts.clear()
             self._rows_order = (self._sort_column, self._sort_order)
             self._take_page(rows, limit)
         finally:
@@ -593,7 +596,14 @@ class IncidentTableModel(QAbstractTableModel):
         row = self._rows[row_number]
         column = _BY_INDEX[column_number]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
+            if column == Column.SLA:
+                return self._sla(row).text
+            texts = self._texts.get(row.id)
+            if texts is None or texts[0] is not row:
+                # Each paint asks again for every visible cell: format a row once.
+                texts = (row, [self._display(row, c) for c in _BY_INDEX])
+                self._texts[row.id] = texts
+            return texts[1][column]
         if role == Qt.ItemDataRole.DecorationRole:
             if column == Column.PRIORITY:
                 return self._icons.get(row.priority)
