@@ -9,10 +9,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
-from deskapp.domain.enums import ActivityKind, Channel, ResolutionCode, State
-from deskapp.domain.people import User
+from deskapp.domain.enums import ActivityKind, Channel, ResolutionCode, Role, State
+from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database
+from deskapp.persistence.tables import GroupMemberRecord
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.call_form import CallForm, format_call_time
 from deskapp.qt.widgets.lookup import LookupEdit, LookupItem, LookupModel, match_locally
@@ -41,6 +44,19 @@ Key = Qt.Key
 @pytest.fixture
 def catalog_ids(database: Database) -> dict[str, int]:
     return add_catalog(database)
+
+
+@pytest.fixture
+def team(database: Database) -> dict[str, int]:
+    """Two groups: the service desk (Ann and Bob) and the network team (Bob)."""
+    with database.uow_factory(write=True) as uow:
+        ann = uow.users.add(User(0, "ann", "Ann Archer", "ann@example.com", Role.AGENT))
+        bob = uow.users.add(User(0, "bob", "Bob Brown", "bob@example.com", Role.AGENT,
+                                 away=True))
+        desk = uow.groups.add(Group(0, "Service Desk"), [ann.id, bob.id])
+        network = uow.groups.add(Group(0, "Network team"), [bob.id])
+        uow.commit()
+    return {"ann": ann.id, "bob": bob.id, "desk": desk.id, "network": network.id}
 
 
 @pytest.fixture
@@ -151,6 +167,147 @@ def test_a_whole_call_typed_with_the_keyboard_alone(
     assert not form.dirty
 
 
+def test_a_p1_call_goes_to_a_group_and_an_agent_by_keyboard(
+        qtbot: QtBot, team: dict[str, int], form: CallForm, service: IncidentService,
+        catalog_ids: dict[str, int], backend: str) -> None:
+    keys = Keyboard(qtbot)
+    ui = form.ui
+    assert not ui.assigneeEdit.isEnabled()  # an agent is chosen within a group
+    keys.type("grace")
+    choose_first(qtbot, keys, ui.callerEdit)
+    keys.tab()
+    keys.type("Nobody can log in to the VPN")
+    keys.tab(2)
+    keys.type("vpn")
+    keys.tab()
+    keys.type("netw")
+    keys.tab()
+    keys.type("vp")
+    keys.tab()
+    assert ui.subcategoryEdit.item_id == catalog_ids["Network/VPN"]
+    assert key_target() is ui.impactCombo
+    keys.press(Key.Key_1)
+    keys.tab()
+    keys.press(Key.Key_1)
+    assert ui.priorityLabel.text() == "P1 - Critical"
+
+    keys.tab()  # after the classification: who takes it on
+    assert key_target() is ui.groupEdit
+    keys.type("netw")
+    choose_first(qtbot, keys, ui.groupEdit)
+    assert ui.groupEdit.item_id == team["network"]
+    keys.tab()
+    assert key_target() is ui.assigneeEdit
+    qtbot.waitUntil(lambda: form.assignees is not None, timeout=5000)
+    assert [a.full_name for a in form.assignees or []] == ["Bob Brown"]
+    keys.press(Key.Key_Backtab)  # the desk takes it after all
+    keys.press(Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keys.type("serv")
+    keys.tab()  # the only match is taken on the way out
+    assert ui.groupEdit.item_id == team["desk"]
+    assert key_target() is ui.assigneeEdit
+    qtbot.waitUntil(lambda: form.assignees is not None and len(form.assignees) == 2,
+                    timeout=5000)
+    keys.type("ann")
+    choose_first(qtbot, keys, ui.assigneeEdit)
+    assert ui.assigneeEdit.item_id == team["ann"]
+    assert ui.assigneeEdit.text() == "Ann Archer"
+    keys.tab()
+    assert key_target() is ui.channelCombo
+    if backend == "sqlite":
+        screenshot(form, "call_form_assignment")
+
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        keys.ctrl(Key.Key_S)
+    assert form.last_saved is not None
+    stored = service.get(form.last_saved.id)
+    assert (stored.priority, stored.state) == (1, State.NEW)
+    assert (stored.assignment_group_id, stored.assignee_id) == (team["desk"], team["ann"])
+    assert not ui.groupEdit.isEnabled() and not ui.assigneeEdit.isEnabled()  # read out
+
+    # The next call starts with no group and no agent.
+    with qtbot.waitSignal(form.ready):
+        keys.ctrl(Key.Key_S, shift=True)
+    assert ui.groupEdit.text() == "" and ui.groupEdit.item is None
+    assert ui.assigneeEdit.text() == "" and not ui.assigneeEdit.isEnabled()
+    keys.type("grace")
+    choose_first(qtbot, keys, ui.callerEdit)
+    keys.tab()
+    keys.type("Mouse wheel sticks")
+    ui.groupEdit.setFocus()
+    keys.type("service desk")  # a group alone is enough: anyone in it may take it
+    with qtbot.waitSignal(form.ready, timeout=10_000):
+        keys.ctrl(Key.Key_S, shift=True)
+    assert form.last_saved is not None
+    stored = service.get(form.last_saved.id)
+    assert (stored.assignment_group_id, stored.assignee_id) == (team["desk"], None)
+
+
+def test_the_assignment_is_checked_and_explained_next_to_it(
+        qtbot: QtBot, team: dict[str, int], form: CallForm, service: IncidentService,
+        database: Database, backend: str) -> None:
+    keys = Keyboard(qtbot)
+    ui = form.ui
+    keys.type("grace")
+    choose_first(qtbot, keys, ui.callerEdit)
+    keys.tab()
+    keys.type("Printer offline")
+    ui.groupEdit.setFocus()
+    keys.type("no such team")
+    assert form.save() is None
+    assert ui.assignmentError.text() == "Choose an assignment group from the list."
+    assert key_target() is ui.groupEdit
+
+    keys.press(Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keys.type("service")
+    keys.tab()
+    assert not ui.assignmentError.isVisible()  # choosing the group took the message away
+    qtbot.waitUntil(lambda: form.assignees is not None, timeout=5000)
+    keys.type("zed")
+    assert form.save() is None
+    assert ui.assignmentError.text() == ("Choose an agent of Service Desk from the list, or "
+                                         "leave the field empty.")
+    assert key_target() is ui.assigneeEdit
+
+    keys.press(Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keys.type("ann")
+    assert not ui.assignmentError.isVisible()  # typing again takes it away
+    choose_first(qtbot, keys, ui.assigneeEdit)
+    # Ann leaves the desk while the form still offers her: the service refuses her.
+    with Session(database.engine) as session:
+        session.execute(delete(GroupMemberRecord).where(
+            GroupMemberRecord.group_id == team["desk"],
+            GroupMemberRecord.user_id == team["ann"]))
+        session.commit()
+    task = form.save()
+    assert task is not None
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.result() is False
+    assert ui.assignmentError.isVisible()
+    assert ui.assignmentError.text() == "That agent is not a member of Service Desk."
+    assert not ui.formError.isVisible()
+    assert key_target() is ui.assigneeEdit
+    assert service.count(QueueFilter()) == 0
+    if backend == "sqlite":
+        screenshot(form, "call_form_assignment_refused")
+
+    # Choosing the group again asks who is in it now.
+    ui.groupEdit.setFocus()
+    keys.press(Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keys.type("service")
+    keys.tab()
+    qtbot.waitUntil(lambda: form.assignees is not None and len(form.assignees) == 1,
+                    timeout=5000)
+    keys.type("bo")
+    choose_first(qtbot, keys, ui.assigneeEdit)
+    assert "away" in ui.assigneeEdit.model.item(0).display  # told before choosing
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        keys.ctrl(Key.Key_S)
+    assert form.last_saved is not None
+    stored = service.get(form.last_saved.id)
+    assert (stored.assignment_group_id, stored.assignee_id) == (team["desk"], team["bob"])
+
+
 def test_save_and_new_clears_the_form_for_the_next_call(
         qtbot: QtBot, form: CallForm, service: IncidentService, clock: FakeClock,
         elapsed: FakeElapsed) -> None:
@@ -196,6 +353,11 @@ def test_missing_fields_are_shown_next_to_them_and_nothing_is_saved(
     assert ui.descriptionError.text() == ("Description is 4,001 characters long; at most "
                                           "4,000 are allowed.")
     assert ui.shortDescriptionEdit.maxLength() == 160
+    # Correcting a field takes its message away at once, not at the next save.
+    qtbot.keyClicks(ui.shortDescriptionEdit, "Printer jams")
+    assert not ui.shortDescriptionError.isVisible()
+    ui.descriptionEdit.setPlainText("Paper stuck in tray 2")
+    assert not ui.descriptionError.isVisible()
 
 
 def test_resolved_on_first_contact_in_the_same_form(

@@ -1,9 +1,9 @@
 """The call form: log an incident while the caller is on the phone, keyboard first.
 
 Tab walks the fields in the order of the conversation (who is calling, what is wrong, what
-is affected, how bad it is); Ctrl+S saves, Ctrl+Shift+S saves and starts the next call. The
-caller look-up asks the database as the agent types; the priority and its due times are
-worked out from the matrix on the GUI thread, without a database call per keystroke.
+is affected, how bad it is, who takes it on); Ctrl+S saves, Ctrl+Shift+S saves and starts the
+next call. The caller look-up asks the database as the agent types; the priority and its due
+times are worked out from the matrix on the GUI thread, without a database call per keystroke.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from deskapp.qt.widgets.lookup import LookupItem
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.catalog import (
+    AgentView,
     CatalogService,
     FormCatalog,
     PriorityPreview,
@@ -50,12 +51,19 @@ SIMILAR_DELAY_MS = 350
 """Look for similar incidents once the agent pauses typing the short description."""
 TIMER_TICK_MS = 1000
 CREATE_CALLER = "+ New caller “{}”…"
+ANYONE = "Anyone in the group (optional)"
+NO_GROUP_YET = "Choose the group first"
 
 
 def caller_item(caller: CallerView) -> LookupItem:
     """How a caller appears in the look-up."""
     detail = " · ".join(part for part in (caller.email, caller.phone, caller.department) if part)
     return LookupItem(caller.id, caller.name, detail, "★ " if caller.vip else "", caller)
+
+
+def agent_item(agent: AgentView) -> LookupItem:
+    """How an agent appears in the assignee picker."""
+    return LookupItem(agent.id, agent.full_name, "away" if agent.away else "", payload=agent)
 
 
 def format_call_time(seconds: float) -> str:
@@ -176,6 +184,8 @@ class CallForm(QWidget):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._history_task: asyncio.Task[None] | None = None
         self._similar_task: asyncio.Task[None] | None = None
+        self._members_task: asyncio.Task[None] | None = None
+        self._members: dict[int, list[AgentView]] = {}
 
         self.ui = Ui_CallForm()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
@@ -187,6 +197,12 @@ class CallForm(QWidget):
         for code in ResolutionCode:
             if code != ResolutionCode.DUPLICATE:  # Ctrl+D does that, naming the original
                 ui.resolutionCodeCombo.addItem(code.label, code)
+
+        # The assignee column lines up with the subcategory's above it.
+        width = max(ui.subcategoryLabel.sizeHint().width(), ui.assigneeLabel.sizeHint().width())
+        for label in (ui.subcategoryLabel, ui.assigneeLabel):
+            label.setMinimumWidth(width)
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self._digits = DigitPicksLevel(self)
         ui.impactCombo.installEventFilter(self._digits)
@@ -209,10 +225,20 @@ class CallForm(QWidget):
             edit.returnPressed.connect(self._add_caller)
         ui.categoryEdit.chosen.connect(self._on_category_chosen)
         ui.serviceEdit.chosen.connect(lambda _item: self._look_for_similar_soon())
+        ui.groupEdit.chosen.connect(self._on_group_chosen)
         ui.impactCombo.currentIndexChanged.connect(self._update_priority)
         ui.urgencyCombo.currentIndexChanged.connect(self._update_priority)
         ui.resolveCheck.toggled.connect(self._on_resolve_toggled)
         ui.unlinkButton.clicked.connect(self.unlink)
+        # A message next to a field goes as soon as the agent corrects the field.
+        ui.shortDescriptionEdit.textEdited.connect(
+            lambda _text: show_message(ui.shortDescriptionError, ""))
+        ui.descriptionEdit.textChanged.connect(
+            lambda: show_message(ui.descriptionError, ""))
+        ui.resolutionNotesEdit.textChanged.connect(
+            lambda: show_message(ui.resolutionError, ""))
+        ui.callerEdit.chosen.connect(lambda _item: show_message(ui.callerError, ""))
+        ui.assigneeEdit.textEdited.connect(lambda _text: show_message(ui.assignmentError, ""))
         ui.saveButton.clicked.connect(lambda: self.save())
         ui.saveNewButton.clicked.connect(lambda: self.save(and_new=True))
         ui.closeButton.clicked.connect(self.close)
@@ -266,6 +292,13 @@ class CallForm(QWidget):
         return self._last_saved
 
     @property
+    def assignees(self) -> list[AgentView] | None:
+        """Whom the assignee picker offers: the chosen group's members (None: not loaded)."""
+        group_id = self.ui.groupEdit.item_id
+        members = self._members.get(group_id) if group_id is not None else None
+        return list(members) if members is not None else None
+
+    @property
     def saving(self) -> bool:
         return self._saving
 
@@ -298,7 +331,8 @@ class CallForm(QWidget):
             self._caller is not None or ui.callerEdit.text().strip()
             or ui.shortDescriptionEdit.text().strip()
             or ui.descriptionEdit.toPlainText().strip() or ui.serviceEdit.text().strip()
-            or ui.categoryEdit.text().strip() or ui.resolveCheck.isChecked()
+            or ui.categoryEdit.text().strip() or ui.groupEdit.text().strip()
+            or ui.resolveCheck.isChecked()
             or self._link is not None
         ) and not self._last_saved_shown
 
@@ -326,6 +360,8 @@ class CallForm(QWidget):
         ui.categoryEdit.set_items([LookupItem(c.id, c.name, payload=c)
                                    for c in catalog.top_categories()])
         self._on_category_chosen(ui.categoryEdit.item)
+        ui.groupEdit.set_items([LookupItem(g.id, g.name, payload=g) for g in catalog.groups])
+        self._on_group_chosen(ui.groupEdit.item)
         matrix = catalog.matrix
         middle_impact = matrix.impact_levels[len(matrix.impact_levels) // 2].value
         middle_urgency = matrix.urgency_levels[len(matrix.urgency_levels) // 2].value
@@ -446,6 +482,47 @@ class CallForm(QWidget):
         ui.subcategoryEdit.setEnabled(bool(subs))
         ui.subcategoryEdit.setPlaceholderText("" if subs or item is None
                                               else "(none for this category)")
+
+    # --- assignment -----------------------------------------------------------------------
+
+    def _on_group_chosen(self, item: LookupItem | None) -> None:
+        """Offer the chosen group's members; an assignee of another group goes."""
+        ui = self.ui
+        show_message(ui.assignmentError, "")
+        group_id = item.id if item is not None else None
+        # Enabled at once, before the members arrive: Tab, which chose the group, must
+        # reach the assignee next.
+        ui.assigneeEdit.setEnabled(group_id is not None)
+        ui.assigneeEdit.setPlaceholderText(ANYONE if group_id is not None else NO_GROUP_YET)
+        self._fill_assignees(group_id)
+        if group_id is not None:
+            # Membership changes while the form stays open all day: ask again each time,
+            # offering what was known meanwhile.
+            self._members_task = self._spawn(self._load_members(group_id),
+                                             self._members_task)
+
+    def _fill_assignees(self, group_id: int | None) -> None:
+        members = self._members.get(group_id, []) if group_id is not None else []
+        edit = self.ui.assigneeEdit
+        edit.set_items([agent_item(a) for a in members])  # drops an agent no longer listed
+        if group_id is None and edit.text():
+            edit.set_item(None)
+
+    async def _load_members(self, group_id: int) -> None:
+        try:
+            members = await self._runner.db(self._catalog_service.group_members, group_id)
+        except Exception as exc:
+            log.warning("Loading the group's members failed", exc_info=exc)
+            show_message(self.ui.assignmentError,
+                         f"Could not load the group's members: {describe_error(exc)}")
+            return
+        self._members[group_id] = members
+        edit = self.ui.assigneeEdit
+        if self.ui.groupEdit.item_id != group_id:
+            return  # the agent chose another group meanwhile
+        self._fill_assignees(group_id)
+        if edit.item is None and edit.text().strip() and not edit.hasFocus():
+            edit.choose_best()  # typed and left before the members were there
 
     def _levels(self) -> tuple[int, int] | None:
         impact = self.ui.impactCombo.currentData()
@@ -578,7 +655,8 @@ class CallForm(QWidget):
     def _clear_messages(self) -> None:
         ui = self.ui
         for label in (ui.callerError, ui.shortDescriptionError, ui.descriptionError,
-                      ui.serviceError, ui.categoryError, ui.resolutionError, ui.formError):
+                      ui.serviceError, ui.categoryError, ui.assignmentError,
+                      ui.resolutionError, ui.formError):
             show_message(label, "")
 
     def _collect(self) -> LogCallRequest | None:
@@ -586,7 +664,8 @@ class CallForm(QWidget):
         ui = self.ui
         self._clear_messages()
         problems: list[tuple[QLabel, QWidget, str]] = []
-        for edit in (ui.serviceEdit, ui.categoryEdit, ui.subcategoryEdit):
+        for edit in (ui.serviceEdit, ui.categoryEdit, ui.subcategoryEdit, ui.groupEdit,
+                     ui.assigneeEdit):
             edit.choose_best()
         if self._caller is None:
             problems.append((ui.callerError, ui.callerEdit,
@@ -609,6 +688,15 @@ class CallForm(QWidget):
         elif ui.subcategoryEdit.text().strip() and ui.subcategoryEdit.item is None:
             problems.append((ui.categoryError, ui.subcategoryEdit,
                              "Choose a subcategory from the list."))
+        group = ui.groupEdit.item
+        if ui.groupEdit.text().strip() and group is None:
+            problems.append((ui.assignmentError, ui.groupEdit,
+                             "Choose an assignment group from the list."))
+        elif group is not None and ui.assigneeEdit.text().strip() \
+                and ui.assigneeEdit.item is None:
+            problems.append((ui.assignmentError, ui.assigneeEdit,
+                             f"Choose an agent of {group.text} from the list, or leave "
+                             "the field empty."))
         resolving = ui.resolveCheck.isChecked() and ui.resolveCheck.isEnabled()
         code = ui.resolutionCodeCombo.currentData() if resolving else None
         notes = ui.resolutionNotesEdit.toPlainText().strip() if resolving else ""
@@ -645,6 +733,8 @@ class CallForm(QWidget):
             category_id=ui.categoryEdit.item_id,
             subcategory_id=ui.subcategoryEdit.item_id,
             service_id=ui.serviceEdit.item_id,
+            assignment_group_id=group.id if group is not None else None,
+            assignee_id=ui.assigneeEdit.item_id if group is not None else None,
             parent_id=self._link[1].id if self._link and self._link[0] == "child" else None,
             # A call is logged for calls only; an email or a walk-in has no call to time.
             call_started_at=self._started_at if phone else None,
@@ -723,9 +813,13 @@ class CallForm(QWidget):
             "Resolution notes": ui.resolutionError,
             "resolution_code": ui.resolutionError,
             "subcategory_id": ui.categoryError,
+            "assignee_id": ui.assignmentError,
+            "assignment_group_id": ui.assignmentError,
             "call_seconds": ui.formError,
         }
         show_message(where.get(exc.field, ui.formError), str(exc))
+        if exc.field == "assignee_id":
+            ui.assigneeEdit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _set_saving(self, saving: bool) -> None:
         self._saving = saving
@@ -751,9 +845,10 @@ class CallForm(QWidget):
         ui = self.ui
         for widget in (ui.callerEdit, ui.shortDescriptionEdit, ui.descriptionEdit,
                        ui.serviceEdit, ui.categoryEdit, ui.subcategoryEdit, ui.impactCombo,
-                       ui.urgencyCombo, ui.channelCombo, ui.resolveCheck, ui.resolutionBox,
-                       ui.unlinkButton):
+                       ui.urgencyCombo, ui.groupEdit, ui.channelCombo, ui.resolveCheck,
+                       ui.resolutionBox, ui.unlinkButton):
             widget.setEnabled(enabled)
+        ui.assigneeEdit.setEnabled(enabled and ui.groupEdit.item is not None)
 
     def _reset(self, *, keep_banner: bool) -> None:
         """Empty the form for the next call; the call timer starts again."""
@@ -763,7 +858,7 @@ class CallForm(QWidget):
         ui.saveButton.setEnabled(True)
         ui.saveNewButton.setText("Save && &new")
         self._similar_timer.stop()
-        for task in (self._history_task, self._similar_task):
+        for task in (self._history_task, self._similar_task, self._members_task):
             if task is not None:
                 task.cancel()
         ui.callerEdit.set_item(None)
@@ -773,6 +868,7 @@ class CallForm(QWidget):
         ui.serviceEdit.set_item(None)
         ui.categoryEdit.set_item(None)
         ui.subcategoryEdit.set_item(None)
+        ui.groupEdit.set_item(None)  # and the assignee with it
         ui.channelCombo.setCurrentIndex(ui.channelCombo.findData(Channel.PHONE))
         if self._catalog is not None:
             matrix = self._catalog.matrix
@@ -826,7 +922,7 @@ class CallForm(QWidget):
         self._call_timer.stop()
         self._similar_timer.stop()
         for edit in (self.ui.callerEdit, self.ui.serviceEdit, self.ui.categoryEdit,
-                     self.ui.subcategoryEdit):
+                     self.ui.subcategoryEdit, self.ui.groupEdit, self.ui.assigneeEdit):
             edit.shutdown()
         for task in list(self._tasks):
             if task is not asyncio.current_task():
