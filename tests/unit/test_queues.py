@@ -149,3 +149,12 @@ def test_calendar_days_follow_summer_time(monkeypatch: pytest.MonkeyPatch) -> No
     resolved = conditions.resolve(user_id=1, group_ids=[], now=NOW, zone=oslo)
     assert resolved.opened_after == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)  # CEST
     assert resolved.opened_before == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # CET
+
+
+def test_choices_are_in_reading_order() -> None:
+    from deskapp.services.queues import Choice, natural_key
+
+    labels = ["Group 10", "group 2", "Group 1", "Apps", "Resolver 100", "Resolver 11"]
+    ordered = sorted((Choice(i, label) for i, label in enumerate(labels)), key=natural_key)
+    assert [c.label for c in ordered] == ["Apps", "Group 1", "group 2", "Group 10",
+                                          "Resolver 11", "Resolver 100"]
