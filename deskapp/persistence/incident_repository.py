@@ -146,11 +146,13 @@ _SORT_JOINS: dict[SortKey, tuple[Any, Any, bool]] = {
 """The one join each joined order needs (outer for the optional ones)."""
 
 
-_NAME_WALKS: dict[SortKey, tuple[str, str, str]] = {
-    SortKey.GROUP: ("assignment_groups", "name", "assignment_group_id"),
-    SortKey.ASSIGNEE: ("users", "full_name", "assignee_id"),
+_NAME_WALKS: dict[SortKey, tuple[str, str, str, bool]] = {
+    SortKey.CALLER: ("callers", "name_key", "caller_id", False),
+    SortKey.GROUP: ("assignment_groups", "name", "assignment_group_id", True),
+    SortKey.ASSIGNEE: ("users", "full_name", "assignee_id", True),
 }
-"""Joined orders walked name by name on the open queue: (table, name column, foreign key)."""
+"""Joined orders walked name by name on the open queue: (table, name column, foreign key,
+whether it may be empty). Callers go by their look-up key (case-folded), which has an index."""
 _OPEN_SQL = "('new', 'in_progress', 'on_hold')"
 """The open states as the partial indexes spell them (tables.OPEN_CONDITION)."""
 
@@ -361,11 +363,9 @@ class SqlIncidentRepository:
         if query.sort == SortKey.NUMBER and _only_text(query.filter):
             return self._text_queue(query)
         key = _SORT_COLUMNS[query.sort]
-        if self._dialect == "sqlite" and _only_open(query.filter):
-            if query.sort == SortKey.CALLER:
-                return self._open_by_caller(query)
-            if query.sort in _NAME_WALKS:
-                return self._open_by_name(query, *_NAME_WALKS[query.sort])
+        if self._dialect == "sqlite" and query.sort in _NAME_WALKS and \
+                _only_open(query.filter):
+            return self._open_by_name(query, *_NAME_WALKS[query.sort])
         conditions = self._conditions(query.filter, now)
         if query.after is not None:
             value, last_id = query.after
@@ -390,40 +390,27 @@ class SqlIncidentRepository:
         rows = self._session.execute(stmt.order_by(*order)).all()
         return [_row(r) for r in rows]
 
-    def _open_by_caller(self, query: QueueQuery) -> list[IncidentRow]:
-        """All open incidents by caller: walk the callers' name index, probe their incidents.
-
-        Sorting every open incident by a joined name costs 100+ ms at a million; reading
-        callers in order stops after a page. Only for the unfiltered open queue: with more
-        conditions most callers would be probed for nothing, and the planner's own choice
-        (sort the few matches) is the right one.
-        """
-        direction, compare = ("DESC", "<") if query.descending else ("ASC", ">")
-        keyset = ""
-        params: dict[str, Any] = {"limit": query.limit}
-        if query.after is not None:
-            keyset = f"AND (c.name_key, i.id) {compare} (:key, :last_id) "
-            params.update(key=name_key(str(query.after[0])), last_id=int(query.after[1]))
-        # CROSS JOIN is SQLite's way of fixing the join order.
-        ids = [r[0] for r in self._session.execute(text(
-            "SELECT i.id FROM callers AS c CROSS JOIN incidents AS i ON i.caller_id = c.id "
-            f"WHERE i.state IN {_OPEN_SQL} {keyset}"
-            f"ORDER BY c.name_key {direction}, i.id {direction} LIMIT :limit"), params)]
-        return self._rows_in_order(ids)
-
     def _open_by_name(self, query: QueueQuery, table_name: str, name_column: str,
-                      foreign_key: str) -> list[IncidentRow]:
-        """All open incidents by group or assignee name, walking the names in order.
+                      foreign_key: str, optional: bool) -> list[IncidentRow]:
+        """All open incidents by caller, group or assignee: walk the names' index in order
+        and probe each one's incidents.
 
-        The same idea as by caller, with the incidents that have no group (or no assignee)
-        as their own section: first when ascending (their sort value is ""), last when
-        descending.
+        Sorting every open incident by a joined name costs 100+ ms at a million; reading the
+        names in order stops after a page. Only for the unfiltered open queue: with more
+        conditions most names would be probed for nothing, and the planner's own choice
+        (sort the few matches) is the right one. Incidents without a group (or assignee)
+        are a section of their own: first when ascending (their sort value is ""), last
+        when descending. CROSS JOIN is SQLite's way of fixing the join order.
         """
         descending = query.descending
         direction, compare = ("DESC", "<") if descending else ("ASC", ">")
         after_value = None if query.after is None else str(query.after[0])
+        if after_value and name_column == "name_key":
+            after_value = name_key(after_value)  # the cursor holds the name as shown
         after_id = None if query.after is None else int(query.after[1])
         sections = ["named", "none"] if descending else ["none", "named"]
+        if not optional:
+            sections.remove("none")  # every incident has a caller
         if after_value is not None:
             # Sections before the cursor's are done; the keyset applies within its own.
             sections = sections[sections.index("none" if after_value == "" else "named"):]

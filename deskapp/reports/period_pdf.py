@@ -194,7 +194,9 @@ def period_pdf(report: PeriodReport) -> bytes:
                      duration(pf.resolve.median), duration(pf.resolve.p90)])
     if not f.priorities:
         rows.append([p("No incidents in the period.", s.muted)] + [""] * 8)
-    story.append(table(rows, [30 * mm] + [(WIDTH - 30 * mm) / 8] * 8,
+    # The two count columns carry the longest headings ("Answered"): room for them.
+    count, time_ = 20 * mm, (WIDTH - 28 * mm - 2 * 20 * mm) / 6
+    story.append(table(rows, [28 * mm, count, time_, time_, time_, count, time_, time_, time_],
                        extra=[("ALIGN", (1, 1), (-1, -1), "RIGHT")]))
 
     story.append(p("SLA compliance, per priority", s.h1))

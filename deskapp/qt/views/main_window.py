@@ -558,7 +558,6 @@ class MainWindow(QMainWindow):
             return
         if queue.kind != QueueKind.SEARCH and self._queue_model.search is not None:
             self._drop_search()
-            row = self._queue_model.row_of(queue.key)
         self._switch_order(queue)
         self._current = queue
         self._selecting = True
