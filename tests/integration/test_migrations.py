@@ -111,3 +111,28 @@ def test_the_head_read_from_the_files_is_alembics() -> None:
 
     alembic_head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
     assert migrate.head_revision() == alembic_head
+
+
+def test_every_revision_upgrades_from_the_one_before_and_back(empty_url: str) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert revisions[0] == "0001" and revisions[-1] == migrate.head_revision()
+    engine = make_engine(empty_url)
+    try:
+        for revision in revisions:
+            migrate.upgrade(engine, revision, backup=False)
+            assert migrate.current_revision(engine) == revision
+        assert migrate.schema_differences(engine) == []
+        # The newest revisions step down and up again cleanly.
+        config = migrate.alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revisions[-4])
+        assert migrate.current_revision(engine) == revisions[-4]
+        migrate.upgrade(engine, backup=False)
+        assert migrate.schema_differences(engine) == []
+    finally:
+        engine.dispose()
