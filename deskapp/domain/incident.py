@@ -231,8 +231,13 @@ class Incident:
         hold_reason: HoldReason | None = None,
         resolution_code: ResolutionCode | None = None,
         resolution_notes: str | None = None,
+        matrix: PriorityMatrix | None = None,
     ) -> None:
-        """Move through the lifecycle, enforcing what each state needs."""
+        """Move through the lifecycle, enforcing what each state needs.
+
+        ``matrix`` tells the SLA clock how to count a pause that ends here (business hours or
+        24x7); without it a pause counts as elapsed time.
+        """
         target = State(target)
         check_transition(self.state, target)
         if target == State.ON_HOLD and hold_reason is None:
@@ -242,7 +247,7 @@ class Incident:
                 raise ValidationError("Resolving needs a resolution code.", field="resolution_code")
             notes = _text(resolution_notes, "Resolution notes", MAX_DESCRIPTION, required=True)
         old = self.state
-        self._leave(old, target, now)
+        self._leave(old, target, now, matrix)
         self.state = target
         self._record(ActivityKind.STATE_CHANGE, "state", old, target, actor, now)
         if target == State.ON_HOLD:
@@ -268,13 +273,14 @@ class Incident:
             self.first_response_at = now
             self.response_breached = now > self.response_due_at
 
-    def _leave(self, old: State, target: State, now: datetime) -> None:
+    def _leave(self, old: State, target: State, now: datetime,
+               matrix: PriorityMatrix | None) -> None:
         if old == State.ON_HOLD:
             self.hold_reason = None
-            self._resume(now)
+            self._resume(now, matrix)
         elif old == State.RESOLVED and target == State.IN_PROGRESS:
             # A reopening: the clock runs again; Resolved -> Closed keeps the resolution facts.
-            self._resume(now)
+            self._resume(now, matrix)
             self.resolved_at = None
             self.reopen_count += 1
 
@@ -284,20 +290,22 @@ class Incident:
                 self.resolution_breached = True
             self.sla_paused_since = now
 
-    def _resume(self, now: datetime) -> None:
+    def _resume(self, now: datetime, matrix: PriorityMatrix | None) -> None:
         if self.sla_paused_since is not None:
-            paused = int((now - self.sla_paused_since).total_seconds())
-            self.sla_paused_seconds += max(paused, 0)
-            self.resolution_due_at += timedelta(seconds=max(paused, 0))
+            priority = matrix.definition(self.priority) if matrix is not None else None
+            self.resolution_due_at, paused = sla.pause_extension(
+                priority, self.resolution_due_at, self.sla_paused_since, now)
+            self.sla_paused_seconds += int(paused.total_seconds())
             self.sla_paused_since = None
 
-    def reopen(self, actor: int | None, now: datetime, reason: str) -> None:
+    def reopen(self, actor: int | None, now: datetime, reason: str,
+               matrix: PriorityMatrix | None = None) -> None:
         """Send a resolved incident back to work; the reopen is counted."""
         if self.state != State.RESOLVED:
             raise TransitionError(f"Only a resolved incident can be reopened, not a "
                                   f"{self.state.label.lower()} one.")
         reason = _text(reason, "Reason for reopening", MAX_NOTE, required=True)
-        self.transition(State.IN_PROGRESS, actor, now)
+        self.transition(State.IN_PROGRESS, actor, now, matrix=matrix)
         self.pending.append(ActivityEntry(ActivityKind.WORK_NOTE, now, actor, body=reason))
 
     def add_work_note(self, body: str, actor: int | None, now: datetime) -> None:

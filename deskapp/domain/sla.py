@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.priority import PriorityDefinition
 
 AT_RISK_SHARE = 0.25
@@ -38,8 +39,46 @@ def response_due(opened_at: datetime, priority: PriorityDefinition) -> datetime:
 def resolution_due(
     opened_at: datetime, priority: PriorityDefinition, paused: timedelta
 ) -> datetime:
-    """When the resolution is due, the paused time added back (as elapsed time)."""
-    return _add_target(opened_at, priority, priority.resolution_target) + paused
+    """When the resolution is due, the paused time added back.
+
+    ``paused`` is counted on the priority's own clock (see ``pause_extension``): business time
+    for business-hours targets, elapsed time otherwise, so it extends the target itself.
+    """
+    return _add_target(opened_at, priority, priority.resolution_target + paused)
+
+
+def paused_time(priority: PriorityDefinition | None, start: datetime,
+                end: datetime) -> timedelta:
+    """How much of a pause from ``start`` to ``end`` counts on the priority's clock: its open
+    time for business-hours targets, all of it otherwise (whole seconds, as it is stored)."""
+    calendar = _business_calendar(priority, start)
+    span = calendar.open_time_between(start, end) if calendar is not None \
+        else max(end - start, timedelta(0))
+    return timedelta(seconds=int(span.total_seconds()))
+
+
+def pause_extension(
+    priority: PriorityDefinition | None, due: datetime, start: datetime, end: datetime
+) -> tuple[datetime, timedelta]:
+    """The resolution due time after a pause from ``start`` to ``end``, and the paused time
+    that counts.
+
+    A business-hours target pauses only its open time: an incident put on hold at Friday 15:00
+    with one open hour left before its Monday 10:00 due time, and resumed on Monday at 09:00,
+    is due at 12:00, not 66 elapsed hours later. Without a priority (or for 24x7 targets) the
+    whole elapsed pause is added.
+    """
+    paused = paused_time(priority, start, end)
+    calendar = _business_calendar(priority, start)
+    return (calendar.add(due, paused) if calendar is not None else due + paused), paused
+
+
+def _business_calendar(priority: PriorityDefinition | None,
+                       moment: datetime) -> BusinessCalendar | None:
+    if (priority is not None and priority.business_hours and priority.calendar is not None
+            and moment.tzinfo is not None):
+        return priority.calendar
+    return None
 
 
 def status(

@@ -585,7 +585,8 @@ class _Storyteller:
               resolution_code: ResolutionCode | None = None,
               resolution_notes: str | None = None) -> None:
         incident.transition(target, actor, self.t, hold_reason=hold_reason,
-                            resolution_code=resolution_code, resolution_notes=resolution_notes)
+                            resolution_code=resolution_code, resolution_notes=resolution_notes,
+                            matrix=self.matrix)
         self.saves += 1
 
     def _call(self, incident: Incident, actor: int | None, body: str = "") -> None:
@@ -715,7 +716,8 @@ class _Storyteller:
             # The caller (or the alert) comes back before the resolution is closed.
             self._tick(min(self._lognormal(8 * 3600, 1.0), 2.5 * 86_400))
             reasons = data.ALERT_AGAIN if case.monitored else data.REOPEN_REASONS
-            incident.reopen(case.assignee, self.t, rng.choice(reasons).format_map(case.fill))
+            incident.reopen(case.assignee, self.t, rng.choice(reasons).format_map(case.fill),
+                            self.matrix)
             self.saves += 1
             reopens += 1
             if rng.random() < 0.6:

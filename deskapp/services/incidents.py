@@ -165,14 +165,15 @@ class IncidentService:
         def apply(uow: UnitOfWork, incident: Incident, now: datetime) -> None:
             incident.transition(target, self._actor_id, now, hold_reason=hold_reason,
                                 resolution_code=resolution_code,
-                                resolution_notes=resolution_notes)
+                                resolution_notes=resolution_notes,
+                                matrix=uow.matrix.current())
         return self._mutate(incident_id, version, permission, apply, ChangeKind.STATE)
 
     def reopen(self, incident_id: int, version: int, reason: str) -> tuple[IncidentDetail,
                                                                            Change]:
         """Send a resolved incident back to work, with the reason."""
         def apply(uow: UnitOfWork, incident: Incident, now: datetime) -> None:
-            incident.reopen(self._actor_id, now, reason)
+            incident.reopen(self._actor_id, now, reason, uow.matrix.current())
         return self._mutate(incident_id, version, Permission.EDIT, apply, ChangeKind.STATE)
 
     def assign(self, incident_id: int, version: int, group_id: int | None,
@@ -475,11 +476,12 @@ class IncidentService:
         if state.target in (State.RESOLVED, State.CLOSED):
             self._actor(uow, Permission.RESOLVE)
         if incident.state == State.RESOLVED and state.target == State.IN_PROGRESS:
-            incident.reopen(self._actor_id, now, state.reason)
+            incident.reopen(self._actor_id, now, state.reason, uow.matrix.current())
             return
         incident.transition(state.target, self._actor_id, now, hold_reason=state.hold_reason,
                             resolution_code=state.resolution_code,
-                            resolution_notes=state.resolution_notes)
+                            resolution_notes=state.resolution_notes,
+                            matrix=uow.matrix.current())
 
 
 OPEN_FOR_CALLER_LIMIT = 20

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from deskapp.domain.business_hours import BusinessCalendar, Holiday
-from deskapp.domain.enums import Role, State
+from deskapp.domain.enums import HoldReason, Role, State
 from deskapp.domain.people import User
 from deskapp.persistence.database import Database
 from deskapp.persistence.tables import IncidentRecord
@@ -99,3 +99,27 @@ def test_agents_see_the_matrix_read_only(database: Database, service: IncidentSe
     agent = add_user(database, "ann", Role.AGENT)
     data = MatrixAdminService(database.uow_factory, agent.id).load()
     assert data.can_edit is False and data.matrix.version == 1
+
+
+def test_a_hold_pauses_only_the_open_hours_of_a_business_hours_target(
+        service: IncidentService, matrix_admin: MatrixAdminService, clock: FakeClock) -> None:
+    draft = MatrixDraft.of(matrix_admin.load().matrix)
+    p3 = replace(draft.priorities[2], resolution_minutes=16 * 60, business_hours=True)
+    draft = replace(draft, calendar=DESK,
+                    priorities=(*draft.priorities[:2], p3, *draft.priorities[3:]))
+    matrix_admin.save(draft, recompute_open=False, comment="Office hours for P3")
+    impact, urgency = next(cell for cell, rank in draft.cells.items() if rank == 3)
+
+    clock.now = datetime(2027, 1, 7, 13, 0, tzinfo=UTC)  # Thursday 14:00 in Oslo
+    caller = service.add_caller("Office Caller")
+    detail, _ = service.log_call(LogCallRequest(caller.id, "Scanner jams", impact, urgency))
+    # 16 open hours: Thursday 14-16, Friday 8-16, Monday 8-14.
+    assert detail.resolution_due_at == datetime(2027, 1, 11, 13, 0, tzinfo=UTC)
+
+    clock.now = datetime(2027, 1, 8, 14, 0, tzinfo=UTC)  # Friday 15:00: 7 open hours left
+    detail, _ = service.transition(detail.id, detail.version, State.ON_HOLD,
+                                   hold_reason=HoldReason.AWAITING_CALLER)
+    clock.now = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)  # Monday 09:00
+    detail, _ = service.transition(detail.id, detail.version, State.IN_PROGRESS)
+    # Two open hours were paused (Friday 15-16, Monday 8-9): 7 left from 09:00 is 16:00.
+    assert detail.resolution_due_at == datetime(2027, 1, 11, 15, 0, tzinfo=UTC)

@@ -11,8 +11,15 @@ from hypothesis import strategies as st
 
 from deskapp.domain import sla
 from deskapp.domain.business_hours import BusinessCalendar, Holiday
+from deskapp.domain.enums import Channel, HoldReason, State
 from deskapp.domain.errors import ValidationError
-from deskapp.domain.priority import DEFAULT_PRIORITIES, PriorityDefinition, default_matrix
+from deskapp.domain.incident import Incident
+from deskapp.domain.priority import (
+    DEFAULT_PRIORITIES,
+    PriorityDefinition,
+    PriorityMatrix,
+    default_matrix,
+)
 
 OSLO = ZoneInfo("Europe/Oslo")
 DESK = BusinessCalendar(frozenset({0, 1, 2, 3, 4}), time(8), time(16), "Europe/Oslo")
@@ -104,3 +111,54 @@ def test_added_open_time_is_measured_back(start: datetime, minutes: int) -> None
         local = due.astimezone(OSLO)
         assert DESK.is_open_day(local.date())
         assert time(8) < local.time() <= time(16)
+
+
+def _business_p3_matrix() -> PriorityMatrix:
+    base = default_matrix()
+    bh = tuple(PriorityDefinition(p.rank, p.code, p.name, p.colour, p.response_minutes,
+                                  p.resolution_minutes, business_hours=p.rank == 3)
+               for p in DEFAULT_PRIORITIES)
+    return PriorityMatrix(base.impact_levels, base.urgency_levels, base.cells, bh,
+                          calendar=DESK)
+
+
+def test_a_pause_over_the_weekend_counts_only_open_hours() -> None:
+    matrix = _business_p3_matrix()
+    p3 = matrix.definition(3)
+    # On hold Friday 15:00 with the due time Monday 10:00: three open hours were left
+    # (Friday 15-16, Monday 08-10). Back at work Monday 09:00, they run until 12:00.
+    due, paused = sla.pause_extension(p3, oslo(2026, 3, 9, 10, 0), oslo(2026, 3, 6, 15, 0),
+                                      oslo(2026, 3, 9, 9, 0))
+    assert paused == timedelta(hours=2)
+    assert due == oslo(2026, 3, 9, 12, 0)
+    # A 24x7 priority adds the whole elapsed pause.
+    p1 = matrix.definition(1)
+    due, paused = sla.pause_extension(p1, oslo(2026, 3, 9, 10, 0), oslo(2026, 3, 6, 15, 0),
+                                      oslo(2026, 3, 9, 9, 0))
+    assert paused == timedelta(hours=66) and due == oslo(2026, 3, 12, 4, 0)
+
+
+def test_on_hold_over_a_holiday_weekend_keeps_the_open_time_that_was_left() -> None:
+    matrix = _business_p3_matrix()
+    calendar = BusinessCalendar(DESK.working_days, DESK.opens, DESK.closes, DESK.time_zone,
+                                (Holiday(date(2026, 3, 9), "Closed Monday"),))
+    matrix = PriorityMatrix(matrix.impact_levels, matrix.urgency_levels, matrix.cells,
+                            matrix.priorities, calendar=calendar)
+    impact, urgency = next(cell for cell, rank in matrix.cells.items() if rank == 3)
+    opened = oslo(2026, 3, 5, 12, 0)  # Thursday noon; P3 runs 24 open hours
+    incident = Incident.open(caller_id=1, channel=Channel.PHONE, short_description="VPN",
+                             description="", impact=impact, urgency=urgency, matrix=matrix,
+                             opened_at=opened.astimezone(UTC), opened_by_id=1)
+    before = incident.resolution_due_at
+    assert before == calendar.add(opened, matrix.definition(3).resolution_target)
+    left = calendar.open_time_between(oslo(2026, 3, 6, 14, 0), before)
+    incident.transition(State.IN_PROGRESS, 1, oslo(2026, 3, 5, 13, 0).astimezone(UTC))
+    incident.transition(State.ON_HOLD, 1, oslo(2026, 3, 6, 14, 0).astimezone(UTC),
+                        hold_reason=HoldReason.AWAITING_CALLER)
+    back = oslo(2026, 3, 10, 9, 30)  # Tuesday, after the weekend and the closed Monday
+    incident.transition(State.IN_PROGRESS, 1, back.astimezone(UTC), matrix=matrix)
+    assert calendar.open_time_between(back, incident.resolution_due_at) == left
+    assert incident.sla_paused_seconds == int(timedelta(hours=3, minutes=30).total_seconds())
+    # Reclassifying keeps the same due time: paused open time extends the target.
+    incident.classify(impact, urgency, matrix, 1, back.astimezone(UTC))
+    assert calendar.open_time_between(back, incident.resolution_due_at) == left

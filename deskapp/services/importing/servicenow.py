@@ -478,7 +478,7 @@ def _incident(item: LogIncident, incident_id: int, number: str, reference: _Refe
         # from a resolution, adds the pause to the time allowed; a pause starts on entering
         # a paused state (a resolution that is closed stays paused).
         if paused_since is not None and (state == State.ON_HOLD or target in _RUNNING):
-            paused += max(int((at - paused_since).total_seconds()), 0)
+            paused += int(sla.paused_time(priority, paused_since, at).total_seconds())
             paused_since = None
         if target in _PAUSED and paused_since is None:
             paused_since = at
