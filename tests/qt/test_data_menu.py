@@ -23,8 +23,9 @@ from deskapp.qt.runner import DbRunner
 from deskapp.qt.views import import_dialog as import_module
 from deskapp.qt.views.csv_mapping_dialog import CsvMappingDialog, mapping_key
 from deskapp.qt.views.data_menu import EXPORT_COLUMNS, DataMenu, visible_columns
-from deskapp.qt.views.import_dialog import ImportDialog, PathDialog
+from deskapp.qt.views.import_dialog import ImportDialog
 from deskapp.qt.views.main_window import MainWindow
+from deskapp.qt.widgets.path_dialog import PathDialog
 from deskapp.services.exporting import ExportColumn
 from deskapp.services.importing.csv_import import CsvKind
 from tests.conftest import FakeClock, table_count

@@ -20,10 +20,10 @@ from deskapp.domain.people import User
 from deskapp.persistence.database import Database
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.import_dialog import PathDialog
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.report_dialogs import PeriodReportDialog
 from deskapp.qt.views.reports_menu import ReportsMenu
+from deskapp.qt.widgets.path_dialog import PathDialog
 from deskapp.services.report_data import PeriodFilters
 from tests.conftest import FakeClock
 from tests.qt.conftest import OFFSCREEN_NOISE, Await

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
 from deskapp.domain.people import User
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import MainWindow
-from deskapp.qt.views.matrix_editor import MatrixEditor
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.incidents import utc_now
 from deskapp.services.matrix_admin import MatrixAdminService
 from deskapp.services.ports import Clock, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from deskapp.qt.views.matrix_editor import MatrixEditor
 
 
 class AdminMenu(QObject):
@@ -36,6 +40,9 @@ class AdminMenu(QObject):
     def open_matrix_editor(self) -> MatrixEditor:
         """Show the editor (loading it afresh) and return it."""
         if self.editor is None:
+            # Loaded on first use, to keep the app's start short.
+            from deskapp.qt.views.matrix_editor import MatrixEditor
+
             self.editor = MatrixEditor(self._service, self._runner,
                                        on_change=self._window.apply_change,
                                        parent=self._window)

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 from deskapp.domain.errors import DeskappError
 from deskapp.qt.generated.csv_mapping_dialog_ui import Ui_CsvMappingDialog
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.import_dialog import ERROR_COLOUR, WARNING_COLOUR, PathDialog
+from deskapp.qt.views.import_dialog import ERROR_COLOUR, WARNING_COLOUR
+from deskapp.qt.widgets.path_dialog import PathDialog
 from deskapp.services.importing.csv_import import (
     CsvImportReport,
     CsvKind,

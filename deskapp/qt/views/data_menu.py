@@ -13,6 +13,7 @@ import logging
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -22,9 +23,8 @@ from deskapp.domain.errors import DeskappError
 from deskapp.domain.people import User
 from deskapp.qt.models.incident_table_model import Column, sort_key_for
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.csv_mapping_dialog import CsvMappingDialog
-from deskapp.qt.views.import_dialog import ImportDialog, PathDialog
 from deskapp.qt.views.main_window import MainWindow
+from deskapp.qt.widgets.path_dialog import PathDialog
 from deskapp.services.exporting import (
     ExportColumn,
     ExportFormat,
@@ -36,6 +36,10 @@ from deskapp.services.exporting import (
 from deskapp.services.incidents import utc_now
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 from deskapp.services.queries import SortKey
+
+if TYPE_CHECKING:
+    from deskapp.qt.views.csv_mapping_dialog import CsvMappingDialog
+    from deskapp.qt.views.import_dialog import ImportDialog
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +282,9 @@ class DataMenu(QObject):
 
     def open_servicenow_import(self) -> ImportDialog:
         """Open the ServiceNow import dialog (not modal)."""
+        # Loaded on first use: the importers are not needed to start the app.
+        from deskapp.qt.views.import_dialog import ImportDialog
+
         dialog = ImportDialog(self._uow_factory, self._runner, actor_id=self._user.id,
                               parent=self._window)
         dialog.imported.connect(lambda _report: self._window.start_refresh())
@@ -286,6 +293,8 @@ class DataMenu(QObject):
 
     def open_csv_import(self) -> CsvMappingDialog:
         """Open the CSV import dialog (not modal)."""
+        from deskapp.qt.views.csv_mapping_dialog import CsvMappingDialog
+
         dialog = CsvMappingDialog(self._uow_factory, self._runner, actor_id=self._user.id,
                                   settings=self._settings, parent=self._window)
         dialog.imported.connect(lambda _report: self._window.start_refresh())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtGui import QAction, QGuiApplication
@@ -13,16 +14,17 @@ from PySide6.QtGui import QAction, QGuiApplication
 from deskapp.domain.people import User
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.import_dialog import PathDialog
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.report_dialogs import PDF_FILTER, PeriodReportDialog, ReportExporter
-from deskapp.qt.views.review_form import ReviewForm
-from deskapp.reports.period_pdf import period_pdf
+from deskapp.qt.widgets.path_dialog import PathDialog
 from deskapp.services.incidents import utc_now
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 from deskapp.services.queues import QueueService
 from deskapp.services.report_data import PeriodFilters, ReportService
 from deskapp.services.reviews import ReviewService
+
+if TYPE_CHECKING:
+    from deskapp.qt.views.review_form import ReviewForm
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,10 @@ class ReportsMenu(QObject):
 
     def open_review(self, incident_id: int) -> ReviewForm:
         """Open (or bring forward) the review form of an incident."""
+        # reportlab and the review form load on first use: they would add about a second and
+        # 13 MiB to every start.
+        from deskapp.qt.views.review_form import ReviewForm
+
         form = self.forms.get(incident_id)
         if form is None:
             form = ReviewForm(reviews=self.reviews, reports=self.reports, runner=self._runner,
@@ -115,6 +121,8 @@ class ReportsMenu(QObject):
                                         start=Path(folder) / name)
             if path is None:
                 return None
+        from deskapp.reports.period_pdf import period_pdf
+
         chosen = filters
         written = await self.exporter.export(
             window, f"the report for {chosen.first_day:%Y-%m-%d} to {chosen.last_day:%Y-%m-%d}",

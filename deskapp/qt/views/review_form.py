@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
 from deskapp.domain.errors import ConflictError, DeskappError
 from deskapp.qt.generated.review_form_ui import Ui_ReviewForm
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.import_dialog import PathDialog
 from deskapp.qt.views.report_dialogs import PDF_FILTER, ReportExporter
+from deskapp.qt.widgets.path_dialog import PathDialog
 from deskapp.reports.review_pdf import review_pdf
 from deskapp.services.changes import Change
 from deskapp.services.report_data import ReportService
