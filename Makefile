@@ -38,6 +38,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP) ui
 	$(BIN)/python -m tests.bench.queues $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.startup
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info deskapp/qt/generated/*_ui.py
