@@ -23,6 +23,7 @@ from deskapp.persistence.repositories import (
     SqlUserRepository,
 )
 from deskapp.persistence.review_repository import SqlReviewRepository
+from deskapp.persistence.workload_queries import SqlWorkloadQueries
 
 
 class SqlUnitOfWork:
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
         self.bulk = SqlBulkIncidentWriter(self.session)
         self.reviews = SqlReviewRepository(self.session)
         self.report_queries = SqlReportQueries(self.session)
+        self.workload = SqlWorkloadQueries(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

@@ -26,6 +26,7 @@ from deskapp.services.report_dto import (
     ReviewStatus,
     ReviewView,
 )
+from deskapp.services.workload_dto import AssignmentNotice, LoadCount, MemberInfo
 
 
 class IncidentRepository(Protocol):
@@ -240,6 +241,9 @@ class UnitOfWork(Protocol):
     @property
     def report_queries(self) -> ReportQueries: ...
 
+    @property
+    def workload(self) -> WorkloadQueries: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None: ...
@@ -393,4 +397,32 @@ class ReportQueries(Protocol):
 
     def period_figures(self, query: PeriodQuery, now: datetime) -> PeriodFigures:
         """The figures of a period report: counts, series, percentiles and lists."""
+        ...
+
+
+class WorkloadQueries(Protocol):
+    """Read queries of the workload view and of assignment notifications; the database
+    counts, nothing is loaded row by row."""
+
+    def open_loads(self, group_ids: Sequence[int] | None, now: datetime) -> list[LoadCount]:
+        """Open incidents of these groups (every group if None), counted by (group,
+        assignee, priority), with their on-hold, breached and at-risk counts at ``now``."""
+        ...
+
+    def members(self, group_ids: Sequence[int]) -> list[MemberInfo]:
+        """The active members of these groups, by group and name."""
+        ...
+
+    def names(self, user_ids: Sequence[int]) -> dict[int, tuple[str, bool]]:
+        """Full name and away flag of these users, by id."""
+        ...
+
+    def last_activity_id(self) -> int:
+        """The newest activity entry's id (0 when there is none)."""
+        ...
+
+    def assigned_by_others(self, user_id: int, after_activity_id: int,
+                           limit: int) -> list[AssignmentNotice]:
+        """Open incidents assigned to ``user_id`` by someone else after that activity entry
+        and still theirs, oldest first."""
         ...
