@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self
 
+from deskapp.domain.assignment import AssignmentRule
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
@@ -244,6 +245,9 @@ class UnitOfWork(Protocol):
     @property
     def workload(self) -> WorkloadQueries: ...
 
+    @property
+    def assignment(self) -> AssignmentStore: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None: ...
@@ -425,4 +429,69 @@ class WorkloadQueries(Protocol):
                            limit: int) -> list[AssignmentNotice]:
         """Open incidents assigned to ``user_id`` by someone else after that activity entry
         and still theirs, oldest first."""
+        ...
+
+
+class AssignmentStore(Protocol):
+    """Many incidents' assignment at once, people's availability, and assignment rules."""
+
+    def load_many(self, incident_ids: Sequence[int]) -> dict[int, Incident]:
+        """These incidents by id, read in a few queries and locked until the transaction
+        ends (so nobody changes them between the version check and the write); missing ids
+        are left out."""
+        ...
+
+    def save_assignments(self, incidents: Sequence[Incident],
+                         expected_versions: Sequence[int]) -> list[int]:
+        """Write the assignment and escalation fields of these incidents, and all their
+        pending activity, in bulk; each must still be at its expected version.
+
+        Returns the new versions, in order. Raises ConflictError (nothing is kept: the
+        caller's unit of work rolls back) if any is not.
+        """
+        ...
+
+    def user_names(self, user_ids: Collection[int]) -> dict[int, str]:
+        """Full names of these users, by id."""
+        ...
+
+    def groups_of(self, user_id: int) -> list[int]:
+        """The groups the user belongs to or leads, by id."""
+        ...
+
+    def members(self, group_ids: Collection[int] | None) -> dict[int, list[User]]:
+        """The active members of these groups (every group if None), by group, by name."""
+        ...
+
+    def set_away(self, user_id: int, away: bool) -> None:
+        """Mark a person away (no new work from assignment rules) or back."""
+        ...
+
+    def open_loads(self, user_ids: Collection[int]) -> dict[int, dict[int, int]]:
+        """Each user's open incidents (in any group), counted by priority rank."""
+        ...
+
+    def rules(self) -> list[AssignmentRule]:
+        """Every assignment rule, in the order they are tried."""
+        ...
+
+    def rule(self, rule_id: int, *, lock: bool = False) -> AssignmentRule:
+        """One rule (locked until the transaction ends if ``lock``); NotFoundError if none."""
+        ...
+
+    def add_rule(self, rule: AssignmentRule, actor_id: int, now: datetime) -> AssignmentRule:
+        """Store a new rule (its id and version are given here) at the end of the order."""
+        ...
+
+    def save_rule(self, rule: AssignmentRule, expected_version: int, actor_id: int,
+                  now: datetime) -> AssignmentRule:
+        """Replace a rule if it is still at ``expected_version`` (else ConflictError)."""
+        ...
+
+    def delete_rule(self, rule_id: int, expected_version: int) -> None:
+        """Remove a rule if it is still at ``expected_version`` (else ConflictError)."""
+        ...
+
+    def note_rule_choice(self, rule_id: int, assignee_id: int) -> None:
+        """Remember whom the rule chose, for round robin (no version change: not an edit)."""
         ...
