@@ -12,6 +12,7 @@ from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, User
+from deskapp.services.assignment_rules import choose as choose_by_rules
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import (
     ActivityView,
@@ -115,6 +116,13 @@ class IncidentService:
                 assignee_id=request.assignee_id,
                 parent_id=request.parent_id,
             )
+            if request.assignment_group_id is None and request.assignee_id is None \
+                    and request.resolution_code is None:
+                # The agent chose nobody and the incident stays open: the rules route it.
+                choice = choose_by_rules(uow, incident)
+                if choice is not None:
+                    incident.assign(choice.group_id, choice.assignee_id, self._actor_id, now,
+                                    note=choice.note)
             if request.call_seconds is not None:
                 incident.log_call(request.call_started_at or now, request.call_seconds, "",
                                   self._actor_id)
