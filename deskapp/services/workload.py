@@ -9,11 +9,12 @@ and agent and decides which groups the reader sees.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError, ValidationError
 from deskapp.domain.people import Group, User
+from deskapp.services.dto import IncidentRow
 from deskapp.services.incidents import utc_now
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.workload_dto import (
@@ -100,6 +101,13 @@ class WorkloadService:
         with self._uow() as uow:
             self._active_actor(uow)
             return uow.workload.assigned_by_others(self._actor_id, after_activity_id, limit)
+
+    def current_rows(self, incident_ids: Sequence[int]) -> list[IncidentRow]:
+        """These incidents as they are now (their versions above all), for "reload and
+        retry" after a conflict; incidents gone meanwhile are left out."""
+        with self._uow() as uow:
+            self._active_actor(uow)
+            return uow.incidents.rows(list(incident_ids))
 
     def _active_actor(self, uow: UnitOfWork) -> User:
         actor = uow.users.get(self._actor_id)
