@@ -4,21 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Insert,
+    RowMapping,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from deskapp.domain.assignment import AssignmentRule
-from deskapp.domain.enums import OPEN_STATES, ActivityKind, AssignmentMethod, Role
+from deskapp.domain.enums import (
+    OPEN_STATES,
+    AssignmentMethod,
+    Channel,
+    Escalation,
+    HoldReason,
+    ResolutionCode,
+    Role,
+    State,
+)
 from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import User
 from deskapp.persistence import live
-from deskapp.persistence.incident_repository import activity_values, in_states, to_domain
+from deskapp.persistence.incident_repository import (
+    INCIDENT_FIELDS,
+    activity_values,
+    in_states,
+)
 from deskapp.persistence.tables import (
     ActivityRecord,
     AssignmentRuleRecord,
+    Base,
     GroupMemberRecord,
     GroupRecord,
     IncidentRecord,
@@ -35,6 +60,28 @@ ASSIGNMENT_COLUMNS = ("assignment_group_id", "assignee_id", "reassignment_count"
 other indexes of a million-row table are left alone."""
 
 
+_INCIDENTS = Base.metadata.tables[IncidentRecord.__tablename__]
+_ACTIVITY = Base.metadata.tables[ActivityRecord.__tablename__]
+
+
+def _incident(row: RowMapping) -> Incident:
+    """The aggregate from a Core row (as incident_repository.to_domain does from a record)."""
+    values = {name: row[name] for name in INCIDENT_FIELDS}
+    values["channel"] = Channel(row["channel"])
+    values["state"] = State(row["state"])
+    values["hold_reason"] = HoldReason(row["hold_reason"]) if row["hold_reason"] else None
+    values["resolution_code"] = (ResolutionCode(row["resolution_code"])
+                                 if row["resolution_code"] else None)
+    values["escalation"] = Escalation(row["escalation"]) if row["escalation"] else None
+    return Incident(**values)
+
+
+def _stored(incident: Incident, name: str) -> Any:
+    """The value of an assignment column as it is stored."""
+    value = getattr(incident, name)
+    return str(value) if name == "escalation" and value is not None else value
+
+
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), CHUNK):
         yield list(ids[start:start + CHUNK])
@@ -46,6 +93,8 @@ class SqlAssignmentStore:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._dialect = session.get_bind().dialect.name
+        self._loaded: dict[int, tuple[Any, ...]] = {}
+        """The assignment columns of each incident as load_many read them."""
 
     # --- many incidents at once ---------------------------------------------------------
 
@@ -54,36 +103,34 @@ class SqlAssignmentStore:
         wanted = sorted(set(incident_ids))
         for chunk in _chunks(wanted):
             # Locked in id order, as every bulk writer does, so two of them cannot deadlock.
-            # SQLite's write transaction already holds the whole database.
-            stmt = (select(IncidentRecord).where(IncidentRecord.id.in_(chunk))
-                    .order_by(IncidentRecord.id))
+            # SQLite's write transaction already holds the whole database. Core rows, not
+            # ORM objects: a thousand of them would cost more to track than to read.
+            stmt = select(_INCIDENTS).where(_INCIDENTS.c.id.in_(chunk)).order_by(_INCIDENTS.c.id)
             if self._dialect == "postgresql":
                 stmt = stmt.with_for_update()
-            for record in self._session.execute(stmt).scalars():
-                found[record.id] = to_domain(record)
+            for row in self._session.execute(stmt).mappings():
+                found[row["id"]] = _incident(row)
+                self._loaded[row["id"]] = tuple(row[name] for name in ASSIGNMENT_COLUMNS)
         return found
 
     def save_assignments(self, incidents: Sequence[Incident],
                          expected_versions: Sequence[int]) -> list[int]:
         if not incidents:
             return []
+        # Only the columns some incident of the batch changes: each column set costs its
+        # indexes' upkeep on a million rows (reassigning never touches escalation's).
+        columns = self._changed_columns(incidents)
         params: list[dict[str, Any]] = []
         for incident, expected in zip(incidents, expected_versions, strict=True):
-            values: dict[str, Any] = {f"v_{name}": getattr(incident, name)
-                                      for name in ASSIGNMENT_COLUMNS}
-            values["v_escalation"] = (str(incident.escalation)
-                                      if incident.escalation is not None else None)
+            values: dict[str, Any] = {f"v_{name}": _stored(incident, name) for name in columns}
             values.update(b_id=incident.id, b_version=expected, v_version=expected + 1)
             params.append(values)
         # Core, not ORM: the ORM would want a primary key per row and no version condition.
-        table = cast(Table, IncidentRecord.__table__)
-        stmt = (update(table)
-                .where(table.c.id == bindparam("b_id"),
-                       table.c.version == bindparam("b_version"))
-                .values({name: bindparam(f"v_{name}")
-                         for name in (*ASSIGNMENT_COLUMNS, "version")}))
-        result = self._session.execute(stmt, params)
-        written = result.rowcount  # type: ignore[attr-defined]
+        stmt = (update(_INCIDENTS)
+                .where(_INCIDENTS.c.id == bindparam("b_id"),
+                       _INCIDENTS.c.version == bindparam("b_version"))
+                .values({name: bindparam(f"v_{name}") for name in (*columns, "version")}))
+        written = self._execute_many(stmt, params)
         if written != len(params):
             # Not seen while the rows are locked (load_many); if it ever is, refuse it all.
             raise ConflictError(f"{len(params) - written} of {len(params)} incidents", None,
@@ -91,24 +138,55 @@ class SqlAssignmentStore:
         ids = [i.id for i in incidents if i.id is not None]
         live.note_changed(self._session, ids)
         rows: list[dict[str, Any]] = []
-        notes: list[dict[str, Any]] = []
         for incident in incidents:
             assert incident.id is not None
-            entries = incident.take_pending()
-            rows.extend(activity_values(incident.id, e) for e in entries)
-            written = " ".join(e.body for e in entries
-                               if e.body and e.kind == ActivityKind.WORK_NOTE)
-            if written:
-                notes.append({"id": incident.id, "notes": written})
-        if rows:
-            self._session.execute(insert(ActivityRecord), rows)
-        if notes:
-            # The statement the incident repository runs per note, run once for them all.
-            column = "rowid" if self._dialect == "sqlite" else "incident_id"
-            self._session.execute(
-                text(f"UPDATE incident_search SET notes = notes || ' ' || :notes "
-                     f"WHERE {column} = :id"), notes)
+            rows.extend(activity_values(incident.id, e) for e in incident.take_pending())
+        # Inserted in list order, so each incident's entries get ascending ids: the timeline
+        # is read back in id order. The reasons written here (work notes saying why the
+        # incident moved) stay out of the search index: appending them would rewrite every
+        # incident's index entry, seconds for a thousand, to find words about routing.
+        self._execute_many(insert(_ACTIVITY), rows)
         return [expected + 1 for expected in expected_versions]
+
+    def _changed_columns(self, incidents: Sequence[Incident]) -> list[str]:
+        """The assignment columns whose value differs from what load_many read, for any of
+        ``incidents`` (all of them for an incident it did not read)."""
+        changed: set[str] = set()
+        for incident in incidents:
+            loaded = self._loaded.get(incident.id or 0)
+            for position, name in enumerate(ASSIGNMENT_COLUMNS):
+                if loaded is None or _stored(incident, name) != loaded[position]:
+                    changed.add(name)
+        return [name for name in ASSIGNMENT_COLUMNS if name in changed]
+
+    def _execute_many(self, stmt: Insert | Update, rows: list[dict[str, Any]]) -> int:
+        """One executemany of ``rows`` (dicts with the same keys); returns the rows affected.
+
+        On SQLite the rows go to the driver's own executemany with only the values that need
+        it (timestamps) converted by their bind processor, the conversion SQLAlchemy would
+        apply (as persistence.bulk does): SQLAlchemy's per-row parameter handling costs more
+        than the statements themselves.
+        """
+        if not rows:
+            return 0
+        if self._dialect != "sqlite":
+            result = self._session.execute(stmt, rows)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+        connection = self._session.connection()
+        dialect = connection.dialect
+        compiled = stmt.compile(dialect=dialect, column_keys=list(rows[0]))
+        order = list(compiled.positiontup or ())
+        processors = [(position, processor) for position, processor in (
+            (position, compiled.binds[key].type.dialect_impl(dialect).bind_processor(dialect))
+            for position, key in enumerate(order)) if processor is not None]
+        parameters = []
+        for row in rows:
+            values = [row[key] for key in order]
+            for position, processor in processors:
+                values[position] = processor(values[position])
+            parameters.append(tuple(values))
+        result = connection.exec_driver_sql(compiled.string, parameters)
+        return int(result.rowcount)
 
     # --- people -------------------------------------------------------------------------
 

@@ -56,6 +56,8 @@ from deskapp.services.matrix_dto import CellCount
 from deskapp.services.queries import QueueFilter, QueueQuery, SlaCondition, SortKey
 
 _INCIDENT_FIELDS = [f.name for f in fields(Incident) if f.name != "pending"]
+INCIDENT_FIELDS = tuple(_INCIDENT_FIELDS)
+"""The aggregate's stored fields: the incidents table's columns of the same names."""
 _COLUMNS = [name for name in _INCIDENT_FIELDS if name != "id"]
 ACTIVE_STATES = (State.NEW, State.IN_PROGRESS)
 """States in which the resolution clock runs."""
