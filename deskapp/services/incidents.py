@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from deskapp.services.dto import (
     IncidentRow,
     SimilarIncident,
 )
-from deskapp.services.permissions import Permission, require
+from deskapp.services.permissions import Permission, require, require_reach
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.queries import QueueFilter, QueueQuery
 
@@ -187,6 +187,7 @@ class IncidentService:
                assignee_id: int | None) -> tuple[IncidentDetail, Change]:
         """Assign to a group and an agent of that group."""
         def apply(uow: UnitOfWork, incident: Incident, now: datetime) -> None:
+            self._require_reassign_reach(uow, incident)
             self._check_references(uow, None, None, None, group_id, assignee_id, None, None)
             incident.assign(group_id, assignee_id, self._actor_id, now)
         return self._mutate(incident_id, version, Permission.REASSIGN, apply,
@@ -235,6 +236,15 @@ class IncidentService:
             uow.commit()
             return (to_detail(incident, uow.callers.get(incident.caller_id)),
                     self._change(incident_id, kind, ChangeKind.ACTIVITY))
+
+    def _require_reassign_reach(self, uow: UnitOfWork, incident: Incident) -> None:
+        """PermissionDeniedError unless the actor's role reaches this incident's assignment
+        (services.permissions.SCOPES: agents their own and their groups' unassigned ones)."""
+        actor = self._actor(uow, Permission.REASSIGN)
+        require_reach(actor, Permission.REASSIGN,
+                      frozenset(uow.assignment.groups_of(self._actor_id)),
+                      incident.assignment_group_id, incident.assignee_id,
+                      incident.number or "this incident")
 
     def _check_references(self, uow: UnitOfWork, category_id: int | None,
                           subcategory_id: int | None, service_id: int | None,
@@ -462,7 +472,7 @@ class IncidentService:
                 kinds.add(ChangeKind.PRIORITY)
             if edit.assign and (edit.group_id, edit.assignee_id) != (
                     incident.assignment_group_id, incident.assignee_id):
-                self._actor(uow, Permission.REASSIGN)
+                self._require_reassign_reach(uow, incident)
                 self._check_references(uow, None, None, None, edit.group_id, edit.assignee_id,
                                        None, None)
                 incident.assign(edit.group_id, edit.assignee_id, self._actor_id, now)
@@ -471,8 +481,12 @@ class IncidentService:
                 self._apply_state(uow, incident, now, state)
                 kinds.add(ChangeKind.STATE)
 
-        detail, change = self._mutate(incident_id, version, Permission.EDIT, apply,
-                                      ChangeKind.FIELDS)
+        # Moving an incident is not editing it: managers may reassign without editing.
+        only_assignment = edit.assign and replace(edit, assign=False, group_id=None,
+                                                  assignee_id=None).empty
+        detail, change = self._mutate(
+            incident_id, version, Permission.REASSIGN if only_assignment else Permission.EDIT,
+            apply, ChangeKind.FIELDS)
         if change.kinds:
             change = Change(change.incident_ids, frozenset({*kinds, ChangeKind.ACTIVITY}),
                             change.actor_id)
