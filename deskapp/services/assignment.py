@@ -26,10 +26,12 @@ from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import (
     Permission,
+    Scope,
     may_manage_group,
     reaches,
     require,
     require_reach,
+    scope,
 )
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.queues import Choice, natural_key
@@ -68,8 +70,9 @@ class BulkConflictError(ConflictError):
         shown = "; ".join(f"{s.number} ({s.reason})" for s in stale[:10])
         more = f"; and {len(stale) - 10} more" if len(stale) > 10 else ""
         what = "incident was" if len(stale) == 1 else "incidents were"
+        them = "it" if total == 1 else "them"
         # The base class's message speaks of one record; this one names them all.
-        self.args = (f"{len(stale)} of {total} {what} changed after you selected them, so "
+        self.args = (f"{len(stale)} of {total} {what} changed after you selected {them}, so "
                      f"nothing was changed: {shown}{more}. Reload the queue and try again.",)
         self.stale = stale
         self.total = total
@@ -137,7 +140,7 @@ class AssignmentService:
         with self._uow(write=True) as uow:
             ctx = self._context(uow, Permission.REASSIGN)
             self._check_target(uow, group_id, assignee_id)
-            incidents = self._load_fresh(uow, refs)
+            incidents = self._load_fresh(uow, refs, bulk=True)
             self._require_reach(ctx, Permission.REASSIGN, incidents)
             _require_workable(incidents, "reassigned")
             changed = [i for i in incidents
@@ -206,7 +209,7 @@ class AssignmentService:
             ctx = self._context(uow, Permission.REASSIGN)
             require(ctx.actor, Permission.ESCALATE)
             group = uow.groups.get(group_id)
-            incidents = self._load_fresh(uow, refs)
+            incidents = self._load_fresh(uow, refs, bulk=True)
             self._require_reach(ctx, Permission.REASSIGN, incidents)
             _require_workable(incidents, "escalated")
             for incident in incidents:
@@ -279,11 +282,10 @@ class AssignmentService:
                 raise PermissionDeniedError(f"{actor.full_name} is no longer active.")
             if user_id != self._actor_id:
                 target = uow.users.get(user_id)
-                group_ids = frozenset(uow.assignment.groups_of(self._actor_id))
-                theirs = uow.groups.ids_of_member(user_id)
-                if not any(may_manage_group(actor, Permission.SET_AWAY, group_ids, g)
-                           for g in (theirs or [-1])) and not may_manage_group(
-                               actor, Permission.SET_AWAY, group_ids, -1):
+                reach = scope(actor, Permission.SET_AWAY)
+                theirs = set(uow.groups.ids_of_member(user_id))
+                mine = set(uow.assignment.groups_of(self._actor_id))
+                if not (reach == Scope.ANY or (reach == Scope.GROUPS and theirs & mine)):
                     raise PermissionDeniedError(
                         f"{actor.full_name} ({actor.role.value}) may not mark "
                         f"{target.full_name} away or back: leads may for the members of "
@@ -327,8 +329,13 @@ class AssignmentService:
             raise ValidationError(f"{agent.full_name} is not a member of {group.name}.",
                                   field="assignee_id")
 
-    def _load_fresh(self, uow: UnitOfWork, refs: Sequence[IncidentRef]) -> list[Incident]:
-        """The incidents, in the refs' order, if every one is still at its version."""
+    def _load_fresh(self, uow: UnitOfWork, refs: Sequence[IncidentRef], *,
+                    bulk: bool = False) -> list[Incident]:
+        """The incidents, in the refs' order, if every one is still at its version.
+
+        Raises BulkConflictError for a bulk change (whatever its size), else ConflictError
+        or NotFoundError.
+        """
         if not refs:
             raise ValidationError("Select at least one incident.")
         if len(refs) > MAX_BULK:
@@ -342,12 +349,12 @@ class AssignmentService:
         found = uow.assignment.load_many(list(versions))
         stale_ids = [i for i, v in versions.items() if i not in found or found[i].version != v]
         if stale_ids:
-            if len(refs) == 1 and stale_ids[0] in found:
+            if not bulk and stale_ids[0] in found:
                 incident = found[stale_ids[0]]
                 raise ConflictError(f"Incident {incident.number}",
                                     self._name(uow, incident.updated_by_id),
                                     incident.updated_at, incident.version)
-            if len(refs) == 1:
+            if not bulk:
                 raise NotFoundError(f"Incident {stale_ids[0]} no longer exists.")
             raise BulkConflictError(self._stale(uow, stale_ids, found), len(versions))
         return [found[i] for i in versions]

@@ -472,3 +472,15 @@ def test_reassign_targets_in_reading_order_without_inactive_agents(
     assert [g.name for g in targets] == ["Group 2", "Group 10", "Network", "Service Desk"]
     assert targets[1].members == ()
     assert as_(database, desk.lee, clock).my_group_ids() == [desk.network.id]
+
+
+def test_a_reassignment_of_one_row_reports_like_a_bulk_one(
+        database: Database, desk: Desk, service: IncidentService, clock: FakeClock) -> None:
+    incident = log(service, desk, "Keyboard sticky", desk.network)
+    old = ref(incident)
+    service.update(incident.id, incident.version, short_description="Keyboard keys sticky")
+    with pytest.raises(BulkConflictError) as raised:
+        as_(database, desk.lee, clock).reassign([old], desk.desk.id, None, "Desk")
+    assert [(s.number, s.changed_by) for s in raised.value.stale] == [
+        (incident.number, "Desk Administrator")]
+    assert str(raised.value).startswith("1 of 1 incident was changed after you selected it")
