@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from deskapp.domain.enums import Escalation, Role
+from deskapp.domain.enums import Escalation
 from deskapp.domain.errors import (
     ConflictError,
     NotFoundError,
@@ -254,16 +254,17 @@ class AssignmentService:
         note = _required(note, "Say how the escalation was dealt with.", "note")
         now = self._clock()
         with self._uow(write=True) as uow:
-            ctx = self._context(uow, Permission.ESCALATE)
+            actor = uow.users.get(self._actor_id)
             [incident] = self._load_fresh(uow, [ref])
             group_id = incident.assignment_group_id
-            if ctx.actor.role == Role.AGENT or (
+            # Incidents without a group are anyone's with the permission, as for reassigning.
+            if scope(actor, Permission.CLEAR_ESCALATION) is None or (
                     group_id is not None and not may_manage_group(
-                        ctx.actor, Permission.ESCALATE, ctx.group_ids, group_id)):
+                        actor, Permission.CLEAR_ESCALATION,
+                        frozenset(uow.assignment.groups_of(self._actor_id)), group_id)):
                 raise PermissionDeniedError(
-                    f"{ctx.actor.full_name} ({ctx.actor.role.value}) may not clear the "
-                    f"escalation of {incident.number}: only its group's lead, a manager or "
-                    "an admin may.")
+                    f"{actor.full_name} ({actor.role.value}) may not clear the escalation of "
+                    f"{incident.number}: only its group's lead, a manager or an admin may.")
             if not incident.clear_escalation(self._actor_id, now, note):
                 return Change(frozenset(), frozenset(), self._actor_id)
             return self._write(uow, [incident], [ref], ChangeKind.FIELDS)
@@ -307,7 +308,8 @@ class AssignmentService:
                 for g in groups]
 
     def my_group_ids(self) -> list[int]:
-        """The groups the actor belongs to or leads (where "Assign to me" finds work)."""
+        """The groups the actor belongs to or leads: how far a lead's permissions reach
+        (services.permissions.reaches takes them)."""
         with self._uow() as uow:
             return uow.assignment.groups_of(self._actor_id)
 

@@ -21,6 +21,8 @@ class Permission(StrEnum):
     EXPORT_REPORTS = "export_reports"
     ESCALATE = "escalate"
     """Escalate incidents, functionally (to another group) or to the group's lead."""
+    CLEAR_ESCALATION = "clear_escalation"
+    """Take an escalation flag off, once it has been dealt with."""
     MANAGE_ASSIGNMENT_RULES = "manage_assignment_rules"
     """Write the rules that route new incidents to groups and agents."""
     SET_AWAY = "set_away"
@@ -34,12 +36,13 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.LEAD: frozenset({Permission.LOG, Permission.EDIT, Permission.RESOLVE,
                           Permission.REASSIGN, Permission.EDIT_MATRIX,
                           Permission.EXPORT_REPORTS, Permission.ESCALATE,
-                          Permission.MANAGE_ASSIGNMENT_RULES, Permission.SET_AWAY}),
+                          Permission.CLEAR_ESCALATION, Permission.MANAGE_ASSIGNMENT_RULES,
+                          Permission.SET_AWAY}),
     # Managers read the matrix and its SLA targets; admins and team leads change them.
     # Managers move work between groups and agents, but do not edit incidents themselves.
     Role.MANAGER: frozenset({Permission.EXPORT_REPORTS, Permission.REASSIGN,
-                             Permission.ESCALATE, Permission.MANAGE_ASSIGNMENT_RULES,
-                             Permission.SET_AWAY}),
+                             Permission.ESCALATE, Permission.CLEAR_ESCALATION,
+                             Permission.MANAGE_ASSIGNMENT_RULES, Permission.SET_AWAY}),
     Role.ADMIN: _ALL,
 }
 
@@ -60,7 +63,8 @@ SCOPES: dict[Role, Scope] = {
     Role.MANAGER: Scope.ANY,
     Role.ADMIN: Scope.ANY,
 }
-"""How far REASSIGN, ESCALATE, MANAGE_ASSIGNMENT_RULES and SET_AWAY reach, by role.
+"""How far REASSIGN, ESCALATE, CLEAR_ESCALATION, MANAGE_ASSIGNMENT_RULES and SET_AWAY reach,
+by role.
 
 Agents escalate a little further than they reassign: anything in their groups, so that a
 colleague's incident with an angry caller can be flagged to the lead.
