@@ -47,8 +47,10 @@ class SqlWorkloadQueries:
                        and_(in_states(ACTIVE_STATES), incident.resolution_due_at < now))
         at_risk = and_(incident.resolution_breached.is_(False), in_states(ACTIVE_STATES),
                        incident.resolution_due_at >= now, self._inside_risk_window(now))
-        conditions: list[ColumnElement[bool]] = [
-            in_states(OPEN_STATES), incident.assignment_group_id.is_not(None)]
+        # No "group IS NOT NULL" here: SQLite would walk the group index over every incident
+        # ever logged instead of the open-incident partial index; the few open incidents
+        # without a group are dropped below.
+        conditions: list[ColumnElement[bool]] = [in_states(OPEN_STATES)]
         if group_ids is not None:
             conditions.append(incident.assignment_group_id.in_(sorted(set(group_ids))))
         statement = (
@@ -64,7 +66,8 @@ class SqlWorkloadQueries:
         )
         return [LoadCount(group_id=g, assignee_id=a, priority=p, open=int(n),
                           on_hold=int(h or 0), breached=int(b or 0), at_risk=int(r or 0))
-                for g, a, p, n, h, b, r in self._session.execute(statement).tuples()]
+                for g, a, p, n, h, b, r in self._session.execute(statement).tuples()
+                if g is not None]
 
     def _inside_risk_window(self, now: datetime) -> ColumnElement[bool]:
         # The domain's rule: less than AT_RISK_SHARE of the priority's target left.

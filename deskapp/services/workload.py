@@ -128,28 +128,30 @@ class WorkloadService:
 def _group_loads(groups: Iterable[Group], counts: Iterable[LoadCount],
                  members: Iterable[MemberInfo], strangers: dict[int, tuple[str, bool]],
                  leads: dict[int, tuple[str, bool]]) -> list[GroupLoad]:
-    by_key: dict[tuple[int, int | None], list[LoadCount]] = defaultdict(list)
+    # Counts by group, then by assignee: one pass, whatever the number of groups.
+    by_group: dict[int, dict[int | None, list[LoadCount]]] = defaultdict(
+        lambda: defaultdict(list))
     for count in counts:
-        by_key[(count.group_id, count.assignee_id)].append(count)
+        by_group[count.group_id][count.assignee_id].append(count)
     members_of: dict[int, list[MemberInfo]] = defaultdict(list)
     for member in members:
         members_of[member.group_id].append(member)
     result = []
     for group in groups:
-        agents = [_agent_load(group.id, m.user_id, m.full_name, m.away, True,
-                              by_key.get((group.id, m.user_id), []))
-                  for m in members_of[group.id]]
+        loads = by_group.get(group.id, {})
         known = {m.user_id for m in members_of[group.id]}
-        others = sorted((assignee for gid, assignee in by_key
-                         if gid == group.id and assignee is not None and assignee not in known),
+        agents = [_agent_load(group.id, m.user_id, m.full_name, m.away, True,
+                              loads.get(m.user_id, ()))
+                  for m in members_of[group.id]]
+        others = sorted((u for u in loads if u is not None and u not in known),
                         key=lambda u: (strangers.get(u, ("", False))[0], u))
-        agents += [_agent_load(group.id, u, strangers.get(u, (f"User {u}", False))[0],
-                               strangers.get(u, ("", False))[1], False,
-                               by_key[(group.id, u)]) for u in others]
+        for user_id in others:
+            name, away = strangers.get(user_id, (f"User {user_id}", False))
+            agents.append(_agent_load(group.id, user_id, name, away, False, loads[user_id]))
         unassigned = _agent_load(group.id, None, UNASSIGNED_NAME, False, True,
-                                 by_key.get((group.id, None), []))
-        group_counts = [c for (gid, _), cs in by_key.items() if gid == group.id for c in cs]
-        total = _agent_load(group.id, None, TOTAL_NAME, False, False, group_counts)
+                                 loads.get(None, ()))
+        total = _agent_load(group.id, None, TOTAL_NAME, False, False,
+                            [c for cs in loads.values() for c in cs])
         lead_entry = leads.get(group.lead_id) if group.lead_id is not None else None
         lead = lead_entry[0] if lead_entry is not None else None
         result.append(GroupLoad(group.id, group.name, lead, tuple(agents), unassigned, total))
