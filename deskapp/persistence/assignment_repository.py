@@ -16,6 +16,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -76,6 +77,22 @@ def _incident(row: RowMapping) -> Incident:
     return Incident(**values)
 
 
+_PG_ARRAYS = {
+    "b_id": "INTEGER[]", "b_version": "INTEGER[]", "assignment_group_id": "INTEGER[]",
+    "assignee_id": "INTEGER[]", "reassignment_count": "INTEGER[]", "escalation": "VARCHAR[]",
+    "escalated_at": "TIMESTAMPTZ[]", "escalated_to_id": "INTEGER[]",
+    "updated_at": "TIMESTAMPTZ[]", "updated_by_id": "INTEGER[]",
+}
+"""The PostgreSQL array type of each column save_assignments writes (and its keys)."""
+_PG_ACTIVITY = {
+    "incident_id": "INTEGER[]", "kind": "VARCHAR[]", "at": "TIMESTAMPTZ[]",
+    "actor_id": "INTEGER[]", "field": "VARCHAR[]", "old_value": "TEXT[]",
+    "new_value": "TEXT[]", "body": "TEXT[]", "call_started_at": "TIMESTAMPTZ[]",
+    "call_seconds": "INTEGER[]",
+}
+"""The activity table's columns (as activity_values names them) with their array types."""
+
+
 def _stored(incident: Incident, name: str) -> Any:
     """The value of an assignment column as it is stored."""
     value = getattr(incident, name)
@@ -125,12 +142,15 @@ class SqlAssignmentStore:
             values: dict[str, Any] = {f"v_{name}": _stored(incident, name) for name in columns}
             values.update(b_id=incident.id, b_version=expected, v_version=expected + 1)
             params.append(values)
-        # Core, not ORM: the ORM would want a primary key per row and no version condition.
-        stmt = (update(_INCIDENTS)
-                .where(_INCIDENTS.c.id == bindparam("b_id"),
-                       _INCIDENTS.c.version == bindparam("b_version"))
-                .values({name: bindparam(f"v_{name}") for name in (*columns, "version")}))
-        written = self._execute_many(stmt, params)
+        if self._dialect == "postgresql":
+            written = self._update_from_values(columns, params)
+        else:
+            # Core, not ORM: the ORM would want a primary key per row and no version check.
+            stmt = (update(_INCIDENTS)
+                    .where(_INCIDENTS.c.id == bindparam("b_id"),
+                           _INCIDENTS.c.version == bindparam("b_version"))
+                    .values({name: bindparam(f"v_{name}") for name in (*columns, "version")}))
+            written = self._execute_many(stmt, params)
         if written != len(params):
             # Not seen while the rows are locked (load_many); if it ever is, refuse it all.
             raise ConflictError(f"{len(params) - written} of {len(params)} incidents", None,
@@ -145,8 +165,41 @@ class SqlAssignmentStore:
         # is read back in id order. The reasons written here (work notes saying why the
         # incident moved) stay out of the search index: appending them would rewrite every
         # incident's index entry, seconds for a thousand, to find words about routing.
-        self._execute_many(insert(_ACTIVITY), rows)
+        if self._dialect == "postgresql":
+            if rows:
+                self._insert_activity_pg(rows)
+        else:
+            self._execute_many(insert(_ACTIVITY), rows)
         return [expected + 1 for expected in expected_versions]
+
+    def _update_from_values(self, columns: Sequence[str], params: list[dict[str, Any]]) -> int:
+        """PostgreSQL: one ``UPDATE ... FROM unnest(arrays)``, each row guarded by its
+        expected version; returns how many rows were written.
+
+        One array per column keeps the statement small and the same for any number of rows:
+        an executemany makes a round trip per row, and a VALUES list of a thousand rows costs
+        seconds to compile.
+        """
+        names = ["b_id", "b_version", *(f"v_{c}" for c in columns)]
+        arrays = ", ".join(f"CAST(:{n} AS {_PG_ARRAYS[n.removeprefix('v_')]})" for n in names)
+        sets = ", ".join(f"{c} = changed.v_{c}" for c in columns)
+        stmt = text(
+            f"UPDATE incidents SET {sets}, version = changed.b_version + 1 "
+            f"FROM unnest({arrays}) AS changed({', '.join(names)}) "
+            "WHERE incidents.id = changed.b_id AND incidents.version = changed.b_version")
+        result = self._session.execute(stmt, {n: [p[n] for p in params] for n in names})
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def _insert_activity_pg(self, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL: the activity rows as one ``INSERT ... SELECT FROM unnest(arrays)``,
+        in list order (so each incident's entries get ascending ids)."""
+        names = list(_PG_ACTIVITY)
+        arrays = ", ".join(f"CAST(:{n} AS {_PG_ACTIVITY[n]})" for n in names)
+        stmt = text(
+            f"INSERT INTO activity ({', '.join(names)}) SELECT {', '.join(names)} "
+            f"FROM unnest({arrays}) WITH ORDINALITY AS entry({', '.join(names)}, position) "
+            "ORDER BY position")
+        self._session.execute(stmt, {n: [r[n] for r in rows] for n in names})
 
     def _changed_columns(self, incidents: Sequence[Incident]) -> list[str]:
         """The assignment columns whose value differs from what load_many read, for any of

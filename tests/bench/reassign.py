@@ -24,6 +24,7 @@ when one of them changed meanwhile (nothing written). Target: under 1 s for 1,00
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import statistics
@@ -168,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             f"SELECT count(*), sum(state IN {OPEN_SQL}) FROM incidents").fetchone()
     connection.close()
     print(f"{path.name}: {total:,} incidents, {open_count:,} open; "
-          f"{path.stat().st_size / 2**20:,.0f} MiB", flush=True)
+          f"{path.stat().st_size / 2**20:,.0f} MiB; {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} (other work on the machine slows every figure)",
+          flush=True)
     warm_file_cache(path)
 
     db = open_database(url)
