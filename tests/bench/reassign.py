@@ -71,6 +71,15 @@ def _targets(path: Path) -> list[tuple[int, int]]:
     return pairs
 
 
+def _away_from(path: Path, incident_id: int,
+               pairs: list[tuple[int, int]]) -> tuple[int, int]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        (group,) = connection.execute("SELECT assignment_group_id FROM incidents WHERE id = ?",
+                                      (incident_id,)).fetchone()
+    connection.close()
+    return next((p for p in pairs if p[0] != group), pairs[0])
+
+
 def grow(source: Path, path: Path, size: int) -> None:
     """Copy ``source`` to ``path`` and repeat its incidents and activity up to ``size``."""
     partial = path.with_name(path.name + ".partial")
@@ -182,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             times: list[float] = []
             for run in range(args.repeat):
                 refs = _selection(path, batch, 0)
-                group, agent = pairs[run % len(pairs)]
+                # Always a real move: to the pair the newest incident is not with now.
+                group, agent = _away_from(path, refs[0].incident_id, pairs)
                 started = time.perf_counter()
                 change = service.reassign(refs, group, agent, f"Benchmark run {run + 1}")
                 times.append(time.perf_counter() - started)
