@@ -29,6 +29,7 @@ from deskapp.qt.views.data_menu import install_data_menu
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.reports_menu import install_reports_menu
+from deskapp.qt.views.team_menu import install_team_menu
 from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import Clock
@@ -100,6 +101,8 @@ def build_main_window(
                          clock=clock)
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                        clock=clock)
+    install_team_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
+                      clock=clock)
     return window
 
 

@@ -103,3 +103,37 @@ class ActivityKind(StrEnum):
     WORK_NOTE = "work_note"
     COMMENT = "comment"
     CALL = "call"
+
+
+class Escalation(StrEnum):
+    """How an incident was escalated; hierarchical outranks functional."""
+
+    FUNCTIONAL = "functional"
+    """Sent to another group with more skill or authority."""
+    HIERARCHICAL = "hierarchical"
+    """Flagged to the group's lead or a manager for attention."""
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def rank(self) -> int:
+        return 2 if self == Escalation.HIERARCHICAL else 1
+
+
+class AssignmentMethod(StrEnum):
+    """How an assignment rule picks an agent within its group."""
+
+    GROUP_ONLY = "group_only"
+    """The group's queue only; its agents take the incident themselves."""
+    ROUND_ROBIN = "round_robin"
+    """The next available agent after the one the rule chose last."""
+    LEAST_LOADED = "least_loaded"
+    """The available agent with the lightest open work, weighted by priority."""
+
+    @property
+    def label(self) -> str:
+        return {AssignmentMethod.GROUP_ONLY: "group only",
+                AssignmentMethod.ROUND_ROBIN: "round robin",
+                AssignmentMethod.LEAST_LOADED: "least loaded"}[self]

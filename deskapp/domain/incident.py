@@ -8,7 +8,14 @@ from typing import Any
 
 from deskapp.domain import sla
 from deskapp.domain.activity import ActivityEntry
-from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
+from deskapp.domain.enums import (
+    ActivityKind,
+    Channel,
+    Escalation,
+    HoldReason,
+    ResolutionCode,
+    State,
+)
 from deskapp.domain.errors import TransitionError, ValidationError
 from deskapp.domain.lifecycle import check_transition
 from deskapp.domain.priority import PriorityMatrix
@@ -92,6 +99,11 @@ class Incident:
     updated_at: datetime | None = None
     updated_by_id: int | None = None
     version: int = 0
+    escalation: Escalation | None = None
+    """The highest escalation in force; None when the incident is not escalated."""
+    escalated_at: datetime | None = None
+    escalated_to_id: int | None = None
+    """Whom a hierarchical escalation flags (the group's lead); None means the managers."""
     pending: list[ActivityEntry] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -202,9 +214,18 @@ class Incident:
         )
 
     def assign(
-        self, group_id: int | None, assignee_id: int | None, actor: int | None, now: datetime
+        self, group_id: int | None, assignee_id: int | None, actor: int | None, now: datetime,
+        *, note: str | None = None,
     ) -> bool:
-        """Assign to a group and agent; a change of an existing assignment counts a reassignment."""
+        """Assign to a group and agent; a change of an existing assignment counts a reassignment.
+
+        Args:
+            note: Why (a reassignment's reason, the rule that chose the agent); written as a
+                work note after the assignment entries, when anything changed.
+
+        Returns:
+            Whether anything changed (assigning to the same group and agent changes nothing).
+        """
         self._require_open("reassigned")
         if self.state == State.RESOLVED:
             raise TransitionError("Reopen a resolved incident before reassigning it.")
@@ -220,6 +241,44 @@ class Incident:
         self.assignment_group_id, self.assignee_id = group_id, assignee_id
         if was_assigned:
             self.reassignment_count += 1
+        if note is not None and note.strip():
+            self.pending.append(ActivityEntry(ActivityKind.WORK_NOTE, now, actor,
+                                              body=_text(note, "Note", MAX_NOTE)))
+        return True
+
+    def escalate(self, kind: Escalation, actor: int | None, now: datetime, reason: str, *,
+                 to_id: int | None = None) -> None:
+        """Mark the incident escalated, with the reason as a work note.
+
+        A functional escalation never lowers a hierarchical one already in force; a
+        hierarchical one names whom it flags (``to_id``; None for the managers).
+        """
+        self._require_open("escalated")
+        if self.state == State.RESOLVED:
+            raise TransitionError("A resolved incident needs no escalation; reopen it first.")
+        reason = _text(reason, "Reason for escalating", MAX_NOTE, required=True)
+        kind = Escalation(kind)
+        new = kind if self.escalation is None or kind.rank >= self.escalation.rank \
+            else self.escalation
+        if new != self.escalation:
+            self._record(ActivityKind.ASSIGNMENT, "escalation", self.escalation, new, actor, now)
+        if kind == Escalation.HIERARCHICAL and to_id != self.escalated_to_id:
+            self._record(ActivityKind.ASSIGNMENT, "escalated_to_id", self.escalated_to_id, to_id,
+                         actor, now)
+            self.escalated_to_id = to_id
+        self.escalation = new
+        self.escalated_at = now
+        self.updated_at, self.updated_by_id = now, actor
+        self.pending.append(ActivityEntry(ActivityKind.WORK_NOTE, now, actor, body=reason))
+
+    def clear_escalation(self, actor: int | None, now: datetime, note: str) -> bool:
+        """Take the escalation flag off (the lead has dealt with it); returns whether it was on."""
+        if self.escalation is None:
+            return False
+        note = _text(note, "Note", MAX_NOTE, required=True)
+        self._record(ActivityKind.ASSIGNMENT, "escalation", self.escalation, None, actor, now)
+        self.escalation, self.escalated_at, self.escalated_to_id = None, None, None
+        self.pending.append(ActivityEntry(ActivityKind.WORK_NOTE, now, actor, body=note))
         return True
 
     def transition(

@@ -31,6 +31,7 @@ from deskapp.domain.enums import (
     OPEN_STATES,
     ActivityKind,
     Channel,
+    Escalation,
     HoldReason,
     ResolutionCode,
     State,
@@ -55,6 +56,8 @@ from deskapp.services.matrix_dto import CellCount
 from deskapp.services.queries import QueueFilter, QueueQuery, SlaCondition, SortKey
 
 _INCIDENT_FIELDS = [f.name for f in fields(Incident) if f.name != "pending"]
+INCIDENT_FIELDS = tuple(_INCIDENT_FIELDS)
+"""The aggregate's stored fields: the incidents table's columns of the same names."""
 _COLUMNS = [name for name in _INCIDENT_FIELDS if name != "id"]
 ACTIVE_STATES = (State.NEW, State.IN_PROGRESS)
 """States in which the resolution clock runs."""
@@ -86,13 +89,14 @@ def to_domain(record: IncidentRecord) -> Incident:
     values["resolution_code"] = (
         ResolutionCode(record.resolution_code) if record.resolution_code else None
     )
+    values["escalation"] = Escalation(record.escalation) if record.escalation else None
     return Incident(**values)
 
 
 def column_values(incident: Incident) -> dict[str, Any]:
     """The row values of an aggregate (enums as their stored text)."""
     values = {name: getattr(incident, name) for name in _COLUMNS}
-    for name in ("channel", "state", "hold_reason", "resolution_code"):
+    for name in ("channel", "state", "hold_reason", "resolution_code", "escalation"):
         if values[name] is not None:
             values[name] = str(values[name])
     return values
@@ -276,7 +280,7 @@ class SqlIncidentRepository:
                 IncidentRecord.opened_at, IncidentRecord.updated_at,
                 IncidentRecord.response_due_at, IncidentRecord.resolution_due_at,
                 IncidentRecord.sla_paused_since, IncidentRecord.resolution_breached,
-                IncidentRecord.is_major, IncidentRecord.version,
+                IncidentRecord.is_major, IncidentRecord.version, IncidentRecord.escalation,
             )
             .join(CallerRecord, CallerRecord.id == IncidentRecord.caller_id)
             .outerjoin(GroupRecord, GroupRecord.id == IncidentRecord.assignment_group_id)
@@ -310,6 +314,8 @@ class SqlIncidentRepository:
             conditions.append(or_(self._breached(now), self._at_risk(now)))
         if f.major_only:
             conditions.append(IncidentRecord.is_major.is_(True))
+        if f.escalated_only:
+            conditions.append(IncidentRecord.escalation.is_not(None))
         if f.opened_after is not None:
             conditions.append(IncidentRecord.opened_at >= f.opened_after)
         if f.opened_before is not None:
@@ -594,6 +600,7 @@ def _row(r: Any) -> IncidentRow:
         response_due_at=r.response_due_at, resolution_due_at=r.resolution_due_at,
         sla_paused_since=r.sla_paused_since, resolution_breached=r.resolution_breached,
         is_major=r.is_major, version=r.version,
+        escalation=Escalation(r.escalation) if r.escalation else None,
     )
 
 

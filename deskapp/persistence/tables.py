@@ -147,6 +147,7 @@ OPEN_CONDITION = text("state IN ('new', 'in_progress', 'on_hold')")
 """The open states, written out as the partial indexes and the queue queries both spell them
 (persistence.incident_repository.in_states): SQLite matches them value for value."""
 OPEN_UNASSIGNED = text("state IN ('new', 'in_progress', 'on_hold') AND assignee_id IS NULL")
+OPEN_ESCALATED = text("state IN ('new', 'in_progress', 'on_hold') AND escalation IS NOT NULL")
 OPEN_SORT_COLUMNS = ("number", "opened_at", "updated_at", "priority", "state",
                      "short_description", "resolution_due_at")
 
@@ -180,6 +181,9 @@ class IncidentRecord(Base):
         # "Unassigned in my groups": the few open incidents nobody has taken, by group.
         Index("ix_incidents_open_unassigned", "assignment_group_id", "opened_at",
               sqlite_where=OPEN_UNASSIGNED, postgresql_where=OPEN_UNASSIGNED),
+        # Escalated open incidents are a handful: their own tiny index (0008).
+        Index("ix_incidents_open_escalated", "assignment_group_id", "opened_at",
+              sqlite_where=OPEN_ESCALATED, postgresql_where=OPEN_ESCALATED),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -220,6 +224,11 @@ class IncidentRecord(Base):
     # Where an imported incident came from ("servicenow:INC0000045"): a unique index, so
     # that importing the same log twice cannot duplicate it, even from two desks at once.
     external_ref: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
+    # Added by 0008: escalation ("functional", "hierarchical" or None), when, and whom a
+    # hierarchical escalation flags (None: the managers).
+    escalation: Mapped[str | None] = mapped_column(String(16))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class SavedFilterRecord(Base):
@@ -317,6 +326,24 @@ class BusinessHolidayRecord(Base):
     calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id"))
     day: Mapped[date] = mapped_column(Date)
     name: Mapped[str] = mapped_column(String(120), default="")
+
+
+class AssignmentRuleRecord(Base):
+    """A rule routing new incidents of a category and/or service to a group (0008)."""
+
+    __tablename__ = "assignment_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("assignment_groups.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    last_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 SEARCH_TABLE = "incident_search"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
+from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
@@ -23,6 +24,7 @@ from deskapp.persistence.repositories import (
     SqlUserRepository,
 )
 from deskapp.persistence.review_repository import SqlReviewRepository
+from deskapp.persistence.workload_queries import SqlWorkloadQueries
 
 
 class SqlUnitOfWork:
@@ -43,6 +45,8 @@ class SqlUnitOfWork:
         self.bulk = SqlBulkIncidentWriter(self.session)
         self.reviews = SqlReviewRepository(self.session)
         self.report_queries = SqlReportQueries(self.session)
+        self.assignment = SqlAssignmentStore(self.session)
+        self.workload = SqlWorkloadQueries(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

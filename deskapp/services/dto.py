@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, Role, State
+from deskapp.domain.enums import Channel, Escalation, HoldReason, ResolutionCode, Role, State
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class IncidentRow:
     resolution_breached: bool
     is_major: bool
     version: int
+    escalation: Escalation | None = None
+    """Set while the incident is escalated (functional, or to the lead: hierarchical)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ class IncidentDetail:
     opened_by_id: int | None = None
     updated_by_id: int | None = None
     caller_vip: bool = False
+    escalation: Escalation | None = None
+    escalated_at: datetime | None = None
+    escalated_to_id: int | None = None
+    """Whom a hierarchical escalation flags; None with one means the managers."""
 
 
 @dataclass(frozen=True)

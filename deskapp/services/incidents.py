@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, User
+from deskapp.services.assignment_rules import choose as choose_by_rules
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import (
     ActivityView,
@@ -22,7 +23,7 @@ from deskapp.services.dto import (
     IncidentRow,
     SimilarIncident,
 )
-from deskapp.services.permissions import Permission, require
+from deskapp.services.permissions import Permission, require, require_reach
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.queries import QueueFilter, QueueQuery
 
@@ -115,6 +116,13 @@ class IncidentService:
                 assignee_id=request.assignee_id,
                 parent_id=request.parent_id,
             )
+            if request.assignment_group_id is None and request.assignee_id is None \
+                    and request.resolution_code is None:
+                # The agent chose nobody and the incident stays open: the rules route it.
+                choice = choose_by_rules(uow, incident)
+                if choice is not None:
+                    incident.assign(choice.group_id, choice.assignee_id, self._actor_id, now,
+                                    note=choice.note)
             if request.call_seconds is not None:
                 incident.log_call(request.call_started_at or now, request.call_seconds, "",
                                   self._actor_id)
@@ -180,6 +188,7 @@ class IncidentService:
                assignee_id: int | None) -> tuple[IncidentDetail, Change]:
         """Assign to a group and an agent of that group."""
         def apply(uow: UnitOfWork, incident: Incident, now: datetime) -> None:
+            self._require_reassign_reach(uow, incident)
             self._check_references(uow, None, None, None, group_id, assignee_id, None, None)
             incident.assign(group_id, assignee_id, self._actor_id, now)
         return self._mutate(incident_id, version, Permission.REASSIGN, apply,
@@ -228,6 +237,15 @@ class IncidentService:
             uow.commit()
             return (to_detail(incident, uow.callers.get(incident.caller_id)),
                     self._change(incident_id, kind, ChangeKind.ACTIVITY))
+
+    def _require_reassign_reach(self, uow: UnitOfWork, incident: Incident) -> None:
+        """PermissionDeniedError unless the actor's role reaches this incident's assignment
+        (services.permissions.SCOPES: agents their own and their groups' unassigned ones)."""
+        actor = self._actor(uow, Permission.REASSIGN)
+        require_reach(actor, Permission.REASSIGN,
+                      frozenset(uow.assignment.groups_of(self._actor_id)),
+                      incident.assignment_group_id, incident.assignee_id,
+                      incident.number or "this incident")
 
     def _check_references(self, uow: UnitOfWork, category_id: int | None,
                           subcategory_id: int | None, service_id: int | None,
@@ -455,7 +473,7 @@ class IncidentService:
                 kinds.add(ChangeKind.PRIORITY)
             if edit.assign and (edit.group_id, edit.assignee_id) != (
                     incident.assignment_group_id, incident.assignee_id):
-                self._actor(uow, Permission.REASSIGN)
+                self._require_reassign_reach(uow, incident)
                 self._check_references(uow, None, None, None, edit.group_id, edit.assignee_id,
                                        None, None)
                 incident.assign(edit.group_id, edit.assignee_id, self._actor_id, now)
@@ -464,8 +482,12 @@ class IncidentService:
                 self._apply_state(uow, incident, now, state)
                 kinds.add(ChangeKind.STATE)
 
-        detail, change = self._mutate(incident_id, version, Permission.EDIT, apply,
-                                      ChangeKind.FIELDS)
+        # Moving an incident is not editing it: managers may reassign without editing.
+        only_assignment = edit.assign and replace(edit, assign=False, group_id=None,
+                                                  assignee_id=None).empty
+        detail, change = self._mutate(
+            incident_id, version, Permission.REASSIGN if only_assignment else Permission.EDIT,
+            apply, ChangeKind.FIELDS)
         if change.kinds:
             change = Change(change.incident_ids, frozenset({*kinds, ChangeKind.ACTIVITY}),
                             change.actor_id)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self
 
+from deskapp.domain.assignment import AssignmentRule
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
@@ -26,6 +27,7 @@ from deskapp.services.report_dto import (
     ReviewStatus,
     ReviewView,
 )
+from deskapp.services.workload_dto import AssignmentNotice, LoadCount, MemberInfo
 
 
 class IncidentRepository(Protocol):
@@ -240,6 +242,12 @@ class UnitOfWork(Protocol):
     @property
     def report_queries(self) -> ReportQueries: ...
 
+    @property
+    def workload(self) -> WorkloadQueries: ...
+
+    @property
+    def assignment(self) -> AssignmentStore: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None: ...
@@ -393,4 +401,97 @@ class ReportQueries(Protocol):
 
     def period_figures(self, query: PeriodQuery, now: datetime) -> PeriodFigures:
         """The figures of a period report: counts, series, percentiles and lists."""
+        ...
+
+
+class WorkloadQueries(Protocol):
+    """Read queries of the workload view and of assignment notifications; the database
+    counts, nothing is loaded row by row."""
+
+    def open_loads(self, group_ids: Sequence[int] | None, now: datetime) -> list[LoadCount]:
+        """Open incidents of these groups (every group if None), counted by (group,
+        assignee, priority), with their on-hold, breached and at-risk counts at ``now``."""
+        ...
+
+    def members(self, group_ids: Sequence[int]) -> list[MemberInfo]:
+        """The active members of these groups, by group and name."""
+        ...
+
+    def names(self, user_ids: Sequence[int]) -> dict[int, tuple[str, bool]]:
+        """Full name and away flag of these users, by id."""
+        ...
+
+    def last_activity_id(self) -> int:
+        """The newest activity entry's id (0 when there is none)."""
+        ...
+
+    def assigned_by_others(self, user_id: int, after_activity_id: int,
+                           limit: int) -> list[AssignmentNotice]:
+        """Open incidents assigned to ``user_id`` by someone else after that activity entry
+        and still theirs, oldest first."""
+        ...
+
+
+class AssignmentStore(Protocol):
+    """Many incidents' assignment at once, people's availability, and assignment rules."""
+
+    def load_many(self, incident_ids: Sequence[int]) -> dict[int, Incident]:
+        """These incidents by id, read in a few queries and locked until the transaction
+        ends (so nobody changes them between the version check and the write); missing ids
+        are left out."""
+        ...
+
+    def save_assignments(self, incidents: Sequence[Incident],
+                         expected_versions: Sequence[int]) -> list[int]:
+        """Write the assignment and escalation fields of these incidents, and all their
+        pending activity, in bulk; each must still be at its expected version.
+
+        Returns the new versions, in order. Raises ConflictError (nothing is kept: the
+        caller's unit of work rolls back) if any is not.
+        """
+        ...
+
+    def user_names(self, user_ids: Collection[int]) -> dict[int, str]:
+        """Full names of these users, by id."""
+        ...
+
+    def groups_of(self, user_id: int) -> list[int]:
+        """The groups the user belongs to or leads, by id."""
+        ...
+
+    def members(self, group_ids: Collection[int] | None) -> dict[int, list[User]]:
+        """The active members of these groups (every group if None), by group, by name."""
+        ...
+
+    def set_away(self, user_id: int, away: bool) -> None:
+        """Mark a person away (no new work from assignment rules) or back."""
+        ...
+
+    def open_loads(self, user_ids: Collection[int]) -> dict[int, dict[int, int]]:
+        """Each user's open incidents (in any group), counted by priority rank."""
+        ...
+
+    def rules(self) -> list[AssignmentRule]:
+        """Every assignment rule, in the order they are tried."""
+        ...
+
+    def rule(self, rule_id: int, *, lock: bool = False) -> AssignmentRule:
+        """One rule (locked until the transaction ends if ``lock``); NotFoundError if none."""
+        ...
+
+    def add_rule(self, rule: AssignmentRule, actor_id: int, now: datetime) -> AssignmentRule:
+        """Store a new rule (its id and version are given here) at the end of the order."""
+        ...
+
+    def save_rule(self, rule: AssignmentRule, expected_version: int, actor_id: int,
+                  now: datetime) -> AssignmentRule:
+        """Replace a rule if it is still at ``expected_version`` (else ConflictError)."""
+        ...
+
+    def delete_rule(self, rule_id: int, expected_version: int) -> None:
+        """Remove a rule if it is still at ``expected_version`` (else ConflictError)."""
+        ...
+
+    def note_rule_choice(self, rule_id: int, assignee_id: int) -> None:
+        """Remember whom the rule chose, for round robin (no version change: not an edit)."""
         ...

@@ -56,6 +56,8 @@ class QueueFilter:
     service_ids: tuple[int, ...] = ()
     sla: SlaCondition = SlaCondition.ANY
     major_only: bool = False
+    escalated_only: bool = False
+    """Only incidents escalated (functionally or to the lead) and not yet de-escalated."""
     opened_after: datetime | None = None
     opened_before: datetime | None = None
     resolved_after: datetime | None = None

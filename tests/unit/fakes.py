@@ -30,6 +30,7 @@ from deskapp.services.report_dto import (
     ReviewStatus,
     ReviewView,
 )
+from tests.unit.fakes_assignment import FakeAssignmentStore
 
 
 class FakeStore:
@@ -424,6 +425,7 @@ class FakeUnitOfWork:
         self.saved_filters = FakeSavedFilters(self._work)
         self.reviews = FakeReviews(self._work)
         self.report_queries = FakeReportQueries(self._work)
+        self.assignment = FakeAssignmentStore(self._work)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -21,7 +22,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
+from deskapp.domain.enums import Escalation
 from deskapp.qt.formatting import SlaState, SlaSummary, format_timestamp, sla_summary
+from deskapp.qt.models.incident_mime import INCIDENTS_MIME_TYPE, DraggedIncident, pack_incidents
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.services.dto import IncidentRow
@@ -156,6 +159,27 @@ def _major_incident_icon() -> QIcon:
     return QIcon(pixmap)
 
 
+def _escalation_icon(colour: QColor) -> QIcon:
+    """An upward arrow: the incident was escalated (orange functional, red to the lead)."""
+    pixmap = QPixmap(16, 16)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(colour.darker(130))
+        painter.setBrush(colour)
+        painter.drawPolygon([QPoint(8, 1), QPoint(15, 9), QPoint(11, 9), QPoint(11, 15),
+                             QPoint(5, 15), QPoint(5, 9), QPoint(1, 9)])
+    finally:
+        painter.end()
+    return QIcon(pixmap)
+
+
+ESCALATION_COLOURS = {Escalation.FUNCTIONAL: QColor("#d97706"),
+                      Escalation.HIERARCHICAL: QColor("#b91c1c")}
+ESCALATION_TEXT = {Escalation.FUNCTIONAL: "Escalated to another group (functional)",
+                   Escalation.HIERARCHICAL: "Escalated to the lead (hierarchical)"}
+
 _BY_INDEX: tuple[Column, ...] = tuple(Column)
 _ANSWERED_ROLES = frozenset({
     Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ForegroundRole,
@@ -229,6 +253,7 @@ class IncidentTableModel(QAbstractTableModel):
         self._icons: dict[int, QIcon] = {}
         self._colours: dict[int, QColor] = {}
         self._major: QIcon | None = None
+        self._escalation_icons: dict[Escalation, QIcon] = {}
         self._sla_cache: dict[int, tuple[tuple[int, int, datetime], SlaSummary]] = {}
         self._texts: dict[int, tuple[IncidentRow, list[str]]] = {}
         self._bold = QFont()
@@ -569,7 +594,23 @@ class IncidentTableModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
-            Qt.ItemFlag.ItemNeverHasChildren
+            Qt.ItemFlag.ItemNeverHasChildren | Qt.ItemFlag.ItemIsDragEnabled
+
+    # --- dragging rows out (onto the workload view) -------------------------------------
+
+    def mimeTypes(self) -> list[str]:
+        return [INCIDENTS_MIME_TYPE]
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        # Copy: a drop reassigns; the rows never leave the queue by being dragged.
+        return Qt.DropAction.CopyAction
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]
+        """The dragged rows' incidents (id, version, number), each once, in row order."""
+        rows = sorted({i.row() for i in indexes
+                       if i.isValid() and 0 <= i.row() < len(self._rows)})
+        return pack_incidents(DraggedIncident(self._rows[r].id, self._rows[r].version,
+                                              self._rows[r].number) for r in rows)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -609,6 +650,8 @@ class IncidentTableModel(QAbstractTableModel):
                 return self._icons.get(row.priority)
             if column == Column.NUMBER and row.is_major:
                 return self._major_icon()
+            if column == Column.STATE and row.escalation is not None:
+                return self._escalation_icon(row.escalation)
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(row, column)
@@ -656,6 +699,13 @@ class IncidentTableModel(QAbstractTableModel):
                 return self._sla(row).text
             case Column.UPDATED:
                 return format_timestamp(row.updated_at)
+
+    def _escalation_icon(self, escalation: Escalation) -> QIcon:
+        icon = self._escalation_icons.get(escalation)
+        if icon is None:
+            icon = _escalation_icon(ESCALATION_COLOURS[escalation])
+            self._escalation_icons[escalation] = icon
+        return icon
 
     def _major_icon(self) -> QIcon:
         if self._major is None:
@@ -712,6 +762,8 @@ class IncidentTableModel(QAbstractTableModel):
                 return row.short_description
             case Column.CALLER:
                 return f"{row.caller_name} (VIP)" if row.caller_vip else row.caller_name
+            case Column.STATE if row.escalation is not None:
+                return f"{row.state.label}. {ESCALATION_TEXT[row.escalation]}"
             case Column.SLA:
                 return f"Resolution due {format_timestamp(row.resolution_due_at)}"
             case Column.OPENED:

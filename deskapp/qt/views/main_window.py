@@ -103,11 +103,14 @@ class MainWindow(QMainWindow):
         incident_activated(int): the user opened an incident (Enter, double click, the Open
             action, or typing its full number in the search box); the argument is its id.
         log_call_requested(): the user asked to log a new call (Ctrl+N or the toolbar).
+        live_refresh_started(): the window reloads what it shows after changes it made or
+            heard of (debounced): other views (the workload panel) reload with it.
     """
 
     closed = Signal()
     incident_activated = Signal(int)
     log_call_requested = Signal()
+    live_refresh_started = Signal()
 
     def __init__(
         self,
@@ -654,7 +657,10 @@ class MainWindow(QMainWindow):
             self._live_timer.start()
 
     def _start_live_refresh(self) -> None:
-        if self._closed or self._current is None:
+        if self._closed:
+            return
+        self.live_refresh_started.emit()
+        if self._current is None:
             return
         self._runner.spawn(self._live_refresh(), name="live refresh")
 

@@ -1,0 +1,230 @@
+"""The workload panel: figures against a direct count, live updates, drops, notifications."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QModelIndex, QSettings, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from deskapp.domain.people import User
+from deskapp.persistence.database import Database
+from deskapp.qt.models.incident_mime import DraggedIncident, pack_incidents, unpack_incidents
+from deskapp.qt.models.incident_table_model import Column
+from deskapp.qt.models.workload_model import WorkloadModel
+from deskapp.qt.roles import ItemRole
+from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.reassign_dialog import ReassignDialog
+from deskapp.services.assignment import AssignmentService, IncidentRef
+from deskapp.services.incidents import IncidentService
+from deskapp.services.reference import ReferenceService
+from deskapp.services.workload import WorkloadService
+from deskapp.services.workload_dto import AgentLoad, GroupLoad
+from tests.conftest import FakeClock
+from tests.qt.conftest import OFFSCREEN_NOISE, Await
+from tests.qt.team_support import (
+    Team,
+    assignee_counts,
+    assignee_of,
+    make_team,
+    open_window,
+)
+
+pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
+
+
+@pytest.fixture
+def team(database: Database, service: IncidentService, clock: FakeClock) -> Team:
+    return make_team(database, service, clock)
+
+
+def _rows(model: WorkloadModel) -> dict[tuple[str, str], QModelIndex]:
+    """Every row's first cell by (group name, row name)."""
+    found = {}
+    for row in range(model.rowCount()):
+        group = model.index(row, 0)
+        found[(str(group.data()), "")] = group
+        for child in range(model.rowCount(group)):
+            index = model.index(child, 0, group)
+            found[(str(group.data()), str(index.data()))] = index
+    return found
+
+
+def test_the_model_passes_the_model_tester_through_loads_and_changes(
+        qtmodeltester: ModelTester, database: Database, team: Team, clock: FakeClock,
+        service: IncidentService, admin: User) -> None:
+    model = WorkloadModel()
+    model.set_priorities(ReferenceService(database.uow_factory).priorities())
+    qtmodeltester.check(model)
+    manager_view = WorkloadService(database.uow_factory, admin.id, clock)
+    model.set_workload(manager_view.workload())
+    qtmodeltester.check(model)
+    assert model.rowCount() == 2 and model.columnCount() == 10
+    # Same shape: figures change in place; a new agent changes the shape: a reset.
+    first = service.get_by_number(team.numbers[0])
+    service.assign(first.id, first.version, team.desk.id, team.ann.id)
+    model.set_workload(manager_view.workload())
+    with database.uow_factory(write=True) as uow:
+        uow.users.add(User(0, "dan", "Dan New", "dan@example.com", team.ann.role))
+        uow.commit()
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"INSERT INTO group_members (group_id, user_id) SELECT {team.network.id}, id "
+            "FROM users WHERE username = 'dan'")
+    model.set_workload(manager_view.workload())
+    qtmodeltester.check(model)
+
+
+def test_the_panel_shows_what_a_direct_count_finds(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    window, menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
+    assert menu.dock.isVisible()  # a lead sees it from the start
+    run(menu.panel.refresh())
+    model = menu.panel.model
+    rows = _rows(model)
+    # The lead runs the Service Desk only.
+    assert [k for k in rows if k[1] == ""] == [("Service Desk", "")]
+    counts = assignee_counts(database)
+    desk = team.desk.id
+    assert rows[("Service Desk", "")].siblingAtColumn(model.open_column).data() == \
+        str(sum(n for (g, _), n in counts.items() if g == desk))
+    for name, user_id in (("Ann Agent", team.ann.id), ("Bob Away (away)", team.bob.id),
+                          ("Unassigned pile", None)):
+        index = rows[("Service Desk", name)]
+        assert index.siblingAtColumn(model.open_column).data(ItemRole.COUNT) == \
+            counts.get((desk, user_id), 0), name
+    # Per-priority cells add up to the open count and carry their priority's colour.
+    ann = rows[("Service Desk", "Ann Agent")]
+    by_priority = [ann.siblingAtColumn(model.priority_column(rank)).data(ItemRole.COUNT)
+                   for rank in range(1, 6)]
+    assert sum(by_priority) == counts[(desk, team.ann.id)]
+    assert ann.siblingAtColumn(model.priority_column(1)).data(ItemRole.PRIORITY_COLOUR) \
+        is not None
+    away = rows[("Service Desk", "Bob Away (away)")]
+    assert "away" in away.data(Qt.ItemDataRole.ToolTipRole)
+    window.close()
+
+
+def test_the_panel_follows_a_change_made_elsewhere(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock, service: IncidentService) -> None:
+    window, menu = open_window(qtbot, database, team.lead, runner, window_settings, clock,
+                               live_updates=True)
+    run(window.refresh())
+    qtbot.waitUntil(lambda: menu.panel.model.rowCount() == 1, timeout=10_000)
+    ann = menu.panel.model.agent_index(team.desk.id, team.ann.id)
+    before = ann.siblingAtColumn(menu.panel.model.open_column).data(ItemRole.COUNT)
+    # Another agent's desktop (another connection) takes an incident of the pile for Ann.
+    pile = [n for n in team.numbers if assignee_of(database, n)[:2] == (team.desk.id, None)]
+    detail = service.get_by_number(pile[0])
+    service.assign(detail.id, detail.version, team.desk.id, team.ann.id)
+
+    def moved() -> bool:
+        index = menu.panel.model.agent_index(team.desk.id, team.ann.id)
+        return index.siblingAtColumn(menu.panel.model.open_column).data(ItemRole.COUNT) == \
+            before + 1
+    qtbot.waitUntil(moved, timeout=15_000)
+    window.close()
+
+
+def test_the_queue_drags_ids_and_versions(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    window, _menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
+    run(window.refresh())
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(team.numbers))
+    model = window.model
+    assert model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsDragEnabled
+    indexes = [model.index(r, c) for r in (0, 2) for c in (Column.NUMBER, Column.STATE)]
+    dragged = unpack_incidents(model.mimeData(indexes))
+    assert [(d.id, d.version, d.number) for d in dragged] == [
+        (model.row_at(r).id, model.row_at(r).version, model.row_at(r).number) for r in (0, 2)]
+    # Anything else is not incidents.
+    assert unpack_incidents(None) == []
+    window.close()
+
+
+def test_dropping_incidents_on_an_agent_reassigns_them_after_asking_the_reason(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    window, menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
+    run(window.refresh())
+    run(menu.panel.refresh())
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(team.numbers))
+    pile_rows = [r for r in range(window.model.rowCount())
+                 if window.model.row_at(r).assignee_name is None]
+    chosen = pile_rows[:2]
+    data = window.model.mimeData([window.model.index(r, 0) for r in chosen])
+    target = menu.panel.model.agent_index(team.desk.id, team.ann.id)
+    assert menu.panel.model.canDropMimeData(data, Qt.DropAction.CopyAction, -1, -1, target)
+    # Not on the header, and not anything that is not incidents.
+    assert not menu.panel.model.canDropMimeData(data, Qt.DropAction.CopyAction, -1, -1,
+                                                QModelIndex())
+    assert not menu.panel.model.canDropMimeData(pack_incidents([]), Qt.DropAction.CopyAction,
+                                                -1, -1, target)
+    assert menu.panel.model.dropMimeData(data, Qt.DropAction.CopyAction, -1, -1, target)
+    dialog = menu.dialog
+    assert isinstance(dialog, ReassignDialog)
+    qtbot.waitUntil(lambda: dialog.group_combo.count() > 0)
+    assert dialog.group_combo.currentData() == team.desk.id
+    assert dialog.agent_combo.currentData() == team.ann.id
+    numbers = [window.model.row_at(r).number for r in chosen]
+    assert all(n in dialog.findChild(type(dialog.error_label), "summaryLabel").text()
+               for n in numbers)
+    dialog.reason_edit.setPlainText("Ann knows these laptops")
+    with qtbot.waitSignal(dialog.finished, timeout=10_000):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert all(assignee_of(database, n)[:2] == (team.desk.id, team.ann.id) for n in numbers)
+    # The window heard its own change: the panel counts again.
+    qtbot.waitUntil(lambda: menu.panel.model.agent_index(team.desk.id, team.ann.id)
+                    .siblingAtColumn(menu.panel.model.open_column).data(ItemRole.COUNT)
+                    == assignee_counts(database)[(team.desk.id, team.ann.id)], timeout=10_000)
+    window.close()
+
+
+def test_a_drop_between_agents_means_their_group(database: Database, team: Team,
+                                                  clock: FakeClock, admin: User) -> None:
+    model = WorkloadModel()
+    model.set_workload(WorkloadService(database.uow_factory, admin.id, clock).workload())
+    seen: list[tuple[list[DraggedIncident], int, int | None]] = []
+    model.reassign_requested.connect(lambda i, g, a: seen.append((i, g, a)))
+    group_row = next(r for r in range(model.rowCount())
+                     if isinstance(model.group_at(r), GroupLoad)
+                     and model.group_at(r).group_id == team.network.id)
+    data = pack_incidents([DraggedIncident(1, 1, "INC0000001")])
+    assert model.dropMimeData(data, Qt.DropAction.CopyAction, 1, 0, model.index(group_row, 0))
+    assert seen[-1][1:] == (team.network.id, None)
+    load = model.load_at(model.agent_index(team.network.id, team.carl.id))
+    assert isinstance(load, AgentLoad) and load.name == "Carl Cable"
+
+
+def test_an_assignment_by_someone_else_is_announced_and_opens_on_click(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    window, menu = open_window(qtbot, database, team.ann, runner, window_settings, clock,
+                               live_updates=True)
+    run(window.refresh())
+    run(menu.notifier.start())
+    assert not menu.dock.isVisible()  # agents open the panel when they want it
+    popup = menu.notifier.popup
+    assert not popup.isVisible()
+    # The lead, at another desk, gives Ann an incident of the pile; Ann taking one herself
+    # is no news.
+    lead = AssignmentService(database.uow_factory, team.lead.id, clock)
+    pile = [n for n in team.numbers if assignee_of(database, n)[:2] == (team.desk.id, None)]
+    given = IncidentService(database.uow_factory, team.lead.id, clock).get_by_number(pile[0])
+    lead.reassign([IncidentRef(given.id, given.version)], team.desk.id, team.ann.id,
+                  "Ann is free")
+    with qtbot.waitSignal(menu.notifier.notified, timeout=15_000) as notified:
+        pass
+    assert [n.number for n in notified.args[0]] == [given.number]
+    assert popup.isVisible()
+    assert given.number in popup.label.text() and "Lena Lead" in popup.label.text()
+    with qtbot.waitSignal(window.incident_activated) as opened:
+        qtbot.mouseClick(popup, Qt.MouseButton.LeftButton)
+    assert opened.args == [given.id]
+    assert not popup.isVisible()
+    QApplication.processEvents()
+    window.close()
