@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
+from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
 from deskapp.persistence.report_queries import SqlReportQueries
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
         self.bulk = SqlBulkIncidentWriter(self.session)
         self.reviews = SqlReviewRepository(self.session)
         self.report_queries = SqlReportQueries(self.session)
+        self.email_intake = SqlEmailIntakeRepository(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
