@@ -74,6 +74,16 @@ class DovecotServer:
             assert status == "OK", data
             return len((data[0] or b"").split())
 
+    def empty(self) -> None:
+        """Remove every message from INBOX, so that each test starts with none."""
+        with self.client() as imap:
+            status, data = imap.uid("SEARCH", "ALL")
+            assert status == "OK", data
+            uids = (data[0] or b"").split()
+            if uids:
+                imap.uid("STORE", b",".join(uids).decode(), "+FLAGS.SILENT", r"(\Deleted)")
+                imap.expunge()
+
     def message_count(self) -> int:
         """How many messages INBOX holds (seen or not)."""
         with self.client() as imap:
@@ -91,7 +101,8 @@ def _free_port() -> int:
 def _make_certificate(directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", str(key),
          "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
         check=True, capture_output=True)

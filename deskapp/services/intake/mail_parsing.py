@@ -213,7 +213,7 @@ def _safe_filename(name: str) -> str:
 class _TextExtractor(HTMLParser):
     """HTML to readable text: block elements become line breaks, scripts and styles vanish."""
 
-    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+    _BLOCKS = frozenset({"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
                          "table", "ul", "ol", "blockquote", "pre", "hr", "section",
                          "article", "header", "footer"})
     _HIDDEN = frozenset({"script", "style", "head", "title"})
@@ -228,8 +228,8 @@ class _TextExtractor(HTMLParser):
             self._hidden += 1
         elif tag in self._BLOCKS:
             self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("- ")
+        elif tag == "li":
+            self.parts.append("\n- ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._HIDDEN:
