@@ -24,9 +24,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("callers") as batch_op:
-        batch_op.add_column(sa.Column("needs_review", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    # Plain ALTER TABLE, not a batch copy: SQLite cannot drop callers while incidents refer
+    # to it with foreign keys on, and adding a column with a default needs no copy.
+    op.add_column("callers", sa.Column("needs_review", sa.Boolean(), nullable=False,
+                                       server_default=sa.false()))
     op.create_table(
         "email_messages",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -68,5 +69,4 @@ def downgrade() -> None:
     op.drop_table("email_attachments")
     op.drop_index(op.f("ix_email_messages_incident_id"), table_name="email_messages")
     op.drop_table("email_messages")
-    with op.batch_alter_table("callers") as batch_op:
-        batch_op.drop_column("needs_review")
+    op.drop_column("callers", "needs_review")  # SQLite 3.35+ drops a column in place
