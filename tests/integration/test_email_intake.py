@@ -179,6 +179,30 @@ def test_a_reply_to_a_new_incident_is_no_response_from_the_desk(
     assert after.first_response_at is None and not after.response_breached
 
 
+def test_a_reply_to_a_closed_incident_opens_a_new_one_that_names_it(
+        dovecot: DovecotServer, intake: EmailIntakeService, database: Database,
+        known_caller: Caller, service: IncidentService) -> None:
+    from deskapp.domain.enums import ResolutionCode
+
+    dovecot.deliver(mail("Mouse broken", "Left button.").as_bytes())
+    poll(intake, dovecot)
+    with database.uow_factory() as uow:
+        incident = uow.incidents.get_by_number("INC0000001")
+    assert incident.id is not None
+    done, _ = service.transition(incident.id, incident.version, State.RESOLVED,
+                                 resolution_code=ResolutionCode.SOLVED_PERMANENTLY,
+                                 resolution_notes="New mouse.")
+    service.transition(incident.id, done.version, State.CLOSED)
+
+    dovecot.deliver(mail("Re: INC0000001 Mouse broken", "The new one broke too.").as_bytes())
+    assert poll(intake, dovecot) == [(Outcome.CREATED, "INC0000002")]
+
+    with database.uow_factory() as uow:
+        follow_up = uow.incidents.get_by_number("INC0000002")
+    assert "INC0000001" in follow_up.description
+    assert "The new one broke too." in follow_up.description
+
+
 def test_attachments_are_kept_with_the_incident_and_shown_in_its_activity(
         dovecot: DovecotServer, intake: EmailIntakeService, database: Database,
         known_caller: Caller) -> None:

@@ -247,4 +247,4 @@ def html_to_text(html: str) -> str:
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()
-    return _tidy("".join(extractor.parts))
+    return _tidy("".join(extractor.parts).replace("\xa0", " "))
