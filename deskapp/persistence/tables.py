@@ -87,8 +87,8 @@ class CallerRecord(Base):
     email_key: Mapped[str] = mapped_column(KeyString, index=True)
     phone_key: Mapped[str] = mapped_column(KeyString, index=True)
     # Added by 0009: made by the email intake from an unknown sender; someone should check it.
-    needs_review: Mapped[bool] = mapped_column(Boolean, default=False,
-                                               server_default=text("false"))
+    # A server default only, so that bulk inserts that name their columns leave it out.
+    needs_review: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class CategoryRecord(Base):
