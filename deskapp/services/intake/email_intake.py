@@ -132,7 +132,9 @@ class EmailIntakeService:
             if should_stop():
                 break
             result = self.take_in(item.raw)
-            log.info("%s", result)
+            # Ignored mail leaves no trace in any incident: the log says what became of it.
+            log.log(logging.INFO if result.outcome == Outcome.IGNORED else logging.DEBUG,
+                    "%s", result)
             # Only now, with the incident committed, may the server forget the message.
             mailbox.mark_processed(item.uid)
             results.append(result)
