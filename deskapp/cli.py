@@ -129,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
         kind.add_argument("--timezone", metavar="ZONE",
                           help="the IANA time zone of the report's days and times "
                           "(default: this computer's)")
+
+    # Detection channels: each channel adds its own subcommand to the one ``intake`` group.
+    from deskapp.intake.email_command import add_email_parser
+
+    intake = commands.add_parser(
+        "intake", help="take incidents in from email and monitoring, without anyone typing")
+    channels = intake.add_subparsers(dest="channel", metavar="CHANNEL", required=True)
+    add_email_parser(channels)
     return parser
 
 
@@ -383,6 +391,32 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _intake_email(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.intake.email_command import configure_logging, imap_settings, run_email_intake
+    from deskapp.persistence.database import open_database
+    from deskapp.services.intake.email_intake import ensure_intake_user
+    from deskapp.services.setup import sign_in
+
+    mailbox = imap_settings(args)  # checked before the database is opened
+    database = open_database(settings.database_url)
+    try:
+        actor = (sign_in(database.uow_factory, settings.username) if settings.username
+                 else ensure_intake_user(database.uow_factory))
+        configure_logging()
+        return run_email_intake(database.uow_factory, actor.id, args, mailbox)
+    finally:
+        database.close()
+
+
+_INTAKE_CHANNELS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "email": _intake_email,
+}
+
+
+def _intake(settings: Settings, args: argparse.Namespace) -> int:
+    return _INTAKE_CHANNELS[args.channel](settings, args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run; errors become one readable line and a non-zero exit."""
     args = _parser().parse_args(argv)
@@ -391,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db_upgrade if getattr(args, "db_command", None) == "upgrade" else _db_current,
         "import": _import_csv if getattr(args, "source", None) == "csv" else _import_servicenow,
         "export": _export, "report": _report,
+        "intake": _intake,
     }
     handler = handlers[args.command]
     try:

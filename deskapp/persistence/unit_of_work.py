@@ -12,6 +12,7 @@ from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
 from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
+from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
 from deskapp.persistence.report_queries import SqlReportQueries
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.report_queries = SqlReportQueries(self.session)
         self.assignment = SqlAssignmentStore(self.session)
         self.workload = SqlWorkloadQueries(self.session)
+        self.email_intake = SqlEmailIntakeRepository(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

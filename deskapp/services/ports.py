@@ -18,6 +18,7 @@ from deskapp.services.dto import (
     ServiceView,
     StoredFilter,
 )
+from deskapp.services.intake.email_ports import EmailIntakeRepository
 from deskapp.services.matrix_dto import CellCount, MatrixVersionInfo
 from deskapp.services.queries import QueueFilter, QueueQuery
 from deskapp.services.report_dto import (
@@ -247,6 +248,9 @@ class UnitOfWork(Protocol):
 
     @property
     def assignment(self) -> AssignmentStore: ...
+
+    @property
+    def email_intake(self) -> EmailIntakeRepository: ...
 
     def __enter__(self) -> Self: ...
 

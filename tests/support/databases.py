@@ -20,7 +20,8 @@ POSTGRES_ENV = "DESKAPP_TEST_POSTGRES_URL"
 # Everything a test may write; reference data (priorities, the first matrix) is restored.
 _VOLATILE = ("activity", "incident_search", "incidents", "group_members", "assignment_groups",
              "callers", "categories", "services", "saved_filters", "review_actions",
-             "reviews", "business_holidays", "assignment_rules")
+             "reviews", "business_holidays", "assignment_rules",
+             "email_attachments", "email_messages")
 
 
 def postgres_admin_url() -> str | None:

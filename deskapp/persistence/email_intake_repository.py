@@ -1,0 +1,94 @@
+"""The email intake's messages, attachments and callers to review, in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from deskapp.domain.errors import NotFoundError
+from deskapp.domain.people import Caller
+from deskapp.persistence.repositories import name_key
+from deskapp.persistence.tables import CallerRecord, EmailAttachmentRecord, EmailMessageRecord
+from deskapp.services.intake.email_ports import AttachmentView, MessageRecord, Outcome
+from deskapp.services.intake.mail_parsing import Attachment
+
+
+def _caller(r: CallerRecord) -> Caller:
+    return Caller(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip)
+
+
+class SqlEmailIntakeRepository:
+    """EmailIntakeRepository in SQL."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def is_known(self, message_id: str) -> bool:
+        return self._session.execute(
+            select(EmailMessageRecord.id).where(EmailMessageRecord.message_id == message_id)
+        ).first() is not None
+
+    def record(self, message: MessageRecord) -> int:
+        record = EmailMessageRecord(
+            message_id=message.message_id, received_at=message.received_at,
+            sender=message.sender[:200], subject=message.subject[:500],
+            outcome=message.outcome.value, reason=message.reason[:200],
+            incident_id=message.incident_id)
+        self._session.add(record)
+        self._session.flush()
+        return record.id
+
+    def outcome(self, message_id: str) -> MessageRecord | None:
+        r = self._session.execute(
+            select(EmailMessageRecord).where(EmailMessageRecord.message_id == message_id)
+        ).scalar_one_or_none()
+        if r is None:
+            return None
+        return MessageRecord(r.message_id, r.received_at, r.sender, r.subject,
+                             Outcome(r.outcome), r.reason, r.incident_id)
+
+    def add_attachment(self, incident_id: int, message_row_id: int,
+                       attachment: Attachment) -> int:
+        record = EmailAttachmentRecord(
+            incident_id=incident_id, email_message_id=message_row_id,
+            filename=attachment.filename, content_type=attachment.content_type,
+            size=attachment.size, sha256=attachment.sha256, content=attachment.data)
+        self._session.add(record)
+        self._session.flush()
+        return record.id
+
+    def attachments(self, incident_id: int) -> list[AttachmentView]:
+        rows = self._session.execute(
+            select(EmailAttachmentRecord.id, EmailAttachmentRecord.incident_id,
+                   EmailAttachmentRecord.filename, EmailAttachmentRecord.content_type,
+                   EmailAttachmentRecord.size, EmailAttachmentRecord.sha256)
+            .where(EmailAttachmentRecord.incident_id == incident_id)
+            .order_by(EmailAttachmentRecord.id))
+        return [AttachmentView(*row) for row in rows]
+
+    def attachment_content(self, attachment_id: int) -> bytes:
+        content = self._session.execute(
+            select(EmailAttachmentRecord.content)
+            .where(EmailAttachmentRecord.id == attachment_id)).scalar_one_or_none()
+        if content is None:
+            raise NotFoundError(f"There is no attachment {attachment_id}.")
+        return bytes(content)
+
+    def caller_by_email(self, address: str) -> Caller | None:
+        key = name_key(address)
+        if not key:
+            return None
+        record = self._session.execute(
+            select(CallerRecord).where(CallerRecord.email_key == key)
+            .order_by(CallerRecord.id).limit(1)).scalar_one_or_none()
+        return _caller(record) if record is not None else None
+
+    def flag_for_review(self, caller_id: int) -> None:
+        self._session.execute(update(CallerRecord).where(CallerRecord.id == caller_id)
+                              .values(needs_review=True))
+
+    def callers_for_review(self) -> list[Caller]:
+        rows = self._session.execute(
+            select(CallerRecord).where(CallerRecord.needs_review.is_(True))
+            .order_by(CallerRecord.id)).scalars()
+        return [_caller(r) for r in rows]

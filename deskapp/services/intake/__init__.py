@@ -1,0 +1,1 @@
+"""Detection channels: incidents recorded from email and monitoring without anyone typing."""
