@@ -123,6 +123,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="only incidents about this service (repeatable)")
     period.add_argument("--priority", action="append", default=[], metavar="P",
                         help="only this priority, such as 1 or P1 (repeatable)")
+    # Detection channels: each adds its subcommands to this group and sets intake_handler
+    # (monitoring: deskapp.intake.alerts_cli).
+    intake = commands.add_parser("intake", help="record incidents from monitoring or email")
+    channels = intake.add_subparsers(dest="channel", metavar="CHANNEL", required=True)
+    from deskapp.intake.alerts_cli import add_alert_commands
+
+    add_alert_commands(channels)
+
     for kind in (review, period):
         kind.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
                           help="the PDF file to write (replaced whole, or not at all)")
@@ -391,6 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db_upgrade if getattr(args, "db_command", None) == "upgrade" else _db_current,
         "import": _import_csv if getattr(args, "source", None) == "csv" else _import_servicenow,
         "export": _export, "report": _report,
+        "intake": lambda settings, args: int(args.intake_handler(settings, args)),
     }
     handler = handlers[args.command]
     try:

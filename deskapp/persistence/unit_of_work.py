@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
+from deskapp.persistence.alert_repository import SqlAlertRepository
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
         self.bulk = SqlBulkIncidentWriter(self.session)
         self.reviews = SqlReviewRepository(self.session)
         self.report_queries = SqlReportQueries(self.session)
+        self.alerts = SqlAlertRepository(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

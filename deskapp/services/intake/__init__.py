@@ -1,0 +1,1 @@
+"""Detection channels that record incidents without anyone typing (monitoring, email)."""
