@@ -111,6 +111,12 @@ class SqlAlertRepository:
             record.open_key = None
         self._session.flush()
 
+    def latest_link(self, fingerprint: str) -> AlertLink | None:
+        record = self._session.execute(
+            select(AlertLinkRecord).where(AlertLinkRecord.fingerprint == fingerprint)
+            .order_by(AlertLinkRecord.id.desc()).limit(1)).scalar_one_or_none()
+        return _link(record) if record is not None else None
+
     def links_for_incident(self, incident_id: int) -> list[AlertLink]:
         rows = self._session.execute(
             select(AlertLinkRecord).where(AlertLinkRecord.incident_id == incident_id)

@@ -215,6 +215,10 @@ class AlertRepository(Protocol):
         """Write the link's status, counts and times (closing it when ``closed_at`` is set)."""
         ...
 
+    def latest_link(self, fingerprint: str) -> AlertLink | None:
+        """The newest link of this fingerprint, open or closed; None if it never fired."""
+        ...
+
     def links_for_incident(self, incident_id: int) -> list[AlertLink]:
         """Every link to this incident, oldest first."""
         ...

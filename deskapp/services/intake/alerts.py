@@ -381,6 +381,9 @@ class AlertIntakeService:
 
     def _open(self, uow: AlertUnitOfWork, alert: Alert, rules: Any, actor_id: int,
               caller_id: int, now: datetime, previous: str | None) -> Incident:
+        if previous is None:
+            last = uow.alerts.latest_link(alert.fingerprint)
+            previous = uow.incidents.get(last.incident_id).number if last is not None else None
         rule = first_match(rules, alert.labels)
         matrix = uow.matrix.current()
         impact, urgency = fit_to_matrix(rule.impact, rule.urgency, matrix)
