@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -154,3 +154,22 @@ def test_agents_see_the_mapping_read_only(qtbot: QtBot, database: Database, runn
     assert "Only admins and team leads" in widget.status.text()
     assert not widget.model.flags(widget.model.index(0, RuleColumn.MATCH)) \
         & Qt.ItemFlag.ItemIsEditable
+
+
+def test_the_admin_menu_opens_the_alert_mappings(
+        qtbot: QtBot, database: Database, admin: User, runner: DbRunner,
+        window_settings: QSettings) -> None:
+    from deskapp import app
+    from deskapp.qt.views.admin_menu import AdminMenu
+
+    window = app.build_main_window(database, admin, runner, window_settings=window_settings)
+    qtbot.addWidget(window)
+    menu = window.findChild(AdminMenu)
+    assert menu is not None
+    assert menu.alert_rules_action.text() == "&Alert mappings…"
+    menu.alert_rules_action.trigger()
+    editor = menu.alert_rules_editor
+    assert editor is not None
+    qtbot.waitUntil(lambda: editor.model.rowCount() == len(DEFAULT_RULES))
+    assert editor.model.index(0, RuleColumn.NAME).data() == "Critical alerts"
+    editor.close()
