@@ -122,6 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: AlertListener
     protocol_version = "HTTP/1.1"
     server_version = "deskapp-alerts"
+    # A sender that stops half-way must not hold a thread for ever.
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
