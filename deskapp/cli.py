@@ -123,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="only incidents about this service (repeatable)")
     period.add_argument("--priority", action="append", default=[], metavar="P",
                         help="only this priority, such as 1 or P1 (repeatable)")
+
     for kind in (review, period):
         kind.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
                           help="the PDF file to write (replaced whole, or not at all)")
@@ -130,13 +131,16 @@ def _parser() -> argparse.ArgumentParser:
                           help="the IANA time zone of the report's days and times "
                           "(default: this computer's)")
 
-    # Detection channels: each channel adds its own subcommand to the one ``intake`` group.
+    # Detection channels: each channel adds its own subcommands to the one ``intake`` group
+    # (monitoring's set ``intake_handler``; email is dispatched by _INTAKE_CHANNELS).
+    from deskapp.intake.alerts_cli import add_alert_commands
     from deskapp.intake.email_command import add_email_parser
 
     intake = commands.add_parser(
         "intake", help="take incidents in from email and monitoring, without anyone typing")
     channels = intake.add_subparsers(dest="channel", metavar="CHANNEL", required=True)
     add_email_parser(channels)
+    add_alert_commands(channels)
     return parser
 
 
@@ -414,6 +418,9 @@ _INTAKE_CHANNELS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 
 
 def _intake(settings: Settings, args: argparse.Namespace) -> int:
+    handler = getattr(args, "intake_handler", None)
+    if handler is not None:
+        return int(handler(settings, args))
     return _INTAKE_CHANNELS[args.channel](settings, args)
 
 

@@ -1,1 +1,1 @@
-"""Adapters that feed the detection channels: the IMAP mailbox and the intake commands."""
+"""Detection channels that record incidents without anyone typing (monitoring, email)."""

@@ -350,6 +350,44 @@ class AssignmentRuleRecord(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class AlertRuleRecord(Base):
+    """A row of the alert mapping (services.intake.alert_rules), in ``position`` order."""
+
+    __tablename__ = "alert_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(120))
+    matchers: Mapped[list[list[str]]] = mapped_column(JSON)
+    """[[label, operator, value], ...]; all must hold."""
+    impact: Mapped[int] = mapped_column(Integer)
+    urgency: Mapped[int] = mapped_column(Integer)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    assignment_group_id: Mapped[int | None] = mapped_column(ForeignKey("assignment_groups.id"))
+    auto_resolve: Mapped[bool] = mapped_column(Boolean, default=True)
+    resolution_code: Mapped[str] = mapped_column(String(32))
+
+
+class AlertLinkRecord(Base):
+    """Which incident a monitoring alert (by fingerprint) is recorded as.
+
+    ``open_key`` holds the fingerprint while the link is open and NULL after: its unique
+    index allows one open link per alert, on both databases, whoever delivers first.
+    """
+
+    __tablename__ = "alert_links"
+    __table_args__ = (Index("ix_alert_links_fingerprint", "fingerprint"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    open_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    alertname: Mapped[str] = mapped_column(String(120), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    notifications: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 SEARCH_TABLE = "incident_search"
 """Kept out of the metadata: an FTS5 virtual table on SQLite, a tsvector table on PostgreSQL."""
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
+from deskapp.persistence.alert_repository import SqlAlertRepository
 from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
         self.assignment = SqlAssignmentStore(self.session)
         self.workload = SqlWorkloadQueries(self.session)
         self.email_intake = SqlEmailIntakeRepository(self.session)
+        self.alerts = SqlAlertRepository(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from deskapp.domain.priority import DEFAULT_PRIORITIES
@@ -21,7 +21,8 @@ POSTGRES_ENV = "DESKAPP_TEST_POSTGRES_URL"
 _VOLATILE = ("activity", "incident_search", "incidents", "group_members", "assignment_groups",
              "callers", "categories", "services", "saved_filters", "review_actions",
              "reviews", "business_holidays", "assignment_rules",
-             "email_attachments", "email_messages")
+             "email_attachments", "email_messages",
+             "alert_links", "alert_rules")
 
 
 def postgres_admin_url() -> str | None:
@@ -79,6 +80,8 @@ def reset_postgres(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(_VOLATILE)} RESTART IDENTITY"))
         connection.execute(text("UPDATE counters SET value = 0 WHERE name = 'incident'"))
+        connection.execute(text("DELETE FROM counters WHERE name = 'alert_rules'"))
+        restore_alert_rules(connection)
         connection.execute(text("DELETE FROM matrix_versions WHERE id > 1"))
         connection.execute(text("UPDATE matrix_versions SET created_by_id = NULL"))
         # Users are referenced by the matrix versions, which stay: DELETE, not TRUNCATE.
@@ -96,6 +99,19 @@ def reset_postgres(engine: Engine) -> None:
         connection.execute(text(
             "UPDATE business_calendars SET working_days = '[0, 1, 2, 3, 4]', "
             "opens_minute = 480, closes_minute = 1020, time_zone = 'UTC'"))
+
+
+def restore_alert_rules(connection: Connection) -> None:
+    """Put back the alert mapping migration 0010 seeds (the test of 0010 checks they agree)."""
+    from deskapp.persistence.tables import AlertRuleRecord
+    from deskapp.services.intake.alert_rules import DEFAULT_RULES
+
+    connection.execute(insert(AlertRuleRecord), [
+        {"position": n, "name": r.name, "matchers": [[m.label, m.op.value, m.value]
+                                                     for m in r.matchers],
+         "impact": r.impact, "urgency": r.urgency, "auto_resolve": r.auto_resolve,
+         "resolution_code": r.resolution_code.value}
+        for n, r in enumerate(DEFAULT_RULES, 1)])
 
 
 def database_name(url: str) -> str:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
 from deskapp.domain.people import User
 from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.alert_rules_editor import AlertRulesEditor
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.incidents import utc_now
+from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
 from deskapp.services.matrix_admin import MatrixAdminService
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
@@ -36,6 +38,14 @@ class AdminMenu(QObject):
         self.matrix_action.setObjectName("priorityMatrixAction")
         self.matrix_action.triggered.connect(self.open_matrix_editor)
         self.menu.addAction(self.matrix_action)
+        # Monitoring intake: the alert mapping editor (deskapp.qt.views.alert_rules_editor).
+        # The composition root's factory holds the alert repository too.
+        self._alert_rules = AlertRuleService(cast(AlertUnitOfWorkFactory, uow_factory), user.id)
+        self.alert_rules_editor: AlertRulesEditor | None = None
+        self.alert_rules_action = QAction("&Alert mappings…", self.menu)
+        self.alert_rules_action.setObjectName("alertMappingsAction")
+        self.alert_rules_action.triggered.connect(self.open_alert_rules)
+        self.menu.addAction(self.alert_rules_action)
 
     def open_matrix_editor(self) -> MatrixEditor:
         """Show the editor (loading it afresh) and return it."""
@@ -49,6 +59,15 @@ class AdminMenu(QObject):
         bring_to_front(self.editor)
         self._runner.spawn(self.editor.load(), name="matrix-editor-load")
         return self.editor
+
+    def open_alert_rules(self) -> AlertRulesEditor:
+        """Show the alert mapping editor (loading it afresh) and return it."""
+        if self.alert_rules_editor is None:
+            self.alert_rules_editor = AlertRulesEditor(self._alert_rules, self._runner,
+                                                       parent=self._window)
+        bring_to_front(self.alert_rules_editor)
+        self._runner.spawn(self.alert_rules_editor.load(), name="alert-rules-load")
+        return self.alert_rules_editor
 
 
 def install_admin_menu(window: MainWindow, *, uow_factory: UnitOfWorkFactory,

@@ -1,1 +1,1 @@
-"""Detection channels: incidents recorded from email and monitoring without anyone typing."""
+"""Detection channels that record incidents without anyone typing (monitoring, email)."""
