@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="migrate to the current schema (backs up SQLite first)")
     db_commands.add_parser("current", help="show the schema revision of the database")
+    db_backup = db_commands.add_parser(
+        "backup", help="copy a SQLite database while it is in use (PostgreSQL: pg_dump)")
+    db_backup.add_argument("file", type=Path, metavar="FILE",
+                           help="the backup file to write (replaced whole, or not at all)")
+    db_restore = db_commands.add_parser(
+        "restore", help="replace a SQLite database with a backup (the old one is kept aside)")
+    db_restore.add_argument("file", type=Path, metavar="FILE", help="the backup to restore")
 
     demo = commands.add_parser("demo", help="fill the database with realistic demo data")
     demo.add_argument("--incidents", type=_positive, default=2000, metavar="N",
@@ -182,6 +189,27 @@ def _db_current(settings: Settings, _args: argparse.Namespace) -> int:
     head = migrate.head_revision()
     state = "up to date" if current == head else f"behind (current schema is {head})"
     print(f"{database.display_name}: revision {current or 'none (empty)'}, {state}.")
+    return EXIT_OK
+
+
+def _db_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.backup import backup
+
+    result = backup(settings.database_url, args.file)
+    print(f"Backed up {result.incidents:,} incidents (revision {result.revision or 'none'}) "
+          f"to {result.path} ({result.size / 1024:,.0f} KiB) in {result.seconds:.1f} s.")
+    return EXIT_OK
+
+
+def _db_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.backup import restore
+
+    result = restore(settings.database_url, args.file)
+    print(f"Restored {result.database} from {args.file}: {result.incidents:,} incidents, "
+          f"revision {result.revision}"
+          + (f" (migrated from {result.upgraded_from})" if result.upgraded_from else "") + ".")
+    if result.previous is not None:
+        print(f"The database as it was is kept as {result.previous}.")
     return EXIT_OK
 
 
@@ -388,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers: dict[str | None, Callable[[Settings, argparse.Namespace], int]] = {
         None: _run_gui, "run": _run_gui, "demo": _demo,
-        "db": _db_upgrade if getattr(args, "db_command", None) == "upgrade" else _db_current,
+        "db": {"upgrade": _db_upgrade, "backup": _db_backup, "restore": _db_restore}.get(
+            str(getattr(args, "db_command", "")), _db_current),
         "import": _import_csv if getattr(args, "source", None) == "csv" else _import_servicenow,
         "export": _export, "report": _report,
     }
