@@ -113,6 +113,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("file", type=Path, metavar="FILE",
                         help="the file to write; .csv or .xlsx picks the format")
 
+    soak = commands.add_parser(
+        "soak", help="many agent processes on one database at once, then check nothing was lost")
+    soak.add_argument("--agents", type=_positive, default=8, metavar="N",
+                      help="how many agent processes (default 8)")
+    soak.add_argument("--seconds", type=_positive, default=60, metavar="S",
+                      help="how long they work (default 60)")
+    soak.add_argument("--database", metavar="URL", dest="soak_url",
+                      help="the database to soak; it gets test users and incidents (default: "
+                      "a new SQLite file in a temporary folder, never your desk's)")
+    soak.add_argument("--seed", type=int, metavar="N", help="random seed (default: the time)")
+
     report = commands.add_parser("report", help="make a PDF report")
     reports = report.add_subparsers(dest="report_kind", metavar="KIND", required=True)
     review = reports.add_parser("review", help="the post-incident review of one incident")
@@ -411,6 +422,20 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _soak(_settings: Settings, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from deskapp.soak.run import default_url, soak
+
+    with tempfile.TemporaryDirectory(prefix="deskapp-soak-db-") as folder:
+        url = args.soak_url or default_url(Path(folder))
+        report = soak(url, agents=args.agents, seconds=args.seconds, seed=args.seed,
+                      progress=lambda text: print(text, file=sys.stderr, flush=True))
+    for line in report.lines():
+        print(line)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run; errors become one readable line and a non-zero exit."""
     args = _parser().parse_args(argv)
@@ -419,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": {"upgrade": _db_upgrade, "backup": _db_backup, "restore": _db_restore}.get(
             str(getattr(args, "db_command", "")), _db_current),
         "import": _import_csv if getattr(args, "source", None) == "csv" else _import_servicenow,
-        "export": _export, "report": _report,
+        "export": _export, "report": _report, "soak": _soak,
     }
     handler = handlers[args.command]
     try:
