@@ -101,7 +101,9 @@ class SoakReport:
 
 
 @dataclass(frozen=True)
-class _Setup:
+class SoakSetup:
+    """Who the agents are and what they share."""
+
     users: tuple[User, ...]
     caller_id: int
     hot_ids: tuple[int, ...]
@@ -117,7 +119,7 @@ def soak(url: str, *, agents: int = 8, seconds: float = 60.0, journal_dir: Path 
     seed = seed if seed is not None else int(time.time())
     database = open_database(url)
     try:
-        setup = _set_up(database.uow_factory, agents)
+        setup = set_up(database.uow_factory, agents)
         display = database.display_name
     finally:
         database.close()
@@ -182,7 +184,9 @@ def run_processes(plans: Iterable[AgentPlan], timeout: float) -> list[int]:
     return [p.exitcode if p.exitcode is not None else -1 for p in processes]
 
 
-def _set_up(uow_factory: Any, agents: int) -> _Setup:
+def set_up(uow_factory: Any, agents: int) -> SoakSetup:
+    """Agents (the first two team leads, who edit the matrix), two groups, a caller and the
+    incidents every agent shares."""
     run = uuid.uuid4().hex[:6]
     with uow_factory(write=True) as uow:
         users = tuple(uow.users.add(User(
@@ -198,10 +202,10 @@ def _set_up(uow_factory: Any, agents: int) -> _Setup:
     caller = service.add_caller(f"Soak Caller {run}")
     hot = tuple(service.log_call(LogCallRequest(caller.id, f"Shared soak incident {n}", 2, 2))
                 [0].id for n in range(HOT_INCIDENTS))
-    return _Setup(users, caller.id, hot, groups)
+    return SoakSetup(users, caller.id, hot, groups)
 
 
-def verify(database: Any, setup: _Setup, entries: list[dict[str, Any]], *,
+def verify(database: Any, setup: SoakSetup, entries: list[dict[str, Any]], *,
            complete: bool) -> tuple[int, list[Check]]:
     """Check the database against journal entries.
 
