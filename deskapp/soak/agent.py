@@ -28,6 +28,8 @@ from deskapp.services.dto import IncidentDetail
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 
+START_TIMEOUT = 300.0
+"""How long agents wait for each other to start (spawning is slow on a loaded machine)."""
 CONFLICT_RETRIES = 2
 """After a ConflictError the agent reloads and tries again, at most this many times."""
 
@@ -84,12 +86,20 @@ class Journal:
         self._file.close()
 
 
-def run_agent(plan: AgentPlan) -> None:
-    """The process's body: work until the time is up, journaling every commit."""
+def run_agent(plan: AgentPlan, start: Any = None) -> None:
+    """The process's body: work until the time is up, journaling every commit.
+
+    Args:
+        plan: what to do.
+        start: a multiprocessing barrier the agents (and the run) meet at once connected,
+            so that they all work in the same window however slowly each process started.
+    """
     from deskapp.persistence.database import open_database
     from deskapp.persistence.unit_of_work import LOCK_STATS
 
     database = open_database(plan.url, upgrade=False)
+    if start is not None:
+        start.wait(START_TIMEOUT)
     journal = Journal(plan.journal, plan.fsync)
     agent = _Agent(plan, IncidentService(database.uow_factory, plan.user_id),
                    MatrixAdminService(database.uow_factory, plan.user_id), journal)

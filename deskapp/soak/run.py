@@ -16,14 +16,16 @@ connections), waits, and then checks the database against the agents' journals:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,7 +37,7 @@ from deskapp.domain.people import Group, User
 from deskapp.services.dto import ActivityView, IncidentDetail
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService
-from deskapp.soak.agent import AgentPlan, read_journal, run_agent
+from deskapp.soak.agent import START_TIMEOUT, AgentPlan, read_journal, run_agent
 
 HOT_INCIDENTS = 6
 STATE_OPS = frozenset({"hold", "work", "resolve", "reopen", "close"})
@@ -131,7 +133,7 @@ def soak(url: str, *, agents: int = 8, seconds: float = 60.0, journal_dir: Path 
                  for n in range(agents)]
         say(f"{agents} agents working for {seconds:.0f} s on {display}...")
         started = time.monotonic()
-        exit_codes = run_processes(plans, timeout=seconds + 120)
+        exit_codes, _worked = run_processes(plans, timeout=seconds + 120)
         elapsed = time.monotonic() - started
         journals = [read_journal(Path(p.journal)) if Path(p.journal).exists() else []
                     for p in plans]
@@ -168,20 +170,29 @@ def soak(url: str, *, agents: int = 8, seconds: float = 60.0, journal_dir: Path 
     return report
 
 
-def run_processes(plans: Iterable[AgentPlan], timeout: float) -> list[int]:
-    """Start one spawned process per plan, wait for all; their exit codes (-9: killed)."""
+def run_processes(plans: Sequence[AgentPlan], timeout: float) -> tuple[list[int], float]:
+    """Start one spawned process per plan, start them working together, wait for all.
+
+    Returns their exit codes (-9: killed) and the seconds they worked from the common start.
+    """
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=run_agent, args=(plan,), name=f"soak agent {plan.index}")
-                 for plan in plans]
+    start = context.Barrier(len(plans) + 1)
+    processes = [context.Process(target=run_agent, args=(plan, start),
+                                 name=f"soak agent {plan.index}") for plan in plans]
     for process in processes:
         process.start()
-    deadline = time.monotonic() + timeout
+    # An agent that died while starting breaks the barrier: its exit code says so.
+    with contextlib.suppress(threading.BrokenBarrierError):
+        start.wait(START_TIMEOUT)
+    started = time.monotonic()
+    deadline = started + timeout
     for process in processes:
         process.join(max(deadline - time.monotonic(), 0.1))
         if process.is_alive():
             process.kill()
             process.join()
-    return [p.exitcode if p.exitcode is not None else -1 for p in processes]
+    return ([p.exitcode if p.exitcode is not None else -1 for p in processes],
+            time.monotonic() - started)
 
 
 def set_up(uow_factory: Any, agents: int) -> SoakSetup:
