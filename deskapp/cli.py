@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="migrate to the current schema (backs up SQLite first)")
     db_commands.add_parser("current", help="show the schema revision of the database")
+    db_backup = db_commands.add_parser(
+        "backup", help="copy a SQLite database while it is in use (PostgreSQL: pg_dump)")
+    db_backup.add_argument("file", type=Path, metavar="FILE",
+                           help="the backup file to write (replaced whole, or not at all)")
+    db_restore = db_commands.add_parser(
+        "restore", help="replace a SQLite database with a backup (the old one is kept aside)")
+    db_restore.add_argument("file", type=Path, metavar="FILE", help="the backup to restore")
 
     demo = commands.add_parser("demo", help="fill the database with realistic demo data")
     demo.add_argument("--incidents", type=_positive, default=2000, metavar="N",
@@ -105,6 +112,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="the IANA time zone to write times in (default: this computer's)")
     export.add_argument("file", type=Path, metavar="FILE",
                         help="the file to write; .csv or .xlsx picks the format")
+
+    soak = commands.add_parser(
+        "soak", help="many agent processes on one database at once, then check nothing was lost")
+    soak.add_argument("--agents", type=_positive, default=8, metavar="N",
+                      help="how many agent processes (default 8)")
+    soak.add_argument("--seconds", type=_positive, default=60, metavar="S",
+                      help="how long they work (default 60)")
+    soak.add_argument("--database", metavar="URL", dest="soak_url",
+                      help="the database to soak; it gets test users and incidents (default: "
+                      "a new SQLite file in a temporary folder, never your desk's)")
+    soak.add_argument("--seed", type=int, metavar="N", help="random seed (default: the time)")
 
     report = commands.add_parser("report", help="make a PDF report")
     reports = report.add_subparsers(dest="report_kind", metavar="KIND", required=True)
@@ -194,6 +212,27 @@ def _db_current(settings: Settings, _args: argparse.Namespace) -> int:
     head = migrate.head_revision()
     state = "up to date" if current == head else f"behind (current schema is {head})"
     print(f"{database.display_name}: revision {current or 'none (empty)'}, {state}.")
+    return EXIT_OK
+
+
+def _db_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.backup import backup
+
+    result = backup(settings.database_url, args.file)
+    print(f"Backed up {result.incidents:,} incidents (revision {result.revision or 'none'}) "
+          f"to {result.path} ({result.size / 1024:,.0f} KiB) in {result.seconds:.1f} s.")
+    return EXIT_OK
+
+
+def _db_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from deskapp.persistence.backup import restore
+
+    result = restore(settings.database_url, args.file)
+    print(f"Restored {result.database} from {args.file}: {result.incidents:,} incidents, "
+          f"revision {result.revision}"
+          + (f" (migrated from {result.upgraded_from})" if result.upgraded_from else "") + ".")
+    if result.previous is not None:
+        print(f"The database as it was is kept as {result.previous}.")
     return EXIT_OK
 
 
@@ -424,14 +463,29 @@ def _intake(settings: Settings, args: argparse.Namespace) -> int:
     return _INTAKE_CHANNELS[args.channel](settings, args)
 
 
+def _soak(_settings: Settings, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from deskapp.soak.run import default_url, soak
+
+    with tempfile.TemporaryDirectory(prefix="deskapp-soak-db-") as folder:
+        url = args.soak_url or default_url(Path(folder))
+        report = soak(url, agents=args.agents, seconds=args.seconds, seed=args.seed,
+                      progress=lambda text: print(text, file=sys.stderr, flush=True))
+    for line in report.lines():
+        print(line)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run; errors become one readable line and a non-zero exit."""
     args = _parser().parse_args(argv)
     handlers: dict[str | None, Callable[[Settings, argparse.Namespace], int]] = {
         None: _run_gui, "run": _run_gui, "demo": _demo,
-        "db": _db_upgrade if getattr(args, "db_command", None) == "upgrade" else _db_current,
+        "db": {"upgrade": _db_upgrade, "backup": _db_backup, "restore": _db_restore}.get(
+            str(getattr(args, "db_command", "")), _db_current),
         "import": _import_csv if getattr(args, "source", None) == "csv" else _import_servicenow,
-        "export": _export, "report": _report,
+        "export": _export, "report": _report, "soak": _soak,
         "intake": _intake,
     }
     handler = handlers[args.command]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from deskapp.domain.errors import DatabaseUnavailableError
 from deskapp.persistence import live, migrate
-from deskapp.persistence.engine import make_engine, parse_url
+from deskapp.persistence.engine import make_engine, parse_url, writer
 from deskapp.persistence.unit_of_work import SqlUnitOfWorkFactory
 from deskapp.services.ports import ChangeFeed
 
@@ -44,7 +44,9 @@ class Database:
             # SQLite's advice for long-lived connections: refresh the planner's statistics
             # where the session's queries showed they are stale (cheap when they are not).
             try:
-                with self.engine.connect() as connection:
+                # A write transaction from the start: optimize may write (ANALYZE), and a
+                # read turning into a write fails at once when another process wrote since.
+                with writer(self.engine).connect() as connection:
                     connection.exec_driver_sql("PRAGMA optimize")
             except DBAPIError:
                 log.warning("PRAGMA optimize failed", exc_info=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session
 
 from deskapp.domain.business_hours import BusinessCalendar, Holiday
 from deskapp.domain.enums import Role
-from deskapp.domain.errors import NotFoundError, ValidationError
+from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.matrix_document import (
     calendar_from_dict,
     calendar_to_dict,
@@ -225,6 +225,10 @@ class SqlCatalogRepository:
         return [ServiceView(r.id, r.name) for r in rows]
 
 
+_MATRIX_LOCK = 0x6D6174726978
+"""The advisory lock key that serializes matrix saves on PostgreSQL ("matrix")."""
+
+
 class SqlMatrixRepository:
     """MatrixRepository in SQL: priorities, business hours, versioned matrices."""
 
@@ -267,6 +271,7 @@ class SqlMatrixRepository:
     def save_new_version(self, matrix: PriorityMatrix, author_id: int | None,
                          comment: str = "") -> int:
         matrix.validate()
+        self._require_latest(matrix.version)
         self._save_priorities(matrix.priorities)
         if matrix.calendar is not None:
             self._save_calendar(matrix.calendar)
@@ -282,6 +287,24 @@ class SqlMatrixRepository:
         self._session.add(record)
         self._session.flush()
         return record.id
+
+    def _require_latest(self, based_on: int) -> None:
+        """Refuse a save built on a version that is no longer the newest.
+
+        The service compares versions too, but on PostgreSQL two saves can both read the same
+        newest version and both pass (the soak run found it): a transaction-scoped lock
+        serializes the savers, and the newest version is read again once it is held (each
+        statement sees what committed before it). SQLite's write lock, taken at BEGIN,
+        already does this.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(select(func.pg_advisory_xact_lock(_MATRIX_LOCK)))
+        latest = self._latest()
+        if latest.id != based_on:
+            author = (self._session.get(UserRecord, latest.created_by_id)
+                      if latest.created_by_id is not None else None)
+            raise ConflictError("The priority matrix", author.full_name if author else None,
+                                latest.created_at, latest.id)
 
     def _save_priorities(self, priorities: Sequence[PriorityDefinition]) -> None:
         # By rank, never deleting: closed incidents keep naming the ranks they were given.

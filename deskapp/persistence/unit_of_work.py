@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from typing import Self
 
 from sqlalchemy import Engine
@@ -14,7 +17,7 @@ from deskapp.persistence.alert_repository import SqlAlertRepository
 from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
-from deskapp.persistence.engine import writer
+from deskapp.persistence.engine import BUSY_TIMEOUT_MS, writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
 from deskapp.persistence.report_queries import SqlReportQueries
 from deskapp.persistence.repositories import (
@@ -28,15 +31,37 @@ from deskapp.persistence.repositories import (
 from deskapp.persistence.review_repository import SqlReviewRepository
 from deskapp.persistence.workload_queries import SqlWorkloadQueries
 
+LOCK_ATTEMPTS = 3
+"""A SQLite write waits up to busy_timeout for the write lock at BEGIN, this many times over
+(then says the database is busy): bounded, and never a crash."""
+
+
+class LockStats:
+    """How often writes had to wait again for SQLite's write lock (read by the soak run)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.retries = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+
+LOCK_STATS = LockStats()
+
 
 class SqlUnitOfWork:
     """UnitOfWork over a SQLAlchemy session."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, write: bool = False) -> None:
         self._factory = factory
+        self._write = write
 
     def __enter__(self) -> Self:
         self.session = self._factory()
+        if self._write and self.session.get_bind().dialect.name == "sqlite":
+            self._begin_write()
         self.incidents = SqlIncidentRepository(self.session)
         self.callers = SqlCallerRepository(self.session)
         self.users = SqlUserRepository(self.session)
@@ -67,6 +92,30 @@ class SqlUnitOfWork:
             raise DatabaseUnavailableError(
                 f"The database is not available: {_first_line(exc)}"
             ) from exc
+
+    def _begin_write(self) -> None:
+        """Take SQLite's write lock now (BEGIN IMMEDIATE), waiting again a bounded number
+        of times if another process holds it longer than busy_timeout.
+
+        Retrying here is safe because nothing has been read or written yet; once the lock is
+        held, nothing later in the transaction can meet "database is locked" in WAL mode.
+        """
+        for attempt in range(1, LOCK_ATTEMPTS + 1):
+            try:
+                self.session.connection()
+                return
+            except OperationalError as exc:
+                self.session.close()
+                if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                    raise DatabaseUnavailableError(
+                        f"The database is not available: {_first_line(exc)}") from exc
+                if attempt == LOCK_ATTEMPTS:
+                    raise DatabaseUnavailableError(
+                        "The database is busy: another program kept it locked for "
+                        f"{LOCK_ATTEMPTS * BUSY_TIMEOUT_MS // 1000} s; try again.") from exc
+                LOCK_STATS.add()
+                time.sleep(random.uniform(0.01, 0.1))  # jitter: waiters do not wake as one
+                self.session = self._factory()
 
     def commit(self) -> None:
         live.announce(self.session)
@@ -100,4 +149,4 @@ class SqlUnitOfWorkFactory:
         self._write = sessionmaker(writer(engine), expire_on_commit=False)
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._write if write else self._read)
+        return SqlUnitOfWork(self._write if write else self._read, write=write)
