@@ -11,7 +11,6 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QCoreApplication, QSettings
@@ -29,6 +28,7 @@ from deskapp.qt.views.data_menu import install_data_menu
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.reports_menu import install_reports_menu
+from deskapp.resources import app_icon_path
 from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import Clock
@@ -45,7 +45,7 @@ EXIT_STARTUP_FAILED = 2
 """The database could not be opened or the user could not sign in."""
 
 ORGANIZATION = "Deskapp"
-APP_ICON = Path(__file__).resolve().parent.parent / "resources" / "deskapp.svg"
+APP_ICON = app_icon_path()
 
 
 @dataclass

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         "Without a command it opens the main window.",
     )
     parser.add_argument("--version", action="version", version=f"deskapp {__version__}")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="check this installation: open the main window offscreen on a "
+                        "temporary database, load a queue, write a report; exit 0 if it works")
     parser.add_argument(
         "--database-url", metavar="URL",
         help="sqlite:///path/file.db or postgresql://user@host:port/db "
@@ -386,6 +389,10 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run; errors become one readable line and a non-zero exit."""
     args = _parser().parse_args(argv)
+    if args.smoke_test:
+        from deskapp.smoke import run_smoke_test
+
+        return run_smoke_test()
     handlers: dict[str | None, Callable[[Settings, argparse.Namespace], int]] = {
         None: _run_gui, "run": _run_gui, "demo": _demo,
         "db": _db_upgrade if getattr(args, "db_command", None) == "upgrade" else _db_current,
