@@ -159,7 +159,7 @@ class CrashHandler(QObject):
     _from_thread = Signal(str, str, str)
 
     def __init__(self, log_file: Path | None, parent: QObject | None = None,
-                 on_quit: Callable[[], None] | None = None) -> None:
+                 on_quit: Callable[[], object] | None = None) -> None:
         """Nothing is caught until ``install()``.
 
         Args:
@@ -170,7 +170,7 @@ class CrashHandler(QObject):
         super().__init__(parent)
         self.log_file = log_file
         self.dialog: CrashDialog | None = None
-        self._on_quit = on_quit or QApplication.closeAllWindows
+        self._on_quit: Callable[[], object] = on_quit or QApplication.closeAllWindows
         self._previous_excepthook: Callable[..., Any] | None = None
         self._previous_threading_hook: Callable[..., Any] | None = None
         self._from_thread.connect(self._show, Qt.ConnectionType.QueuedConnection)
