@@ -71,16 +71,27 @@ def run_smoke_test() -> int:
 def _smoke(folder: Path, started: float) -> SmokeResult:
     from PySide6.QtCore import QSettings
 
+    # Window layout and remembered choices go to the temporary folder, not the user's.
+    previous_handler = _quiet_offscreen_warnings()
+    previous_format = QSettings.defaultFormat()
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    try:
+        return _smoke_in(folder, started)
+    finally:
+        QSettings.setDefaultFormat(previous_format)
+        _restore_message_handler(previous_handler)
+
+
+def _smoke_in(folder: Path, started: float) -> SmokeResult:
+    from PySide6.QtCore import QSettings
+
     from deskapp import app
     from deskapp.persistence import migrate
     from deskapp.persistence.database import open_database
     from deskapp.services.demo import generate_demo
     from deskapp.services.setup import sign_in
 
-    # Window layout and remembered choices go to the temporary folder, not the user's.
-    _quiet_offscreen_warnings()
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     database = open_database(f"sqlite:///{folder / 'smoke.db'}")
     try:
         revision = migrate.current_revision(database.engine)
@@ -101,15 +112,30 @@ def _smoke(folder: Path, started: float) -> SmokeResult:
     return SmokeResult(revision, queue, rows, pdf_bytes, time.monotonic() - started)
 
 
-def _quiet_offscreen_warnings() -> None:
-    """Drop the offscreen platform's complaint about window size hints; keep the rest."""
+def _quiet_offscreen_warnings() -> object:
+    """Drop the offscreen platform's complaint about window size hints; keep the rest.
+
+    Returns:
+        The message handler installed before, for ``_restore_message_handler``.
+    """
     from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 
-    def handler(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
-        if "propagateSizeHints" not in message:
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(kind, context, message)
+        else:
             print(f"qt: {message}", file=sys.stderr)
 
-    qInstallMessageHandler(handler)
+    previous = qInstallMessageHandler(handler)
+    return previous
+
+
+def _restore_message_handler(previous: object) -> None:
+    from PySide6.QtCore import qInstallMessageHandler
+
+    qInstallMessageHandler(previous)  # type: ignore[arg-type]
 
 
 async def _in_window(database: object, user: object, window_settings: object,

@@ -29,8 +29,9 @@ BUNDLE = DIST / "deskapp"
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(INSTALLER))
-from deskapp import __version__  # noqa: E402
 from render_icons import HICOLOR_SIZES, render, write_ico  # noqa: E402
+
+from deskapp import __version__  # noqa: E402
 
 DEB_NAME = "deskapp"
 # What the bundled Qt (xcb and Wayland platforms, OpenGL/EGL, fonts) loads from the system;
@@ -78,6 +79,16 @@ def build_icons() -> dict[int, Path]:
     pngs = render(ROOT / "resources" / "icons" / "deskapp.svg", ICONS, HICOLOR_SIZES)
     by_size = {int(path.stem.split("-")[1]): path for path in pngs}
     write_ico(by_size, ICONS / "deskapp.ico")
+    if sys.platform == "darwin" and shutil.which("iconutil"):
+        # macOS's .icns, for the .app's BUNDLE in the spec: an iconset folder, then iconutil.
+        iconset = ICONS / "deskapp.iconset"
+        iconset.mkdir(exist_ok=True)
+        for size in (16, 32, 128, 256, 512):
+            shutil.copy2(by_size[size], iconset / f"icon_{size}x{size}.png")
+            if size * 2 in by_size:
+                shutil.copy2(by_size[size * 2], iconset / f"icon_{size}x{size}@2x.png")
+        subprocess.run(["iconutil", "-c", "icns", str(iconset), "-o",
+                        str(ICONS / "deskapp.icns")], check=True)
     done(started, f"{len(pngs)} sizes")
     return by_size
 
