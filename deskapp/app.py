@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from deskapp import __version__
 from deskapp.domain.errors import DeskappError
 from deskapp.domain.people import User
-from deskapp.logging_setup import configure_logging, log_file_path
+from deskapp.logging_setup import configure_logging, log_file_path, stop_logging
 from deskapp.persistence.database import Database, open_database
 from deskapp.qt.crash import CrashHandler
 from deskapp.qt.runner import DbRunner
@@ -156,12 +156,22 @@ def _one_line(exc: BaseException) -> str:
 def run_gui(settings: Settings) -> int:
     """Open the database, sign in, show the main window and run until it closes.
 
+    Everything is logged to the rotating file in ``settings.log_dir`` meanwhile.
+
     Returns:
         The process exit code: 0, or 2 when the database cannot be opened or the user
         cannot sign in (after telling the user in a message box).
     """
     log_file = configure_logging(settings.log_dir)
     log.info("Deskapp %s starting (log: %s)", __version__, log_file)
+    try:
+        return _run_gui(settings)
+    finally:
+        log.info("Deskapp stopped")
+        stop_logging()
+
+
+def _run_gui(settings: Settings) -> int:
     _application()
     try:
         database = open_database(settings.database_url)

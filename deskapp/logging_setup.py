@@ -30,6 +30,21 @@ _MARK = "_deskapp_handler"
 """Set on the handlers configure_logging adds, so that calling it again replaces them."""
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced after set-up)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def redact(text: str) -> str:
     """``text`` with any password in a URL or a ``password=`` setting replaced by ``***``."""
     text = _URL_PASSWORD.sub(r"\g<user>:***@", text)
@@ -58,13 +73,10 @@ def configure_logging(log_dir: Path, level: int = logging.INFO) -> Path | None:
         The log file, or None when the directory cannot be written: then the log goes to
         stderr only, and the app still starts.
     """
+    stop_logging()
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, _MARK, False):
-            root.removeHandler(handler)
-            handler.close()
     formatter = RedactingFormatter(FORMAT)
-    console = logging.StreamHandler(sys.stderr)
+    console = _StderrHandler()
     console.setLevel(logging.WARNING)
     console.setFormatter(formatter)
     setattr(console, _MARK, True)
@@ -84,3 +96,12 @@ def configure_logging(log_dir: Path, level: int = logging.INFO) -> Path | None:
     setattr(file_handler, _MARK, True)
     root.addHandler(file_handler)
     return target
+
+
+def stop_logging() -> None:
+    """Remove (and close) the handlers ``configure_logging`` added; others stay."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _MARK, False):
+            root.removeHandler(handler)
+            handler.close()

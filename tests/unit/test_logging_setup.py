@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from deskapp.logging_setup import BACKUP_COUNT, MAX_BYTES, configure_logging, redact
+from deskapp.logging_setup import (
+    BACKUP_COUNT,
+    MAX_BYTES,
+    configure_logging,
+    redact,
+    stop_logging,
+)
 
 
 @pytest.fixture
@@ -69,6 +75,17 @@ def test_configuring_twice_replaces_its_own_handlers(tmp_path: Path) -> None:
     configure_logging(tmp_path / "a")
     configure_logging(tmp_path / "b")
     assert len(logging.getLogger().handlers) == before + 2  # one file, one stderr
+    stop_logging()
+    assert len(logging.getLogger().handlers) == before
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_warnings_go_to_the_stderr_of_the_moment(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(tmp_path)
+    capsys.readouterr()
+    logging.getLogger("deskapp.test").warning("to postgresql://a:hunter2@h/d")
+    assert capsys.readouterr().err.endswith("deskapp.test: to postgresql://a:***@h/d\n")
 
 
 @pytest.mark.usefixtures("restore_root_logger")
