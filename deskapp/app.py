@@ -134,6 +134,8 @@ def _application() -> QApplication:
     QCoreApplication.setApplicationName(APP_NAME)
     QCoreApplication.setApplicationVersion(__version__)
     app.setApplicationDisplayName("Deskapp")
+    # Wayland compositors and docks find the icon through the installed deskapp.desktop.
+    app.setDesktopFileName("deskapp")
     if APP_ICON.is_file():
         app.setWindowIcon(QIcon(str(APP_ICON)))
     # The window's closing ends the main coroutine, which ends the loop; Qt quitting on its

@@ -164,6 +164,10 @@ async def _in_window(database: object, user: object, window_settings: object,
         if window.current_count is None or rows == 0:
             raise SmokeTestError(f"the queue shows no incidents (count {window.current_count}, "
                                  f"{rows} rows loaded)")
+        icon = window.windowIcon().pixmap(32, 32)
+        if icon.isNull():
+            raise SmokeTestError("the application icon did not load (Qt's SVG support is "
+                                 "missing)")
         picture = window.grab()
         if picture.isNull() or picture.width() < 200:
             raise SmokeTestError("the main window did not paint")
