@@ -1,6 +1,7 @@
 """The built installers: the PyInstaller bundle starts without Python, and the .deb holds it.
 
-Slow: the first test of a session runs ``make installer`` (3-5 minutes on two shared cores)
+Slow: the first test of a session runs ``make installer`` (about 2 minutes of CPU time:
+3 minutes on an idle 2-core machine, 10-12 on a busy one)
 unless dist/ already holds a bundle and a .deb newer than every source file. CI always
 builds (a fresh clone has no dist/). Outside CI, ``DESKAPP_SKIP_INSTALLER_TEST=1`` skips
 these tests; on CI (``CI=true``) they run, and a failed build fails them.
