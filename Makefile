@@ -36,6 +36,16 @@ pytest: $(STAMP) ui
 
 test: lint typecheck pytest
 
+# The PyInstaller bundle (dist/deskapp/) and the .deb (dist/deskapp_*.deb): installer/README.md.
+INSTALLER_STAMP := $(VENV)/.installer-installed
+$(INSTALLER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,installer]'
+	touch $(INSTALLER_STAMP)
+
+.PHONY: installer
+installer: $(INSTALLER_STAMP) ui
+	$(BIN)/python installer/build.py $(INSTALLER_ARGS)
+
 bench: $(STAMP) ui
 	$(BIN)/python -m tests.bench.queues $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.startup

@@ -22,14 +22,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from deskapp import __version__
 from deskapp.domain.errors import DeskappError
 from deskapp.domain.people import User
+from deskapp.logging_setup import configure_logging, log_file_path, stop_logging
 from deskapp.persistence.database import Database, open_database
+from deskapp.qt.crash import CrashHandler
 from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.about_dialog import install_about
 from deskapp.qt.views.admin_menu import install_admin_menu
 from deskapp.qt.views.data_menu import install_data_menu
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.reports_menu import install_reports_menu
 from deskapp.qt.views.team_menu import install_team_menu
+from deskapp.resources import app_icon_path
 from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import Clock
@@ -46,7 +50,7 @@ EXIT_STARTUP_FAILED = 2
 """The database could not be opened or the user could not sign in."""
 
 ORGANIZATION = "Deskapp"
-APP_ICON = Path(__file__).resolve().parent.parent / "resources" / "deskapp.svg"
+APP_ICON = app_icon_path()
 
 
 @dataclass
@@ -67,6 +71,7 @@ def build_main_window(
     window_settings: QSettings | None = None,
     clock: Clock = utc_now,
     live_updates: bool = True,
+    log_file: Path | None = None,
 ) -> MainWindow:
     """Wire the services of ``database`` into a main window acting as ``user``.
 
@@ -80,6 +85,7 @@ def build_main_window(
         window_settings: where window layout is kept (default: the user's QSettings).
         clock: "now" for the services and the SLA column.
         live_updates: follow changes made by others as they are committed.
+        log_file: where the log is written, for Help → About.
     """
     incidents = IncidentService(database.uow_factory, user.id, clock)
     reference = ReferenceService(database.uow_factory)
@@ -103,6 +109,7 @@ def build_main_window(
                        clock=clock)
     install_team_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                       clock=clock)
+    install_about(window, database.display_name, log_file)
     return window
 
 
@@ -130,6 +137,8 @@ def _application() -> QApplication:
     QCoreApplication.setApplicationName(APP_NAME)
     QCoreApplication.setApplicationVersion(__version__)
     app.setApplicationDisplayName("Deskapp")
+    # Wayland compositors and docks find the icon through the installed deskapp.desktop.
+    app.setDesktopFileName("deskapp")
     if APP_ICON.is_file():
         app.setWindowIcon(QIcon(str(APP_ICON)))
     # The window's closing ends the main coroutine, which ends the loop; Qt quitting on its
@@ -152,10 +161,22 @@ def _one_line(exc: BaseException) -> str:
 def run_gui(settings: Settings) -> int:
     """Open the database, sign in, show the main window and run until it closes.
 
+    Everything is logged to the rotating file in ``settings.log_dir`` meanwhile.
+
     Returns:
         The process exit code: 0, or 2 when the database cannot be opened or the user
         cannot sign in (after telling the user in a message box).
     """
+    log_file = configure_logging(settings.log_dir)
+    log.info("Deskapp %s starting (log: %s)", __version__, log_file)
+    try:
+        return _run_gui(settings)
+    finally:
+        log.info("Deskapp stopped")
+        stop_logging()
+
+
+def _run_gui(settings: Settings) -> int:
     _application()
     try:
         database = open_database(settings.database_url)
@@ -176,7 +197,10 @@ def run_gui(settings: Settings) -> int:
 async def _main(settings: Settings, database: Database, user: User, demo: bool) -> int:
     """The application's coroutine: runs while the main window is open."""
     runner = DbRunner.for_dialect(database.dialect)
-    window = build_main_window(database, user, runner)
+    log_file: Path | None = log_file_path(settings.log_dir)
+    if log_file is not None and not log_file.is_file():
+        log_file = None  # configure_logging could not create it
+    window = build_main_window(database, user, runner, log_file=log_file)
     closed = asyncio.get_running_loop().create_future()
 
     def on_closed() -> None:
@@ -184,6 +208,10 @@ async def _main(settings: Settings, database: Database, user: User, demo: bool) 
             closed.set_result(None)
 
     window.closed.connect(on_closed)
+    # Bugs from here on are logged and shown in a dialog rather than lost.
+    crash = CrashHandler(log_file, window, on_quit=window.close)
+    loop = asyncio.get_running_loop()
+    crash.install(loop)
     try:
         window.show()
         if demo:
@@ -192,6 +220,7 @@ async def _main(settings: Settings, database: Database, user: User, demo: bool) 
             window.start_refresh()
         await closed
     finally:
+        crash.uninstall(loop)
         await runner.aclose()
         window.deleteLater()
     return EXIT_OK

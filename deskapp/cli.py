@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         "Without a command it opens the main window.",
     )
     parser.add_argument("--version", action="version", version=f"deskapp {__version__}")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="check this installation: open the main window offscreen on a "
+                        "temporary database, load a queue, write a report; exit 0 if it works")
     parser.add_argument(
         "--database-url", metavar="URL",
         help="sqlite:///path/file.db or postgresql://user@host:port/db "
@@ -480,6 +483,10 @@ def _soak(_settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run; errors become one readable line and a non-zero exit."""
     args = _parser().parse_args(argv)
+    if args.smoke_test:
+        from deskapp.smoke import run_smoke_test
+
+        return run_smoke_test()
     handlers: dict[str | None, Callable[[Settings, argparse.Namespace], int]] = {
         None: _run_gui, "run": _run_gui, "demo": _demo,
         "db": {"upgrade": _db_upgrade, "backup": _db_backup, "restore": _db_restore}.get(

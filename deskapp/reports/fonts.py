@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib.fonts import addMapping
@@ -22,8 +21,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-FONT_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "fonts"
-"""Where the TrueType files ship (resources/fonts/ of the source tree or installation)."""
+from deskapp.resources import resource_path
+
+FONT_DIR = resource_path("fonts")
+"""Where the TrueType files ship (resources/fonts/ of the source tree, wheel or bundle)."""
 
 SANS = "DeskSans"
 SANS_BOLD = "DeskSans-Bold"
