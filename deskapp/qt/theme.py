@@ -79,7 +79,7 @@ class Colours:
 
 
 LIGHT_COLOURS = Colours(
-    error=QColor("#b91c1c"), warning=QColor("#a04a06"), success=QColor("#2e7d32"),
+    error=QColor("#b91c1c"), warning=QColor("#a04a06"), success=QColor("#276b2b"),
     muted=QColor("#5f6673"), major=QColor("#b91c1c"),
     pill=QColor("#e5e7eb"), pill_text=QColor("#374151"),
     attention=QColor("#c62828"), attention_text=QColor("#ffffff"),

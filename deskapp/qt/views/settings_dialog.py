@@ -139,7 +139,6 @@ class SettingsDialog(QDialog):
         """The connection as the dialog shows it now."""
         ui = self.ui
         postgres = ui.postgresRadio.isChecked()
-        mode = ui.passwordModeCombo.currentData()
         return ConnectionSettings(
             kind=DatabaseKind.POSTGRESQL if postgres else DatabaseKind.LOCAL,
             path=ui.pathEdit.text().strip(),
@@ -148,18 +147,18 @@ class SettingsDialog(QDialog):
             database=ui.databaseEdit.text().strip(),
             user=ui.userEdit.text().strip(),
             sslmode=str(ui.sslCombo.currentData()),
-            password_mode=mode if isinstance(mode, PasswordMode) else PasswordMode.KEYRING,
+            password_mode=self._password_mode(),
         )
 
     def settings(self) -> UserSettings:
         """Everything as the dialog shows it now (the password is not part of it)."""
         ui = self.ui
-        choice = ui.themeCombo.currentData()
+        # Qt hands a StrEnum back as a plain str: convert it again.
+        choice = ThemeChoice(str(ui.themeCombo.currentData() or ThemeChoice.SYSTEM))
         return replace(
             self._settings,
             connection=self.connection(),
-            appearance=AppearanceSettings(
-                theme=choice if isinstance(choice, ThemeChoice) else ThemeChoice.SYSTEM),
+            appearance=AppearanceSettings(theme=choice),
             notifications=NotificationSettings(
                 on_assignment=ui.assignmentCheck.isChecked(),
                 where=NotifyWhere.TRAY if ui.trayRadio.isChecked() else NotifyWhere.IN_WINDOW),
@@ -167,6 +166,9 @@ class SettingsDialog(QDialog):
                                        impact=ui.impactSpin.value(),
                                        urgency=ui.urgencySpin.value()),
         )
+
+    def _password_mode(self) -> PasswordMode:
+        return PasswordMode(str(self.ui.passwordModeCombo.currentData() or PasswordMode.KEYRING))
 
     def _password(self, connection: ConnectionSettings) -> str | None:
         typed = self.ui.passwordEdit.text()
@@ -255,7 +257,7 @@ class SettingsDialog(QDialog):
         ui.postgresBox.setEnabled(postgres)
         ui.pathEdit.setEnabled(not postgres)
         ui.browseButton.setEnabled(not postgres)
-        asks = ui.passwordModeCombo.currentData() is PasswordMode.ASK
+        asks = self._password_mode() is PasswordMode.ASK
         ui.passwordEdit.setToolTip(
             "Used for Test connection only; Deskapp asks for it at each start" if asks
             else "Saved in the system keyring, never in the settings file")
