@@ -26,6 +26,7 @@ from deskapp.persistence.connection_check import check_connection
 from deskapp.persistence.database import Database, open_database
 from deskapp.qt import theme
 from deskapp.qt.drafts import DraftStore
+from deskapp.qt.notifications import install_notifications
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.admin_menu import install_admin_menu
 from deskapp.qt.views.data_menu import install_data_menu
@@ -110,9 +111,12 @@ def build_main_window(
                          clock=clock)
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                        clock=clock)
+    notifier = install_notifications(window, preferences.notifications)
     settings_menu = install_settings_menu(window, check_connection=check_connection)
     settings_menu.applied.connect(
         lambda saved: host.set_call_defaults(saved.call_form))
+    settings_menu.applied.connect(
+        lambda saved: notifier.set_settings(saved.notifications))
     install_shortcuts_menu(window)  # last: it lists every other menu's keys
     return window
 

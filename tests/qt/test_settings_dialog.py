@@ -299,3 +299,29 @@ def test_the_dialog_is_readable_in_dark(qtbot: QtBot, qapp: QApplication,
         qapp.setStyle(style)
         qapp.setPalette(palette)
         theme._current = theme.Scheme.LIGHT
+
+
+def test_without_a_keyring_the_dialog_says_so_and_saves_nothing(
+        qtbot: QtBot, settings_file: Path) -> None:
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())
+    try:
+        dialog = make_dialog(qtbot, UserSettings(), settings_file, failing_check)
+        fill_postgres(dialog)
+        press_ok(dialog)
+        assert dialog.isVisible()
+        message = dialog.ui.errorLabel.text()
+        assert message.startswith("Could not save the settings: The system keyring cannot "
+                                  "keep the password") and "\n" not in message
+        assert not settings_file.exists()
+        # "Ask each time" needs no keyring at all.
+        ui = dialog.ui
+        ui.passwordModeCombo.setCurrentIndex(ui.passwordModeCombo.findData(PasswordMode.ASK))
+        press_ok(dialog)
+        assert not dialog.isVisible()
+        assert user_settings.load(settings_file).connection.password_mode is PasswordMode.ASK
+        assert PASSWORD[:6] not in settings_file.read_text(encoding="utf-8")
+    finally:
+        keyring.set_keyring(previous)
