@@ -325,3 +325,28 @@ def test_without_a_keyring_the_dialog_says_so_and_saves_nothing(
         assert PASSWORD[:6] not in settings_file.read_text(encoding="utf-8")
     finally:
         keyring.set_keyring(previous)
+
+
+def test_ask_each_time_asks_at_start(monkeypatch: pytest.MonkeyPatch,
+                                     memory_keyring: MemoryKeyring) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from deskapp import app
+
+    saved = UserSettings(connection=ConnectionSettings(
+        kind=DatabaseKind.POSTGRESQL, host="db", user="bob", database="desk",
+        password_mode=PasswordMode.ASK))
+    settings = Settings.load(saved=saved)
+    asked: list[str] = []
+
+    def get_text(_parent: object, _title: str, label: str, *_args: object
+                 ) -> tuple[str, bool]:
+        asked.append(label)
+        return PASSWORD, True
+
+    monkeypatch.setattr(QInputDialog, "getText", get_text)
+    ready = app._ask_password(settings)
+    assert ready is not None and make_url(ready.database_url).password == PASSWORD
+    assert asked == ["Password for bob@db:5432/desk:"]
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_args: ("", False))
+    assert app._ask_password(settings) is None  # cancelled: Deskapp does not start
