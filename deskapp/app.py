@@ -16,15 +16,19 @@ from pathlib import Path
 import qasync
 from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 from sqlalchemy.exc import SQLAlchemyError
 
-from deskapp import __version__
+from deskapp import __version__, user_settings
 from deskapp.domain.errors import DeskappError
 from deskapp.domain.people import User
 from deskapp.logging_setup import configure_logging, log_file_path, stop_logging
+from deskapp.persistence.connection_check import check_connection
 from deskapp.persistence.database import Database, open_database
+from deskapp.qt import theme
 from deskapp.qt.crash import CrashHandler
+from deskapp.qt.drafts import DraftStore
+from deskapp.qt.notifications import install_notifications
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.about_dialog import install_about
 from deskapp.qt.views.admin_menu import install_admin_menu
@@ -32,6 +36,8 @@ from deskapp.qt.views.data_menu import install_data_menu
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.reports_menu import install_reports_menu
+from deskapp.qt.views.settings_dialog import install_settings_menu
+from deskapp.qt.views.shortcuts_dialog import install_shortcuts_menu
 from deskapp.qt.views.team_menu import install_team_menu
 from deskapp.resources import app_icon_path
 from deskapp.services.catalog import CatalogService
@@ -72,6 +78,7 @@ def build_main_window(
     clock: Clock = utc_now,
     live_updates: bool = True,
     log_file: Path | None = None,
+    preferences: user_settings.UserSettings | None = None,
 ) -> MainWindow:
     """Wire the services of ``database`` into a main window acting as ``user``.
 
@@ -86,7 +93,9 @@ def build_main_window(
         clock: "now" for the services and the SLA column.
         live_updates: follow changes made by others as they are committed.
         log_file: where the log is written, for Help → About.
+        preferences: the user's settings (default: read from the settings file).
     """
+    preferences = preferences if preferences is not None else user_settings.load()
     incidents = IncidentService(database.uow_factory, user.id, clock)
     reference = ReferenceService(database.uow_factory)
     window = MainWindow(
@@ -100,7 +109,9 @@ def build_main_window(
         window_settings=window_settings if window_settings is not None else QSettings(),
         clock=clock,
     )
-    wire_forms(window, incidents, CatalogService(database.uow_factory), runner, user, clock)
+    host = wire_forms(window, incidents, CatalogService(database.uow_factory), runner, user,
+                      clock, drafts=DraftStore(f"{user.username}@{database.display_name}"),
+                      call_defaults=preferences.call_form)
     install_data_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                       clock=clock)
     install_reports_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
@@ -109,7 +120,14 @@ def build_main_window(
                        clock=clock)
     install_team_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                       clock=clock)
+    notifier = install_notifications(window, preferences.notifications)
+    settings_menu = install_settings_menu(window, check_connection=check_connection)
+    settings_menu.applied.connect(
+        lambda saved: host.set_call_defaults(saved.call_form))
+    settings_menu.applied.connect(
+        lambda saved: notifier.set_settings(saved.notifications))
     install_about(window, database.display_name, log_file)
+    install_shortcuts_menu(window)  # last: it lists every other menu's keys
     return window
 
 
@@ -177,7 +195,13 @@ def run_gui(settings: Settings) -> int:
 
 
 def _run_gui(settings: Settings) -> int:
-    _application()
+    app = _application()
+    theme.install(app, user_settings.load().appearance.theme)
+    if settings.needs_password:
+        asked = _ask_password(settings)
+        if asked is None:
+            return EXIT_STARTUP_FAILED
+        settings = asked
     try:
         database = open_database(settings.database_url)
     except (DeskappError, SQLAlchemyError) as exc:
@@ -192,6 +216,19 @@ def _run_gui(settings: Settings) -> int:
         return result
     finally:
         database.close()
+
+
+def _ask_password(settings: Settings) -> Settings | None:
+    """Ask for the saved PostgreSQL connection's password (before the loop runs)."""
+    connection = settings.connection
+    who = connection.keyring_account if connection is not None else settings.database_url
+    password, ok = QInputDialog.getText(
+        None, "Deskapp: sign in to the database", f"Password for {who}:",
+        QLineEdit.EchoMode.Password)
+    if not ok:
+        log.info("Start-up cancelled at the password question")
+        return None
+    return settings.with_password(password)
 
 
 async def _main(settings: Settings, database: Database, user: User, demo: bool) -> int:
@@ -218,6 +255,9 @@ async def _main(settings: Settings, database: Database, user: User, demo: bool) 
             runner.spawn(_first_start(settings, database, runner, window), name="first start")
         else:
             window.start_refresh()
+        host = window.findChild(FormHost)
+        if isinstance(host, FormHost):
+            runner.spawn(host.offer_drafts(), name="offer drafts")
         await closed
     finally:
         crash.uninstall(loop)
@@ -246,14 +286,15 @@ async def _first_start(settings: Settings, database: Database, runner: DbRunner,
 
 
 def wire_forms(window: MainWindow, incidents: IncidentService, catalog: CatalogService,
-               runner: DbRunner, user: User, clock: Clock) -> FormHost:
+               runner: DbRunner, user: User, clock: Clock, *, drafts: DraftStore | None = None,
+               call_defaults: user_settings.CallFormDefaults | None = None) -> FormHost:
     """Open the call form (Ctrl+N) and incident forms (Enter in the queue) from the window.
 
     The host is a child of the window (``window.findChild(FormHost)``); its forms close
     with the window. What a form saves reaches the window as the service's Change.
     """
     host = FormHost(incidents=incidents, catalog=catalog, runner=runner, user=user,
-                    window=window, clock=clock)
+                    window=window, clock=clock, drafts=drafts, call_defaults=call_defaults)
     window.incident_activated.connect(host.open_incident)
     window.log_call_requested.connect(host.open_call_form)
     host.changed.connect(window.apply_change)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from platformdirs import user_data_dir, user_log_dir
+
+from deskapp import user_settings
+from deskapp.user_settings import ConnectionSettings, DatabaseKind, PasswordMode, UserSettings
 
 APP_NAME = "deskapp"
 ENV_DATABASE_URL = "DESKAPP_DATABASE_URL"
@@ -33,16 +36,43 @@ class Settings:
     username: str | None = None
     demo_incidents_on_first_start: int = 2000
     log_dir: Path = Path(user_log_dir(APP_NAME, appauthor=False))
+    connection: ConnectionSettings | None = None
+    """The saved PostgreSQL connection the URL was built from (Settings dialog), if any."""
+    needs_password: bool = False
+    """The saved connection's password must be asked for (not kept, or not found)."""
 
     @property
     def is_default_database(self) -> bool:
         return self.database_url == default_database_url()
 
+    def with_password(self, password: str) -> Settings:
+        """The same settings, the saved connection's URL carrying ``password``."""
+        if self.connection is None:
+            return self
+        url = self.connection.url(password) or self.database_url
+        return replace(self, database_url=url, needs_password=False)
+
     @classmethod
-    def load(cls, database_url: str | None = None, username: str | None = None) -> Settings:
-        """Command-line values first, then the environment, then the defaults."""
+    def load(cls, database_url: str | None = None, username: str | None = None, *,
+             saved: UserSettings | None = None) -> Settings:
+        """Command-line values first, then the environment, then the saved connection
+        (Settings dialog; its password from the system keyring), then the defaults."""
+        url = database_url or os.environ.get(ENV_DATABASE_URL)
+        connection: ConnectionSettings | None = None
+        needs_password = False
+        if not url:
+            chosen = (saved if saved is not None else user_settings.load()).connection
+            if chosen.kind is DatabaseKind.POSTGRESQL and chosen.problem() is None:
+                password = (user_settings.stored_password(chosen)
+                            if chosen.password_mode is PasswordMode.KEYRING else None)
+                connection = chosen
+                needs_password = password is None
+                url = chosen.url(password)
+            elif chosen.kind is DatabaseKind.LOCAL:
+                url = chosen.url()
         return cls(
-            database_url=database_url or os.environ.get(ENV_DATABASE_URL)
-            or default_database_url(),
+            database_url=url or default_database_url(),
             username=username or os.environ.get(ENV_USER) or None,
+            connection=connection,
+            needs_password=needs_password,
         )

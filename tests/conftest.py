@@ -114,3 +114,19 @@ def add_user(database: Database, username: str, role: Role = Role.AGENT) -> User
 def table_count(database: Database, table: str) -> int:
     with database.engine.connect() as connection:
         return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the user's settings file (Settings dialog) and drafts out of the real home."""
+    import os
+
+    saved = {name: os.environ.get(name) for name in ("DESKAPP_CONFIG_DIR", "DESKAPP_DRAFTS_DIR")}
+    os.environ["DESKAPP_CONFIG_DIR"] = str(tmp_path_factory.mktemp("config"))
+    os.environ["DESKAPP_DRAFTS_DIR"] = str(tmp_path_factory.mktemp("drafts"))
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -6,8 +6,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from deskapp.qt.delegates.priority import _text_on
 from deskapp.qt.roles import ItemRole
+from deskapp.qt.theme import text_on
 
 _MIN_WIDTH = 22
 _ROW_SPACE = 8
@@ -48,7 +48,7 @@ class PriorityCountDelegate(QStyledItemDelegate):
             painter.setPen(fill.darker(120))
             painter.setBrush(fill)
             painter.drawRoundedRect(pill, height / 2, height / 2)
-            painter.setPen(_text_on(fill))
+            painter.setPen(text_on(fill))
             painter.setFont(opt.font)
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
         finally:

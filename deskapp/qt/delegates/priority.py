@@ -7,12 +7,14 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from deskapp.qt.roles import ItemRole
+from deskapp.qt.theme import text_on
 
 _GAP = 6
 
 
 class PriorityDelegate(QStyledItemDelegate):
-    """"P1" in white on the priority's colour, then "Critical" in the normal text colour.
+    """"P1" on the priority's colour (in black or white, by contrast), then "Critical" in the
+    normal text colour.
 
     Colour alone would not do (colour-blind users, greyscale printouts): the code is always
     written on the badge.
@@ -47,7 +49,7 @@ class PriorityDelegate(QStyledItemDelegate):
             painter.setPen(colour.darker(120))
             painter.setBrush(colour)
             painter.drawRoundedRect(badge, 3, 3)
-            painter.setPen(_text_on(colour))
+            painter.setPen(text_on(colour))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, code)
             painter.setPen(opt.palette.color(
                 QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
@@ -57,9 +59,3 @@ class PriorityDelegate(QStyledItemDelegate):
                                                 name_rect.width()))
         finally:
             painter.restore()
-
-
-def _text_on(colour: QColor) -> QColor:
-    """Black or white, whichever reads better on ``colour``."""
-    luminance = 0.299 * colour.redF() + 0.587 * colour.greenF() + 0.114 * colour.blueF()
-    return QColor("#111827") if luminance > 0.6 else QColor("white")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.priority import PriorityDefinition
+from deskapp.qt.theme import text_on
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -52,7 +53,9 @@ class PriorityChoiceDelegate(QStyledItemDelegate):
                              int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
                              str(index.data() or ""))
             if option.state & QStyle.StateFlag.State_Selected:
-                pen = QPen(QColor("#111827"), 3)
+                frame = text_on(background) if isinstance(background, QColor) \
+                    else option.palette.text().color()
+                pen = QPen(frame, 3)
                 painter.setPen(pen)
                 painter.drawRect(rect.adjusted(1, 1, -2, -2))
         finally:

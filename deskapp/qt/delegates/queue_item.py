@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from deskapp.qt import theme
 from deskapp.qt.roles import ItemRole
 
 ATTENTION_KEYS = frozenset({"built_in:sla_attention"})
 """Queues whose count is a warning when it is not zero."""
-ATTENTION_COLOUR = QColor("#c62828")
-PILL_COLOUR = QColor("#e5e7eb")
 _PAD = 8
 
 
@@ -50,11 +49,12 @@ class QueueItemDelegate(QStyledItemDelegate):
                 pill = QRect(rect.right() - pill_width, rect.center().y() - height // 2 + 1,
                              pill_width, height)
                 warn = queue.key in ATTENTION_KEYS and count > 0
+                colours = theme.colours()
                 painter.setRenderHint(QPainter.RenderHint.Antialiasing)
                 painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(ATTENTION_COLOUR if warn else PILL_COLOUR)
+                painter.setBrush(colours.attention if warn else colours.pill)
                 painter.drawRoundedRect(pill, height / 2, height / 2)
-                painter.setPen(QColor("white") if warn else QColor("#374151"))
+                painter.setPen(colours.attention_text if warn else colours.pill_text)
                 painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
         finally:
             painter.restore()
@@ -68,7 +68,7 @@ class QueueItemDelegate(QStyledItemDelegate):
             font.setBold(True)
             font.setCapitalization(QFont.Capitalization.AllUppercase)
             painter.setFont(font)
-            painter.setPen(QColor("#6b7280"))
+            painter.setPen(theme.colours().heading)
             rect = option.rect.adjusted(_PAD, 4, -_PAD, 0)
             painter.drawText(rect, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft,
                              text)

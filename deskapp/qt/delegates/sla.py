@@ -6,11 +6,11 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
+from deskapp.qt import theme
 from deskapp.qt.formatting import SlaState
 from deskapp.qt.roles import ItemRole
 
 BAR_HEIGHT = 3
-TRACK_COLOUR = QColor("#e5e7eb")
 BAR_COLOURS = {
     SlaState.RUNNING: QColor("#2e7d32"),
     SlaState.AT_RISK: QColor("#d97706"),
@@ -46,7 +46,7 @@ class SlaDelegate(QStyledItemDelegate):
                 painter.setBrush(BAR_COLOURS[SlaState.OVERDUE])
                 painter.drawRoundedRect(track, 1.5, 1.5)
                 return
-            painter.setBrush(TRACK_COLOUR)
+            painter.setBrush(theme.colours().sla_track)
             painter.drawRoundedRect(track, 1.5, 1.5)
             if isinstance(share, float) and share > 0:
                 filled = QRectF(track)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor
 
 from deskapp.domain.enums import ActivityKind
+from deskapp.qt import theme
 from deskapp.qt.formatting import format_timestamp
 from deskapp.qt.roles import ItemRole
 from deskapp.services.dto import ActivityView
@@ -31,6 +32,14 @@ KIND_BACKGROUNDS = {
     ActivityKind.COMMENT: QColor("#e3f2fd"),
     ActivityKind.CALL: QColor("#e8f5e9"),
 }
+
+
+def _background(kind: ActivityKind) -> QColor | None:
+    """The tint of an entry in the theme in force (the palette's text reads on it)."""
+    colours = theme.colours()
+    tints = {ActivityKind.WORK_NOTE: colours.work_note, ActivityKind.COMMENT: colours.comment,
+             ActivityKind.CALL: colours.call}
+    return tints.get(kind)
 
 
 class ActivityFilter:
@@ -113,7 +122,7 @@ class ActivityModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return entry.title
         if role == Qt.ItemDataRole.BackgroundRole:
-            return KIND_BACKGROUNDS.get(entry.kind)
+            return _background(entry.kind)
         if role == ItemRole.ID:
             return entry.view.id
         if role == ItemRole.ROW:

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
+from deskapp.qt import theme
 from deskapp.qt.formatting import format_timestamp
 from deskapp.qt.roles import ItemRole
 from deskapp.services.dto import IncidentRow
@@ -90,7 +91,10 @@ class IncidentListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.FontRole and row.is_major:
             return self._bold
         if role == Qt.ItemDataRole.ForegroundRole and row.is_major:
-            return self._colours.get(row.priority)
+            colour = self._colours.get(row.priority)
+            # The priority's own colour as text can be pale (P3's yellow on white):
+            # darkened or lightened, keeping its hue, until it reads on the list.
+            return None if colour is None else theme.legible(colour, theme.base_colour())
         if role == ItemRole.ID:
             return row.id
         if role == ItemRole.ROW:

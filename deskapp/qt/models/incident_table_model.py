@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from deskapp.domain.enums import Escalation
+from deskapp.qt import theme
 from deskapp.qt.formatting import SlaState, SlaSummary, format_timestamp, sla_summary
 from deskapp.qt.models.incident_mime import INCIDENTS_MIME_TYPE, DraggedIncident, pack_incidents
 from deskapp.qt.roles import ItemRole
@@ -109,7 +110,8 @@ VIP_MARK = "★ "
 UNASSIGNED = "Unassigned"
 NO_GROUP = "—"
 
-# Text colours dark enough to read on white and on the alternate row colour.
+# Text colours dark enough to read on white and on the alternate row colour; the table
+# asks the theme (deskapp.qt.theme.colours), which has a dark set too.
 OVERDUE_COLOUR = QColor("#c62828")
 AT_RISK_COLOUR = QColor("#b45309")
 MUTED_COLOUR = QColor("#6b7280")
@@ -735,15 +737,16 @@ class IncidentTableModel(QAbstractTableModel):
     def _foreground(self, row: IncidentRow, column: Column) -> QColor | None:
         if column == Column.SLA:
             state = self._sla(row).state
+            colours = theme.colours()
             if state == SlaState.OVERDUE:
-                return OVERDUE_COLOUR
+                return colours.error
             if state == SlaState.AT_RISK:
-                return AT_RISK_COLOUR
+                return colours.warning
             if state in (SlaState.PAUSED, SlaState.NONE):
-                return MUTED_COLOUR
+                return colours.muted
         elif (column == Column.ASSIGNEE and row.assignee_name is None) or \
                 (column == Column.GROUP and row.group_name is None):
-            return MUTED_COLOUR
+            return theme.colours().muted
         return None
 
     def _font(self, row: IncidentRow, column: Column) -> QFont | None:

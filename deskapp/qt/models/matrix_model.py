@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
 from deskapp.qt.roles import ItemRole
+from deskapp.qt.theme import text_on
 from deskapp.services.matrix_admin import MAX_LEVELS, MIN_LEVELS, MatrixDraft
 
 Index = QModelIndex | QPersistentModelIndex
@@ -24,10 +25,8 @@ EMPTY_COLOUR = QColor("#fde2e2")
 
 
 def text_colour(background: QColor) -> QColor:
-    """Black or white, whichever reads better on ``background``."""
-    luminance = (0.299 * background.redF() + 0.587 * background.greenF()
-                 + 0.114 * background.blueF())
-    return QColor("#111827") if luminance > 0.6 else QColor("white")
+    """Black or white, whichever has the higher contrast on ``background`` (WCAG)."""
+    return text_on(background)
 
 
 class MatrixModel(QAbstractTableModel):

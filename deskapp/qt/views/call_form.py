@@ -12,18 +12,20 @@ import asyncio
 import html
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from deskapp.domain.enums import Channel, ResolutionCode, State
 from deskapp.domain.errors import DeskappError, ValidationError
 from deskapp.domain.incident import MAX_DESCRIPTION, MAX_SHORT_DESCRIPTION
 from deskapp.domain.people import User
+from deskapp.domain.priority import Level
+from deskapp.qt import theme
 from deskapp.qt.formatting import format_duration, format_timestamp
 from deskapp.qt.generated.call_form_ui import Ui_CallForm
 from deskapp.qt.models.incident_list_model import IncidentListModel, ListedIncident
@@ -42,6 +44,7 @@ from deskapp.services.catalog import (
 from deskapp.services.dto import CallerView, IncidentDetail, IncidentRow
 from deskapp.services.incidents import IncidentService, LogCallRequest, utc_now
 from deskapp.services.ports import Clock
+from deskapp.user_settings import CallFormDefaults
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +114,22 @@ def show_message(label: QLabel, message: str) -> None:
     label.setVisible(bool(message))
 
 
+def _default_level(levels: Sequence[Level], wanted: int) -> int:
+    """``wanted`` if the matrix has that level, else its middle one."""
+    values = [lv.value for lv in levels]
+    return wanted if wanted in values else values[len(values) // 2]
+
+
+def _default_channel(defaults: CallFormDefaults) -> Channel:
+    try:
+        return Channel(defaults.channel)
+    except ValueError:
+        return Channel.PHONE
+
+
 def priority_style(colour: str) -> str:
-    return f"QLabel {{ background: {colour}; color: white; font-weight: bold; }}"
+    text = theme.text_on(QColor(colour)).name()
+    return f"QLabel {{ background: {colour}; color: {text}; font-weight: bold; }}"
 
 
 def due_text(preview: PriorityPreview, now: datetime) -> str:
@@ -186,9 +203,12 @@ class CallForm(QWidget):
         self._similar_task: asyncio.Task[None] | None = None
         self._members_task: asyncio.Task[None] | None = None
         self._members: dict[int, list[AgentView]] = {}
+        self.defaults = CallFormDefaults()
+        """What a new call starts with: channel, impact and urgency (Settings)."""
 
         self.ui = Ui_CallForm()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         ui = self.ui
         ui.shortDescriptionEdit.setMaxLength(MAX_SHORT_DESCRIPTION)
         for channel in Channel:
@@ -363,12 +383,15 @@ class CallForm(QWidget):
         ui.groupEdit.set_items([LookupItem(g.id, g.name, payload=g) for g in catalog.groups])
         self._on_group_chosen(ui.groupEdit.item)
         matrix = catalog.matrix
-        middle_impact = matrix.impact_levels[len(matrix.impact_levels) // 2].value
-        middle_urgency = matrix.urgency_levels[len(matrix.urgency_levels) // 2].value
+        middle_impact = _default_level(matrix.impact_levels, self.defaults.impact)
+        middle_urgency = _default_level(matrix.urgency_levels, self.defaults.urgency)
         fill_levels(ui.impactCombo, [(lv.value, lv.name) for lv in matrix.impact_levels],
                     middle_impact)
         fill_levels(ui.urgencyCombo, [(lv.value, lv.name) for lv in matrix.urgency_levels],
                     middle_urgency)
+        if not self.dirty:
+            ui.channelCombo.setCurrentIndex(max(ui.channelCombo.findData(
+                _default_channel(self.defaults)), 0))
         codes = {p.rank: p.code for p in matrix.priorities}
         colours = {p.rank: p.colour for p in matrix.priorities}
         for model in (self._open_model, self._recent_model, self._similar_model):
@@ -393,8 +416,9 @@ class CallForm(QWidget):
             ui.callerCard.setText("Type the caller's name, email or phone number.")
             return
         c = self._caller
+        vip = theme.colours().warning.name()
         lines = [f"<b style='font-size:14px'>{html.escape(c.name)}</b>"
-                 + (" <span style='color:#b45309'><b>★ VIP</b></span>" if c.vip else "")]
+                 + (f" <span style='color:{vip}'><b>★ VIP</b></span>" if c.vip else "")]
         contact = " · ".join(html.escape(p) for p in (c.email, c.phone) if p)
         place = " · ".join(html.escape(p) for p in (c.department, c.location) if p)
         lines += [line for line in (contact, place) if line]
@@ -869,12 +893,14 @@ class CallForm(QWidget):
         ui.categoryEdit.set_item(None)
         ui.subcategoryEdit.set_item(None)
         ui.groupEdit.set_item(None)  # and the assignee with it
-        ui.channelCombo.setCurrentIndex(ui.channelCombo.findData(Channel.PHONE))
+        ui.channelCombo.setCurrentIndex(ui.channelCombo.findData(
+            _default_channel(self.defaults)))
         if self._catalog is not None:
             matrix = self._catalog.matrix
-            for combo, levels in ((ui.impactCombo, matrix.impact_levels),
-                                  (ui.urgencyCombo, matrix.urgency_levels)):
-                combo.setCurrentIndex(combo.findData(levels[len(levels) // 2].value))
+            for combo, levels, wanted in (
+                    (ui.impactCombo, matrix.impact_levels, self.defaults.impact),
+                    (ui.urgencyCombo, matrix.urgency_levels, self.defaults.urgency)):
+                combo.setCurrentIndex(combo.findData(_default_level(levels, wanted)))
         ui.resolveCheck.setChecked(False)
         ui.resolutionCodeCombo.setCurrentIndex(0)
         ui.resolutionNotesEdit.clear()

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHeaderView, QWidget
 
+from deskapp.qt import theme
 from deskapp.qt.formatting import format_timestamp
 from deskapp.qt.generated.conflict_dialog_ui import Ui_ConflictDialog
 from deskapp.qt.models.conflict_model import ConflictColumn, ConflictModel, ValueText
@@ -50,6 +51,7 @@ class ConflictDialog(QDialog):
         super().__init__(parent)
         self.ui = Ui_ConflictDialog()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         self._choice: ConflictChoice | None = None
         self.model = ConflictModel(rows, value_text, self)
         table = self.ui.conflictTable

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import DeskappError
+from deskapp.qt import theme
 from deskapp.qt.generated.csv_mapping_dialog_ui import Ui_CsvMappingDialog
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.import_dialog import ERROR_COLOUR, WARNING_COLOUR
@@ -93,6 +94,7 @@ class CsvMappingDialog(QDialog):
         """The last dry run's or import's report."""
         self.ui = Ui_CsvMappingDialog()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         for kind, label in _KINDS:
             self.ui.kindCombo.addItem(label, kind.value)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from deskapp.domain.enums import State
 from deskapp.domain.errors import ValidationError
+from deskapp.qt import theme
 from deskapp.qt.generated.filter_dialog_ui import Ui_FilterDialog
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.services.queries import SlaCondition
@@ -72,6 +73,7 @@ class FilterDialog(QDialog):
         self._saving = False
         self.ui = Ui_FilterDialog()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         start = queue or copy_of
         self._initial = start.conditions if start is not None else FilterConditions()

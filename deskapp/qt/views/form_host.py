@@ -7,18 +7,22 @@ opening it again brings the open one forward. One call form, reused call after c
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtWidgets import QWidget
 
 from deskapp.domain.people import User
+from deskapp.qt.drafts import CALL_KEY, Draft, DraftKeeper, DraftStore, ask_about
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.call_form import CallForm
 from deskapp.qt.views.incident_form import IncidentForm
 from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import Clock
+from deskapp.user_settings import CallFormDefaults
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,13 @@ class FormHost(QObject):
 
     def __init__(self, *, incidents: IncidentService, catalog: CatalogService,
                  runner: DbRunner, user: User, window: QWidget,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, drafts: DraftStore | None = None,
+                 call_defaults: CallFormDefaults | None = None) -> None:
         super().__init__(window)
+        self._drafts = drafts
+        self._keepers: dict[str, DraftKeeper] = {}
+        self.call_defaults = call_defaults or CallFormDefaults()
+        """What a new call starts with (Settings > Call form)."""
         self._incidents = incidents
         self._catalog = catalog
         self._runner = runner
@@ -65,9 +74,11 @@ class FormHost(QObject):
                             runner=self._runner, user=self._user, clock=self._clock,
                             parent=self._window)
             form.resize(*CALL_FORM_SIZE)
+            form.defaults = self.call_defaults
             form.saved.connect(self.changed)
             form.open_incident_requested.connect(self.open_incident)
             form.closed.connect(self._call_form_closed)
+            self._keep_drafts(form, CALL_KEY, lambda: "call", None)
             self._call_form = form
             form.show()
             self._runner.spawn(form.start(), name="call form start")
@@ -87,6 +98,7 @@ class FormHost(QObject):
             form.saved.connect(self.changed)
             form.open_incident_requested.connect(self.open_incident)
             form.closed.connect(lambda i=incident_id: self._incident_form_closed(i))
+            self._keep_drafts(form, f"incident-{incident_id}", _number_of(form), incident_id)
             self._incident_forms[incident_id] = form
             form.show()
             form.activateWindow()
@@ -96,18 +108,122 @@ class FormHost(QObject):
         return form
 
     def close_all(self) -> None:
-        """Close every form without asking (the application is quitting)."""
+        """Close every form without asking (the application is quitting).
+
+        What a form holds unsaved is kept as a draft, offered back at the next start.
+        """
+        for keeper in list(self._keepers.values()):
+            keeper.write()
+            keeper.stop()
+        self._keepers.clear()
         if self._call_form is not None:
             self._call_form.discard()
         for form in list(self._incident_forms.values()):
             form.discard()
 
     def _call_form_closed(self) -> None:
+        self._drop_keeper(CALL_KEY)
         if self._call_form is not None:
             self._call_form.deleteLater()
         self._call_form = None
 
     def _incident_form_closed(self, incident_id: int) -> None:
+        self._drop_keeper(f"incident-{incident_id}")
         form = self._incident_forms.pop(incident_id, None)
         if form is not None:
             form.deleteLater()
+
+    # --- drafts -------------------------------------------------------------------------
+
+    def keeper(self, key: str) -> DraftKeeper | None:
+        """The draft keeper of an open form ("call", "incident-<id>"), for tests."""
+        return self._keepers.get(key)
+
+    def set_call_defaults(self, defaults: CallFormDefaults) -> None:
+        """Start new calls with ``defaults`` from now on."""
+        self.call_defaults = defaults
+        if self._call_form is not None:
+            self._call_form.defaults = defaults
+
+    def _keep_drafts(self, form: CallForm | IncidentForm, key: str,
+                     title: Callable[[], str], incident_id: int | None) -> None:
+        if self._drafts is None:
+            return
+        keeper = DraftKeeper(form, self._drafts, key, title, incident_id=incident_id)
+        # Saved: nothing is unsaved any more (typing on starts a new draft).
+        form.saved.connect(lambda _change: keeper.forget())
+        self._keepers[key] = keeper
+
+    def _drop_keeper(self, key: str) -> None:
+        # Closed by the agent: saved, or its work discarded on purpose. (Quitting keeps
+        # drafts: close_all stops the keepers first.)
+        keeper = self._keepers.pop(key, None)
+        if keeper is not None:
+            keeper.forget()
+            keeper.stop()
+
+    async def offer_drafts(self) -> list[Draft]:
+        """Ask about each draft left by an earlier run; restore the ones the agent wants.
+
+        Returns:
+            The drafts restored into forms.
+        """
+        if self._drafts is None:
+            return []
+        restored = []
+        for draft in self._drafts.all():
+            answer = await ask_about(self._window, draft)
+            if answer is None:
+                continue  # "Later": asked again at the next start
+            if not answer:
+                self._drafts.delete(draft.key)
+                continue
+            if draft.incident_id is None:
+                await self._restore_call(draft)
+            else:
+                await self._restore_incident(draft, draft.incident_id)
+            restored.append(draft)
+        return restored
+
+    async def _restore_call(self, draft: Draft) -> None:
+        existing = self._call_form is not None
+        form = self.open_call_form()
+        if not existing and not await _next(form.ready):
+            return
+        keeper = self._keepers.get(CALL_KEY)
+        if keeper is not None:
+            keeper.restore(draft)
+
+    async def _restore_incident(self, draft: Draft, incident_id: int) -> None:
+        existing = incident_id in self._incident_forms
+        form = self.open_incident(incident_id)
+        if not existing and not await _next(form.loaded):
+            return
+        keeper = self._keepers.get(draft.key)
+        if keeper is not None:
+            keeper.restore(draft)
+
+
+def _number_of(form: IncidentForm) -> Callable[[], str]:
+    def number() -> str:
+        detail = form.detail
+        return detail.number if detail is not None else "the incident"
+    return number
+
+
+async def _next(signal: SignalInstance, timeout_s: float = 60) -> bool:
+    """Wait for ``signal``'s next emission; False if it did not come in time."""
+    fired: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def done(*_args: object) -> None:
+        if not fired.done():
+            fired.set_result(None)
+
+    signal.connect(done)
+    try:
+        await asyncio.wait_for(fired, timeout_s)
+    except TimeoutError:
+        return False
+    finally:
+        signal.disconnect(done)
+    return True

@@ -21,6 +21,7 @@ from PySide6.QtGui import QBrush, QCloseEvent, QColor
 from PySide6.QtWidgets import QCompleter, QDialog, QListWidgetItem, QWidget
 
 from deskapp.domain.errors import DeskappError
+from deskapp.qt import theme
 from deskapp.qt.generated.import_dialog_ui import Ui_ImportDialog
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.widgets.path_dialog import PathDialog
@@ -74,6 +75,7 @@ class ImportDialog(QDialog):
         """The last import's report, once one has finished."""
         self.ui = Ui_ImportDialog()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._fill_zones()
         self._show_problems([])

@@ -23,6 +23,7 @@ from deskapp.domain.errors import ConflictError, DeskappError, ValidationError
 from deskapp.domain.incident import MAX_DESCRIPTION, MAX_NOTE, MAX_SHORT_DESCRIPTION
 from deskapp.domain.lifecycle import ALLOWED
 from deskapp.domain.people import User
+from deskapp.qt import theme
 from deskapp.qt.formatting import format_duration, format_timestamp
 from deskapp.qt.generated.incident_form_ui import Ui_IncidentForm
 from deskapp.qt.models.activity_model import ActivityFilter, ActivityModel
@@ -134,6 +135,7 @@ class IncidentForm(QWidget):
 
         self.ui = Ui_IncidentForm()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         ui = self.ui
         ui.shortDescriptionEdit.setMaxLength(MAX_SHORT_DESCRIPTION)
         for channel in Channel:
@@ -563,7 +565,8 @@ class IncidentForm(QWidget):
             left = f"{format_duration(remaining)} " + ("left" if remaining >= timedelta(0)
                                                        else "overdue")
         ui.timeLeftValue.setText(left)
-        ui.timeLeftValue.setStyleSheet(OVERDUE_STYLE if overdue else "")
+        ui.timeLeftValue.setStyleSheet(
+            theme.text_style(theme.colours().error, bold=True) if overdue else "")
 
     # --- state transitions --------------------------------------------------------------------
 

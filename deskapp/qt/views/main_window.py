@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from deskapp.domain.errors import NotFoundError
 from deskapp.domain.people import User
+from deskapp.qt import theme
 from deskapp.qt.delegates.priority import PriorityDelegate
 from deskapp.qt.delegates.queue_item import QueueItemDelegate
 from deskapp.qt.delegates.sla import SlaDelegate
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
 
         self._ui = Ui_MainWindow()
         self._ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         self._use_style_icons()
 
         self._model = IncidentTableModel(incidents, runner, clock=clock, parent=self)
@@ -291,6 +293,7 @@ class MainWindow(QMainWindow):
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), box)
         escape.setContext(Qt.ShortcutContext.WidgetShortcut)
         escape.activated.connect(self._leave_search)
+        escape.setWhatsThis("Leave the search, back to the queue")
 
     def _build_status_bar(self, database_name: str) -> None:
         bar = self._ui.statusBar
@@ -338,6 +341,7 @@ class MainWindow(QMainWindow):
         for number, queue in enumerate(BUILT_IN_QUEUES, start=1):
             shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
             shortcut.activated.connect(lambda key=queue.key: self.start_choose_queue(key))
+            shortcut.setWhatsThis(f"Show {queue.title}")
 
     def _set_up_table(self) -> None:
         table = self.table
@@ -685,8 +689,10 @@ class MainWindow(QMainWindow):
 
     def _set_connected(self, connected: bool) -> None:
         self._connection_label.setText("● Connected" if connected else "● Reconnecting…")
+        colours = theme.colours()
         self._connection_label.setStyleSheet(
-            "color: #2e7d32;" if connected else "color: #c62828; font-weight: 600;")
+            theme.text_style(colours.success) if connected
+            else theme.text_style(colours.error, bold=True))
         self._connection_label.setToolTip(
             "Live updates: changes by other agents appear within seconds" if connected
             else "The database cannot be reached; trying again")

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from deskapp.domain.business_hours import BusinessCalendar, Holiday
 from deskapp.domain.errors import DeskappError, ValidationError
 from deskapp.domain.priority import PriorityMatrix
+from deskapp.qt import theme
 from deskapp.qt.delegates.priority_choice import PriorityChoiceDelegate
 from deskapp.qt.generated.matrix_editor_ui import Ui_MatrixEditor
 from deskapp.qt.models.matrix_model import MatrixModel
@@ -129,6 +130,7 @@ class MatrixEditor(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.ui = Ui_MatrixEditor()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         self.setObjectName("matrixEditor")
         self._service = service
         self._runner = runner
@@ -308,7 +310,7 @@ class MatrixEditor(QWidget):
             "Every cell needs a priority before saving. Empty: "
             + ", ".join(f"{i.name} impact x {u.name} urgency" for i, u in empty) + "."
             if empty else "")
-        self.ui.emptyLabel.setStyleSheet("color: #b91c1c;" if empty else "")
+        self.ui.emptyLabel.setStyleSheet(theme.text_style(theme.colours().error) if empty else "")
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         self.ui.addImpactButton.setEnabled(self.model.can_add(vertical))
         self.ui.addUrgencyButton.setEnabled(self.model.can_add(horizontal))
@@ -323,7 +325,7 @@ class MatrixEditor(QWidget):
 
     def _error(self, exc: BaseException) -> None:
         self.ui.statusLabel.setText(describe_error(exc))
-        self.ui.statusLabel.setStyleSheet("color: #b91c1c;")
+        self.ui.statusLabel.setStyleSheet(theme.text_style(theme.colours().error))
 
     def _ok(self, text: str) -> None:
         self.ui.statusLabel.setText(text)

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import DeskappError
+from deskapp.qt import theme
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.services.queues import FilterChoices
 from deskapp.services.report_data import PeriodFilters, save_atomically
@@ -242,7 +243,7 @@ class PeriodReportDialog(QDialog):
         form.addRow("Priorities", priority_row)
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")
-        self.error_label.setStyleSheet("color: #b71c1c;")
+        self.error_label.setStyleSheet(theme.text_style(theme.colours().error))
         self.error_label.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)

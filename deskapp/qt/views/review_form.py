@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import ConflictError, DeskappError
+from deskapp.qt import theme
 from deskapp.qt.generated.review_form_ui import Ui_ReviewForm
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.report_dialogs import PDF_FILTER, ReportExporter
@@ -221,6 +222,7 @@ class ReviewForm(QWidget):
         self._dirty = False
         self.ui = Ui_ReviewForm()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
+        theme.follow(self)
         self.setObjectName("reviewForm")
         self.actions_model = ActionItemsModel(self)
         self.ui.actionsView.setModel(self.actions_model)
@@ -432,7 +434,7 @@ class ReviewForm(QWidget):
     conflict_box: QMessageBox | None = None
 
     def _message(self, text: str, *, error: bool = False) -> None:
-        self.ui.messageLabel.setStyleSheet("color: #b71c1c;" if error else "")
+        self.ui.messageLabel.setStyleSheet(theme.text_style(theme.colours().error) if error else "")
         self.ui.messageLabel.setText(text)
 
     # --- export ---------------------------------------------------------------------------
