@@ -6,7 +6,6 @@ import io
 import re
 import shutil
 import subprocess
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -157,9 +156,7 @@ def test_a_review_not_begun_still_prints_the_incidents_record() -> None:
 
 def test_a_long_timeline_flows_across_pages_with_its_header_repeated() -> None:
     report = make_report(1000)
-    started = time.perf_counter()
-    data = review_pdf(report)
-    seconds = time.perf_counter() - started
+    data = review_pdf(report)  # its speed is measured by tests/bench/reports.py, not here
     reader = PdfReader(io.BytesIO(data))
     assert len(reader.pages) > 20
     texts = [page.extract_text() or "" for page in reader.pages]
@@ -169,8 +166,6 @@ def test_a_long_timeline_flows_across_pages_with_its_header_repeated() -> None:
     body = flat("\n".join(texts))
     for i in range(1000):
         assert f"entry-{i:04d}" in body
-    # The design's target is under a second; a slow test machine gets some slack.
-    assert seconds < 5, seconds
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
