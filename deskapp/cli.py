@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from deskapp import __version__
+from deskapp import __version__, security_cli
 from deskapp.domain.errors import DeskappError
 from deskapp.settings import ENV_DATABASE_URL, ENV_USER, Settings
 
@@ -129,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         kind.add_argument("--timezone", metavar="ZONE",
                           help="the IANA time zone of the report's days and times "
                           "(default: this computer's)")
+    security_cli.add_commands(commands)
     return parser
 
 
@@ -392,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import": _import_csv if getattr(args, "source", None) == "csv" else _import_servicenow,
         "export": _export, "report": _report,
     }
-    handler = handlers[args.command]
+    handler = security_cli.handler_for(args) or handlers[args.command]
     try:
         settings = Settings.load(args.database_url, args.user)
         return handler(settings, args)

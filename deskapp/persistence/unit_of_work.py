@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
+from deskapp.persistence.audit_log import SqlAuditLog, track_writes
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
@@ -28,8 +29,9 @@ from deskapp.persistence.review_repository import SqlReviewRepository
 class SqlUnitOfWork:
     """UnitOfWork over a SQLAlchemy session."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], write: bool = False) -> None:
         self._factory = factory
+        self._write = write
 
     def __enter__(self) -> Self:
         self.session = self._factory()
@@ -43,11 +45,13 @@ class SqlUnitOfWork:
         self.bulk = SqlBulkIncidentWriter(self.session)
         self.reviews = SqlReviewRepository(self.session)
         self.report_queries = SqlReportQueries(self.session)
+        self.audit = SqlAuditLog(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
         try:
             live.forget(self.session)
+            self.audit.forget()
             self.session.rollback()
         finally:
             self.session.close()
@@ -61,11 +65,15 @@ class SqlUnitOfWork:
             ) from exc
 
     def commit(self) -> None:
+        # The trail is written last, so the chain lock is held only for the commit itself.
+        self.session.flush()
+        self.audit.write_pending(generic=self._write)
         live.announce(self.session)
         self.session.commit()
 
     def rollback(self) -> None:
         live.forget(self.session)
+        self.audit.forget()
         self.session.rollback()
 
 
@@ -90,6 +98,8 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(writer(engine), expire_on_commit=False)
+        track_writes(self._read)
+        track_writes(self._write)
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._write if write else self._read)
+        return SqlUnitOfWork(self._write if write else self._read, write)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self
 
+from deskapp.domain.audit import AuditEntry
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
@@ -206,6 +207,26 @@ class MatrixRepository(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """The append-only audit trail, written in the same transaction as the change."""
+
+    def record(self, action: str, *, actor_id: int | None, entity: str = "",
+               entity_id: str | int | None = None,
+               details: dict[str, Any] | None = None) -> None:
+        """Note a row to append when the unit of work commits (dropped if it does not)."""
+        ...
+
+    def walk(self, batch: int = 2000) -> Iterator[AuditEntry]:
+        """Every row in chain order."""
+        ...
+
+    def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
+               entity: str | None = None, entity_id: str | None = None,
+               before_id: int | None = None) -> list[AuditEntry]:
+        """The newest rows first, filtered; ``before_id`` pages back."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolled back unless committed."""
 
@@ -239,6 +260,9 @@ class UnitOfWork(Protocol):
 
     @property
     def report_queries(self) -> ReportQueries: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> Self: ...
 
