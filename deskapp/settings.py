@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from platformdirs import user_data_dir, user_log_dir
@@ -12,6 +12,8 @@ APP_NAME = "deskapp"
 ENV_DATABASE_URL = "DESKAPP_DATABASE_URL"
 ENV_USER = "DESKAPP_USER"
 ENV_DATA_DIR = "DESKAPP_DATA_DIR"
+ENV_PASSWORD = "DESKAPP_PASSWORD"
+"""With DESKAPP_USER, signs in without the dialog (scripts, kiosks, automated runs)."""
 
 
 def data_dir() -> Path:
@@ -33,6 +35,8 @@ class Settings:
     username: str | None = None
     demo_incidents_on_first_start: int = 2000
     log_dir: Path = Path(user_log_dir(APP_NAME, appauthor=False))
+    password: str | None = field(default=None, repr=False)
+    """Signs in without the dialog, with ``username``; never shown or logged."""
 
     @property
     def is_default_database(self) -> bool:
@@ -45,4 +49,5 @@ class Settings:
             database_url=database_url or os.environ.get(ENV_DATABASE_URL)
             or default_database_url(),
             username=username or os.environ.get(ENV_USER) or None,
+            password=os.environ.get(ENV_PASSWORD) or None,
         )

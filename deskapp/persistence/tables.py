@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from deskapp.persistence.types import UTCDateTime
+from deskapp.persistence.types import SecretString, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -346,7 +346,7 @@ class UserCredentialRecord(Base):
 
     __tablename__ = "user_credentials"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(SecretString(200))
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

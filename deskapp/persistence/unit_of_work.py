@@ -12,6 +12,7 @@ from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
 from deskapp.persistence.audit_log import SqlAuditLog, track_writes
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
+from deskapp.persistence.credentials_repository import SqlCredentialRepository
 from deskapp.persistence.engine import writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
 from deskapp.persistence.report_queries import SqlReportQueries
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.reviews = SqlReviewRepository(self.session)
         self.report_queries = SqlReportQueries(self.session)
         self.audit = SqlAuditLog(self.session)
+        self.credentials = SqlCredentialRepository(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

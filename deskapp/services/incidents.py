@@ -23,7 +23,7 @@ from deskapp.services.dto import (
     IncidentRow,
     SimilarIncident,
 )
-from deskapp.services.permissions import Permission, require
+from deskapp.services.permissions import SCOPED_ROLES, Permission, require, require_work_on
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.queries import QueueFilter, QueueQuery
 
@@ -221,8 +221,11 @@ class IncidentService:
     ) -> tuple[IncidentDetail, Change]:
         now = self._clock()
         with self._uow(write=True) as uow:
-            self._actor(uow, permission)
+            actor = self._actor(uow, permission)
             incident = uow.incidents.get(incident_id)
+            if actor.role in SCOPED_ROLES:
+                require_work_on(actor, incident.assignee_id, incident.assignment_group_id,
+                                uow.groups.ids_of_member(actor.id), incident.number or "")
             if incident.version != version:
                 changed_by = (uow.users.get(incident.updated_by_id).full_name
                               if incident.updated_by_id is not None else None)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 
 from deskapp.domain.audit import AuditEntry
+from deskapp.domain.credentials import Credential
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
@@ -207,6 +208,22 @@ class MatrixRepository(Protocol):
         ...
 
 
+class CredentialRepository(Protocol):
+    """Local accounts' password hashes and lock-out state."""
+
+    def get(self, user_id: int) -> Credential | None:
+        """The user's credential, or None if they have no local password."""
+        ...
+
+    def put(self, credential: Credential) -> None:
+        """Store (add or replace) the user's credential."""
+        ...
+
+    def count(self) -> int:
+        """How many local accounts have a password."""
+        ...
+
+
 class AuditLog(Protocol):
     """The append-only audit trail, written in the same transaction as the change."""
 
@@ -263,6 +280,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def credentials(self) -> CredentialRepository: ...
 
     def __enter__(self) -> Self: ...
 
