@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Self
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
@@ -59,6 +59,10 @@ class SqlUnitOfWork:
             self.session.close()
         if isinstance(exc, IntegrityError):
             raise ValidationError(_integrity_message(exc)) from exc
+        if isinstance(exc, DataError):
+            # A value the column cannot hold (PostgreSQL: NUL in text, a name too long).
+            raise ValidationError(f"The database refused a value: {_first_line(exc)}") \
+                from exc
         if isinstance(exc, OperationalError) or (
             isinstance(exc, DBAPIError) and exc.connection_invalidated
         ):
