@@ -137,7 +137,9 @@ def authenticate(settings: Settings, database: Database) -> User | None:
     logins = database.logins
     if logins is not None:
         if logins.is_owner() and not _has_user(database, logins.current_login()):
-            return sign_in(database.uow_factory, settings.username)
+            user = sign_in(database.uow_factory, settings.username)
+            accounts.record_owner_sign_in(user)
+            return user
         return accounts.sign_in_database()
     if settings.username and settings.password:
         return accounts.sign_in(settings.username, settings.password)

@@ -130,6 +130,8 @@ class AccountService:
             uow.audit.record(audit.USER_CREATED, actor_id=user.id, entity="user",
                              entity_id=user.id, details={"username": name, "role": "admin",
                                                          "first_start": True})
+            uow.audit.record(audit.SIGN_IN, actor_id=user.id, entity="user",
+                             entity_id=user.id, details={"method": "first start"})
             uow.commit()
         log.info("First admin account %s set up", name)
         return user
@@ -205,6 +207,14 @@ class AccountService:
             uow.commit()
         log.info("%s signed in (database login)", login)
         return user
+
+    def record_owner_sign_in(self, user: User) -> None:
+        """The database's owner acts as ``user`` without a password (trusted like the owner
+        of a SQLite file); the trail says so."""
+        with self._uow(write=True) as uow:
+            uow.audit.record(audit.SIGN_IN, actor_id=user.id, entity="user", entity_id=user.id,
+                             details={"method": "database owner"})
+            uow.commit()
 
     # --- passwords ------------------------------------------------------------------------
 

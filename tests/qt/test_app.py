@@ -15,6 +15,8 @@ from deskapp.persistence.database import Database
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.sign_in_dialog import Attempt, SignInAnswer, SignInDialog, SignInMode
+from deskapp.services import audit
+from deskapp.services.audit import AuditService
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService
 from deskapp.settings import ENV_DATA_DIR, Settings, default_database_url
@@ -98,6 +100,10 @@ def test_the_gui_runs_until_its_window_closes(
     assert seen == [3, 3]
     assert critical == []
     assert asked == ([SignInMode.FIRST_RUN] if database.dialect == "sqlite" else [])
+    signed_in = AuditService(database.uow_factory, service.actor_id).latest(
+        1, action=audit.SIGN_IN)
+    assert signed_in[0].details_dict()["method"] == (
+        "first start" if database.dialect == "sqlite" else "database owner")
 
 
 def test_demo_data_only_for_a_new_default_database(
