@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 from sqlalchemy.exc import SQLAlchemyError
 
 from deskapp import __version__, user_settings
-from deskapp.domain.errors import DeskappError
+from deskapp.domain.errors import DeskappError, NotFoundError
 from deskapp.domain.people import User
 from deskapp.logging_setup import configure_logging, log_file_path, stop_logging
 from deskapp.persistence.connection_check import check_connection
@@ -38,8 +38,10 @@ from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.reports_menu import install_reports_menu
 from deskapp.qt.views.settings_dialog import install_settings_menu
 from deskapp.qt.views.shortcuts_dialog import install_shortcuts_menu
+from deskapp.qt.views.sign_in_dialog import SignInDialog, SignInMode
 from deskapp.qt.views.team_menu import install_team_menu
 from deskapp.resources import app_icon_path
+from deskapp.services.accounts import AccountService
 from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import Clock
@@ -148,6 +150,46 @@ def fill_demo_data(settings: Settings, database: Database) -> None:
     generate_demo(database.uow_factory, incidents=settings.demo_incidents_on_first_start)
 
 
+def authenticate(settings: Settings, database: Database) -> User | None:
+    """Sign in at start; None if the person cancelled.
+
+    - PostgreSQL: the server checked the login's password (SCRAM) when the database was
+      opened; the login maps to its users row. The database's owner (or a superuser), who
+      can change anything anyway, acts as ``settings.username`` (the admin by default).
+    - SQLite, DESKAPP_USER and DESKAPP_PASSWORD set: a local sign-in without a dialog.
+    - SQLite, no local account has a password yet (a new desk): the first-start dialog
+      asks for the admin account.
+    - Otherwise the sign-in dialog, until the password is right or the person cancels.
+    """
+    accounts = AccountService(database.uow_factory, database.logins)
+    logins = database.logins
+    if logins is not None:
+        if logins.is_owner() and not _has_user(database, logins.current_login()):
+            user = sign_in(database.uow_factory, settings.username)
+            accounts.record_owner_sign_in(user)
+            return user
+        return accounts.sign_in_database()
+    if settings.username and settings.password:
+        return accounts.sign_in(settings.username, settings.password)
+    if accounts.needs_first_admin():
+        return SignInDialog.ask(
+            SignInMode.FIRST_RUN,
+            lambda a: accounts.create_first_admin(a.username, a.full_name, a.password),
+            desk=database.display_name)
+    return SignInDialog.ask(SignInMode.SIGN_IN,
+                            lambda a: accounts.sign_in(a.username, a.password),
+                            username=settings.username or "", desk=database.display_name)
+
+
+def _has_user(database: Database, username: str) -> bool:
+    with database.uow_factory() as uow:
+        try:
+            uow.users.by_username(username)
+        except NotFoundError:
+            return False
+        return True
+
+
 def _application() -> QApplication:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
@@ -208,7 +250,10 @@ def _run_gui(settings: Settings) -> int:
         return _startup_error(_one_line(exc))
     try:
         try:
-            user = sign_in(database.uow_factory, settings.username)
+            signed_in = authenticate(settings, database)
+            if signed_in is None:
+                return EXIT_OK
+            user = signed_in
             demo = needs_demo_data(settings, database, user)
         except (DeskappError, SQLAlchemyError) as exc:
             return _startup_error(_one_line(exc))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from deskapp import __version__
+from deskapp import __version__, security_cli
 from deskapp.domain.errors import DeskappError
 from deskapp.settings import ENV_DATABASE_URL, ENV_USER, Settings
 
@@ -162,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     channels = intake.add_subparsers(dest="channel", metavar="CHANNEL", required=True)
     add_email_parser(channels)
     add_alert_commands(channels)
+
+    security_cli.add_commands(commands)
     return parser
 
 
@@ -495,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export, "report": _report, "soak": _soak,
         "intake": _intake,
     }
-    handler = handlers[args.command]
+    handler = security_cli.handler_for(args) or handlers[args.command]
     try:
         settings = Settings.load(args.database_url, args.user)
         return handler(settings, args)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from platformdirs import user_data_dir, user_log_dir
@@ -15,6 +15,8 @@ APP_NAME = "deskapp"
 ENV_DATABASE_URL = "DESKAPP_DATABASE_URL"
 ENV_USER = "DESKAPP_USER"
 ENV_DATA_DIR = "DESKAPP_DATA_DIR"
+ENV_PASSWORD = "DESKAPP_PASSWORD"
+"""With DESKAPP_USER, signs in without the dialog (scripts, kiosks, automated runs)."""
 
 
 def data_dir() -> Path:
@@ -40,6 +42,8 @@ class Settings:
     """The saved PostgreSQL connection the URL was built from (Settings dialog), if any."""
     needs_password: bool = False
     """The saved connection's password must be asked for (not kept, or not found)."""
+    password: str | None = field(default=None, repr=False)
+    """Signs in without the dialog, with ``username``; never shown or logged."""
 
     @property
     def is_default_database(self) -> bool:
@@ -75,4 +79,5 @@ class Settings:
             username=username or os.environ.get(ENV_USER) or None,
             connection=connection,
             needs_password=needs_password,
+            password=os.environ.get(ENV_PASSWORD) or None,
         )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from deskapp.domain.errors import DatabaseUnavailableError
 from deskapp.persistence import live, migrate
 from deskapp.persistence.engine import make_engine, parse_url, writer
+from deskapp.persistence.pg_roles import PgRoles
 from deskapp.persistence.unit_of_work import SqlUnitOfWorkFactory
 from deskapp.services.ports import ChangeFeed
 
@@ -34,6 +35,11 @@ class Database:
     def display_name(self) -> str:
         """The URL without any password, for title bars and status lines."""
         return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def logins(self) -> PgRoles | None:
+        """PostgreSQL's logins and group roles; None on SQLite (local accounts)."""
+        return PgRoles(self.engine) if self.dialect == "postgresql" else None
 
     def open_change_feed(self) -> ChangeFeed:
         """A feed of changes committed to this database, on a connection of its own."""

@@ -42,7 +42,7 @@ def make_engine(raw_url: str | URL, *, pool_size: int = 4) -> Engine:
         if url.get_backend_name() == "sqlite":
             return _sqlite_engine(url)
         return create_engine(
-            url, pool_size=pool_size, max_overflow=2, pool_pre_ping=True,
+            url, pool_size=pool_size, max_overflow=2, pool_pre_ping=True, hide_parameters=True,
             connect_args={"connect_timeout": 5, "application_name": "deskapp"},
         )
     except NoSuchModuleError:
@@ -54,8 +54,10 @@ def _sqlite_engine(url: URL) -> Engine:
     Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None hands transactions to us: Python 3.11's sqlite3 would otherwise
     # BEGIN lazily (DEFERRED) and a reader could not later become a writer without deadlock.
+    # hide_parameters: SQL logging (and error text) must never show a password hash.
     engine = create_engine(url, connect_args={"isolation_level": None, "timeout": BUSY_TIMEOUT_MS
-                                              / 1000, "check_same_thread": False})
+                                              / 1000, "check_same_thread": False},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from deskapp.persistence.types import UTCDateTime
+from deskapp.persistence.types import SecretString, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -386,6 +386,48 @@ class AlertLinkRecord(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditLogRecord(Base):
+    """One row of the append-only audit trail, chained to the row before by its hash.
+
+    Ids are given by the writer (the previous row's id + 1, under the chain lock), so that a
+    second writer that skipped the lock collides on the primary key instead of forking the
+    chain. Triggers refuse UPDATE and DELETE (migration 0011).
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    """No foreign key: the trail outlives any record it names."""
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    entity: Mapped[str] = mapped_column(String(40), default="")
+    entity_id: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class UserCredentialRecord(Base):
+    """A local account's password (argon2id) and its lock-out state (SQLite desks)."""
+
+    __tablename__ = "user_credentials"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(SecretString(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    must_change: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SettingRecord(Base):
+    """A desk-wide setting kept in the database (e.g. the PostgreSQL role-name prefix)."""
+
+    __tablename__ = "deskapp_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(400))
 
 
 SEARCH_TABLE = "incident_search"

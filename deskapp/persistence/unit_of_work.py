@@ -8,14 +8,16 @@ import time
 from typing import Self
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
 from deskapp.persistence.alert_repository import SqlAlertRepository
 from deskapp.persistence.assignment_repository import SqlAssignmentStore
+from deskapp.persistence.audit_log import SqlAuditLog, track_writes
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
+from deskapp.persistence.credentials_repository import SqlCredentialRepository
 from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import BUSY_TIMEOUT_MS, writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
@@ -76,16 +78,23 @@ class SqlUnitOfWork:
         self.workload = SqlWorkloadQueries(self.session)
         self.email_intake = SqlEmailIntakeRepository(self.session)
         self.alerts = SqlAlertRepository(self.session)
+        self.audit = SqlAuditLog(self.session)
+        self.credentials = SqlCredentialRepository(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
         try:
             live.forget(self.session)
+            self.audit.forget()
             self.session.rollback()
         finally:
             self.session.close()
         if isinstance(exc, IntegrityError):
             raise ValidationError(_integrity_message(exc)) from exc
+        if isinstance(exc, DataError):
+            # A value the column cannot hold (PostgreSQL: NUL in text, a name too long).
+            raise ValidationError(f"The database refused a value: {_first_line(exc)}") \
+                from exc
         if isinstance(exc, OperationalError) or (
             isinstance(exc, DBAPIError) and exc.connection_invalidated
         ):
@@ -118,11 +127,15 @@ class SqlUnitOfWork:
                 self.session = self._factory()
 
     def commit(self) -> None:
+        # The trail is written last, so the chain lock is held only for the commit itself.
+        self.session.flush()
+        self.audit.write_pending(generic=self._write)
         live.announce(self.session)
         self.session.commit()
 
     def rollback(self) -> None:
         live.forget(self.session)
+        self.audit.forget()
         self.session.rollback()
 
 
@@ -147,6 +160,8 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(writer(engine), expire_on_commit=False)
+        track_writes(self._read)
+        track_writes(self._write)
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._write if write else self._read, write=write)

@@ -21,6 +21,7 @@ Repository, DOI 10.24432/C57S4H, CC BY 4.0.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import math
@@ -32,12 +33,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from deskapp.domain.credentials import Credential
 from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, Role, State
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
 from deskapp.services import demo_data as data
+from deskapp.services.accounts import default_hasher
 from deskapp.services.ports import UnitOfWork, UnitOfWorkFactory
 
 BATCH_SIZE = 5_000
@@ -342,8 +345,24 @@ def _ensure_staff(uow: UnitOfWork) -> dict[str, tuple[_PlannedUser, User]]:
         if user is None:
             user = uow.users.add(User(0, planned.username, planned.full_name,
                                       f"{planned.username}@{data.DOMAIN}", planned.role))
+            # Known to everyone who reads the README: a demo desk is for trying things.
+            uow.credentials.put(demo_credential(user.id))
         users[planned.username] = (planned, user)
     return users
+
+
+DEMO_PASSWORD = "deskapp-demo"
+"""Every demo person's password (README.md lists them)."""
+
+
+def demo_credential(user_id: int) -> Credential:
+    """The demo password (DEMO_PASSWORD), hashed once per run and shared by demo staff."""
+    return Credential(user_id, _demo_hash(), 0, None, datetime.now(UTC))
+
+
+@functools.cache
+def _demo_hash() -> str:
+    return default_hasher().hash(DEMO_PASSWORD)
 
 
 def _ensure_teams(uow: UnitOfWork,

@@ -12,6 +12,7 @@ from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, User
+from deskapp.services import audit
 from deskapp.services.assignment_rules import choose as choose_by_rules
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import (
@@ -23,7 +24,13 @@ from deskapp.services.dto import (
     IncidentRow,
     SimilarIncident,
 )
-from deskapp.services.permissions import Permission, require, require_reach
+from deskapp.services.permissions import (
+    SCOPED_ROLES,
+    Permission,
+    require,
+    require_reach,
+    require_work_on,
+)
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.queries import QueueFilter, QueueQuery
 
@@ -130,7 +137,11 @@ class IncidentService:
                 incident.transition(State.RESOLVED, self._actor_id, now,
                                     resolution_code=request.resolution_code,
                                     resolution_notes=request.resolution_notes)
+            changes = audit.activity_details(incident.pending)
             uow.incidents.add(incident)
+            uow.audit.record(audit.INCIDENT_CREATED, actor_id=self._actor_id,
+                             entity="incident", entity_id=incident.id,
+                             details={"number": incident.number, "changes": changes})
             uow.commit()
             assert incident.id is not None
             return to_detail(incident, caller), self._change(incident.id, ChangeKind.CREATED)
@@ -208,6 +219,10 @@ class IncidentService:
             self._actor(uow, Permission.EDIT)
             incident = uow.incidents.get(incident_id)
             apply(incident, now)
+            uow.audit.record(audit.INCIDENT_NOTE, actor_id=self._actor_id, entity="incident",
+                             entity_id=incident_id,
+                             details={"number": incident.number,
+                                      "changes": audit.activity_details(incident.pending)})
             uow.incidents.append_activity(incident)
             uow.commit()
         return self._change(incident_id, ChangeKind.ACTIVITY)
@@ -222,8 +237,11 @@ class IncidentService:
     ) -> tuple[IncidentDetail, Change]:
         now = self._clock()
         with self._uow(write=True) as uow:
-            self._actor(uow, permission)
+            actor = self._actor(uow, permission)
             incident = uow.incidents.get(incident_id)
+            if actor.role in SCOPED_ROLES:
+                require_work_on(actor, incident.assignee_id, incident.assignment_group_id,
+                                uow.groups.ids_of_member(actor.id), incident.number or "")
             if incident.version != version:
                 changed_by = (uow.users.get(incident.updated_by_id).full_name
                               if incident.updated_by_id is not None else None)
@@ -233,7 +251,12 @@ class IncidentService:
             if not incident.pending:
                 return (to_detail(incident, uow.callers.get(incident.caller_id)),
                         self._change(incident_id))
+            changes = audit.activity_details(incident.pending)
             incident.version = uow.incidents.save(incident, version)
+            uow.audit.record(audit.INCIDENT_UPDATED, actor_id=self._actor_id,
+                             entity="incident", entity_id=incident_id,
+                             details={"number": incident.number, "version": incident.version,
+                                      "changes": changes})
             uow.commit()
             return (to_detail(incident, uow.callers.get(incident.caller_id)),
                     self._change(incident_id, kind, ChangeKind.ACTIVITY))
@@ -332,6 +355,8 @@ class IncidentService:
             self._actor(uow, Permission.LOG)
             caller = uow.callers.add(Caller(0, name.strip(), email.strip(), phone.strip(),
                                             department.strip(), location.strip(), vip))
+            uow.audit.record(audit.CALLER_CREATED, actor_id=self._actor_id, entity="caller",
+                             entity_id=caller.id, details={"name": caller.name, "vip": vip})
             uow.commit()
             return caller_view(caller)
 
@@ -391,10 +416,15 @@ class IncidentService:
             incident.transition(State.RESOLVED, self._actor_id, now,
                                 resolution_code=ResolutionCode.DUPLICATE,
                                 resolution_notes=notes)
+            changes = audit.activity_details(incident.pending)
             uow.incidents.add(incident)
             original.add_work_note(f"{caller.name} reported this again as {incident.number}.",
                                    self._actor_id, now)
             uow.incidents.append_activity(original)
+            uow.audit.record(audit.INCIDENT_CREATED, actor_id=self._actor_id,
+                             entity="incident", entity_id=incident.id,
+                             details={"number": incident.number, "duplicate_of":
+                                      original.number, "changes": changes})
             uow.commit()
             assert incident.id is not None
             change = Change(frozenset({incident.id, original_id}),

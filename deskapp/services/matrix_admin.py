@@ -23,6 +23,7 @@ from deskapp.domain.business_hours import DEFAULT_CALENDAR, BusinessCalendar
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.matrix_document import matrix_from_document, matrix_to_document
 from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
+from deskapp.services.audit import MATRIX_SAVED
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.incidents import utc_now
 from deskapp.services.matrix_dto import MatrixVersionInfo
@@ -198,6 +199,12 @@ class MatrixAdminService:
             version = uow.matrix.save_new_version(matrix, self._actor_id, comment.strip())
             saved = uow.matrix.current()
             ids = self._recompute(uow, old, saved) if recompute_open else []
+            uow.audit.record(MATRIX_SAVED, actor_id=self._actor_id, entity="matrix",
+                             entity_id=version,
+                             details={"based_on": draft.based_on, "comment": comment.strip(),
+                                      "recomputed": len(ids), "cells": [
+                                          [i, u, p] for (i, u), p in sorted(
+                                              saved.cells.items())]})
             uow.commit()
         kinds = {ChangeKind.REFERENCE_DATA} | ({ChangeKind.PRIORITY} if ids else set())
         return SaveResult(version, len(ids),

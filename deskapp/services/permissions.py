@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 
 from deskapp.domain.enums import Role
@@ -142,3 +143,27 @@ def may_manage_group(user: User, permission: Permission, group_ids: frozenset[in
     if reach is None:
         return False
     return reach == Scope.ANY or (reach == Scope.GROUPS and group_id in group_ids)
+
+
+SCOPED_ROLES: frozenset[Role] = frozenset({Role.AGENT})
+"""Roles that may change only incidents that are unassigned, theirs, or in their groups
+(PostgreSQL's row-level security carries the same rule: persistence/pg_roles.py)."""
+
+
+def may_work_on(user: User, assignee_id: int | None, group_id: int | None,
+                user_group_ids: Collection[int]) -> bool:
+    """Whether the user may change an incident assigned like this (as it is stored now)."""
+    if user.role not in SCOPED_ROLES:
+        return True
+    if assignee_id is None and group_id is None:
+        return True
+    return assignee_id == user.id or (group_id is not None and group_id in user_group_ids)
+
+
+def require_work_on(user: User, assignee_id: int | None, group_id: int | None,
+                    user_group_ids: Collection[int], number: str) -> None:
+    """Raise PermissionDeniedError unless ``may_work_on``."""
+    if not may_work_on(user, assignee_id, group_id, user_group_ids):
+        raise PermissionDeniedError(
+            f"{number} is assigned to someone else outside your groups; {user.full_name} "
+            f"({user.role.value}) may not change it.")

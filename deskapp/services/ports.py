@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self
 
 from deskapp.domain.assignment import AssignmentRule
+from deskapp.domain.audit import AuditEntry
+from deskapp.domain.credentials import Credential
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
@@ -209,6 +211,42 @@ class MatrixRepository(Protocol):
         ...
 
 
+class CredentialRepository(Protocol):
+    """Local accounts' password hashes and lock-out state."""
+
+    def get(self, user_id: int) -> Credential | None:
+        """The user's credential, or None if they have no local password."""
+        ...
+
+    def put(self, credential: Credential) -> None:
+        """Store (add or replace) the user's credential."""
+        ...
+
+    def count(self) -> int:
+        """How many local accounts have a password."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The append-only audit trail, written in the same transaction as the change."""
+
+    def record(self, action: str, *, actor_id: int | None, entity: str = "",
+               entity_id: str | int | None = None,
+               details: dict[str, Any] | None = None) -> None:
+        """Note a row to append when the unit of work commits (dropped if it does not)."""
+        ...
+
+    def walk(self, batch: int = 2000) -> Iterator[AuditEntry]:
+        """Every row in chain order."""
+        ...
+
+    def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
+               entity: str | None = None, entity_id: str | None = None,
+               before_id: int | None = None) -> list[AuditEntry]:
+        """The newest rows first, filtered; ``before_id`` pages back."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolled back unless committed."""
 
@@ -251,6 +289,12 @@ class UnitOfWork(Protocol):
 
     @property
     def email_intake(self) -> EmailIntakeRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def credentials(self) -> CredentialRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -14,6 +14,9 @@ from deskapp.domain.people import User
 from deskapp.persistence.database import Database
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import MainWindow
+from deskapp.qt.views.sign_in_dialog import Attempt, SignInAnswer, SignInDialog, SignInMode
+from deskapp.services import audit
+from deskapp.services.audit import AuditService
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService
 from deskapp.settings import ENV_DATA_DIR, Settings, default_database_url
@@ -57,7 +60,8 @@ def test_a_database_that_cannot_be_opened_is_a_message_and_exit_code_2(
 def test_an_unknown_user_is_a_message_and_exit_code_2(
         qapp: QApplication, database_url: str, database: Database,
         critical: list[str]) -> None:
-    assert app.run_gui(Settings(database_url=database_url, username="nobody")) == 2
+    assert app.run_gui(Settings(database_url=database_url, username="nobody",
+                                password="whatever-it-is")) == 2
     assert len(critical) == 1
 
 
@@ -65,8 +69,16 @@ def test_an_unknown_user_is_a_message_and_exit_code_2(
 def test_the_gui_runs_until_its_window_closes(
         qapp: QApplication, database_url: str, database: Database,
         service: IncidentService, clock: FakeClock, caller: CallerView,
-        critical: list[str]) -> None:
+        critical: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     log_incidents(service, clock, caller, 3)
+    asked: list[SignInMode] = []
+
+    def first_start(mode: SignInMode, attempt: Attempt, **_kw: str) -> User:
+        # The test database's admin has no password yet: the first start sets one.
+        asked.append(mode)
+        return attempt(SignInAnswer("admin", "correct horse battery", "Desk Administrator"))
+
+    monkeypatch.setattr(SignInDialog, "ask", first_start)
     seen: list[int | None] = []
 
     def close_when_loaded() -> None:
@@ -87,6 +99,11 @@ def test_the_gui_runs_until_its_window_closes(
         poll.stop()
     assert seen == [3, 3]
     assert critical == []
+    assert asked == ([SignInMode.FIRST_RUN] if database.dialect == "sqlite" else [])
+    signed_in = AuditService(database.uow_factory, service.actor_id).latest(
+        1, action=audit.SIGN_IN)
+    assert signed_in[0].details_dict()["method"] == (
+        "first start" if database.dialect == "sqlite" else "database owner")
 
 
 def test_demo_data_only_for_a_new_default_database(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Self
 
+from deskapp.domain.audit import GENESIS, AuditEntry, canonical_json, chain_hash, row_content
 from deskapp.domain.enums import ActivityKind
 from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.incident import Incident, format_number
@@ -54,6 +55,8 @@ class FakeStore:
         """Post-incident reviews by incident id."""
         self.period_figures: PeriodFigures | None = None
         """What the fake report queries answer (set by the test)."""
+        self.audit: list[AuditEntry] = []
+        """The audit trail, chained like the real one."""
 
 
 class FakeIncidents:
@@ -408,6 +411,47 @@ class FakeReportQueries:
         return self._store.period_figures
 
 
+class FakeAudit:
+    """The audit trail: records wait for the commit, then chain like the real one."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+        self.pending: list[tuple[str, int | None, str, str, str]] = []
+
+    def record(self, action: str, *, actor_id: int | None, entity: str = "",
+               entity_id: str | int | None = None,
+               details: dict[str, Any] | None = None) -> None:
+        self.pending.append((action, actor_id, entity,
+                             "" if entity_id is None else str(entity_id),
+                             canonical_json(details or {})))
+
+    def write_pending(self) -> None:
+        for action, actor_id, entity, entity_id, details in self.pending:
+            last = self._store.audit[-1] if self._store.audit else None
+            entry_id, prev = (last.id + 1, last.hash) if last else (1, GENESIS)
+            at = datetime.now(UTC)
+            actor = self._store.users[actor_id].username if actor_id in self._store.users \
+                else ""
+            digest = chain_hash(prev, row_content(entry_id, at, actor_id, actor, action,
+                                                  entity, entity_id, details))
+            self._store.audit.append(AuditEntry(entry_id, at, actor_id, actor, action, entity,
+                                                entity_id, details, prev, digest))
+        self.pending = []
+
+    def walk(self, batch: int = 2000) -> Iterator[AuditEntry]:
+        yield from list(self._store.audit)
+
+    def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
+               entity: str | None = None, entity_id: str | None = None,
+               before_id: int | None = None) -> list[AuditEntry]:
+        rows = [e for e in reversed(self._store.audit)
+                if (not action or e.action == action) and (not actor or e.actor == actor)
+                and (not entity or e.entity == entity)
+                and (not entity_id or e.entity_id == entity_id)
+                and (before_id is None or e.id < before_id)]
+        return rows[:limit]
+
+
 class FakeUnitOfWork:
     """A unit of work that works on a copy of the store and keeps it only on commit."""
 
@@ -426,12 +470,14 @@ class FakeUnitOfWork:
         self.reviews = FakeReviews(self._work)
         self.report_queries = FakeReportQueries(self._work)
         self.assignment = FakeAssignmentStore(self._work)
+        self.audit = FakeAudit(self._work)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
         self._work = copy.deepcopy(self._store)
 
     def commit(self) -> None:
+        self.audit.write_pending()
         self._work.commits = self._store.commits + 1
         self._store.__dict__.update(copy.deepcopy(self._work).__dict__)
 

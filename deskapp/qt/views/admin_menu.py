@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
 from deskapp.domain.people import User
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.alert_rules_editor import AlertRulesEditor
+from deskapp.qt.views.audit_viewer import AuditViewer
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
+from deskapp.services.audit import AuditService
 from deskapp.services.incidents import utc_now
 from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
 from deskapp.services.matrix_admin import MatrixAdminService
+from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -46,6 +49,14 @@ class AdminMenu(QObject):
         self.alert_rules_action.setObjectName("alertMappingsAction")
         self.alert_rules_action.triggered.connect(self.open_alert_rules)
         self.menu.addAction(self.alert_rules_action)
+        self._audit = AuditService(uow_factory, user.id)
+        self.audit_viewer: AuditViewer | None = None
+        self.audit_action = QAction("&Audit trail…", self.menu)
+        self.audit_action.setObjectName("auditTrailAction")
+        self.audit_action.triggered.connect(self.open_audit_viewer)
+        # Only admins read the trail (the service refuses anyone else too).
+        self.audit_action.setVisible(allowed(user, Permission.MANAGE_PEOPLE))
+        self.menu.addAction(self.audit_action)
 
     def open_matrix_editor(self) -> MatrixEditor:
         """Show the editor (loading it afresh) and return it."""
@@ -68,6 +79,16 @@ class AdminMenu(QObject):
         bring_to_front(self.alert_rules_editor)
         self._runner.spawn(self.alert_rules_editor.load(), name="alert-rules-load")
         return self.alert_rules_editor
+
+
+    def open_audit_viewer(self) -> AuditViewer:
+        """Show the audit viewer (loading the newest rows) and return it."""
+        if self.audit_viewer is None:
+            self.audit_viewer = AuditViewer(self._audit, self._runner, self._window)
+            self.audit_viewer.setWindowFlag(Qt.WindowType.Window, True)
+        bring_to_front(self.audit_viewer)
+        self._runner.spawn(self.audit_viewer.load(), name="audit-viewer-load")
+        return self.audit_viewer
 
 
 def install_admin_menu(window: MainWindow, *, uow_factory: UnitOfWorkFactory,

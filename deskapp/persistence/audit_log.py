@@ -1,0 +1,177 @@
+"""The audit trail in the database: appended in the same transaction as the change it records.
+
+Services call ``record`` while they work; the unit of work writes what was recorded just
+before it commits (``write_pending``), so the trail and the change commit or roll back
+together. Appending holds the chain lock to the end of the transaction: on PostgreSQL an
+advisory lock taken by ``deskapp_audit_head()``, on SQLite the write lock every write
+transaction takes at BEGIN IMMEDIATE. The chain's order is therefore the commit order.
+
+A write unit of work that commits without recording anything still leaves a row ("change",
+naming the tables it wrote), so that no committed change escapes the trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, Table, insert, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from deskapp.domain.audit import (
+    GENESIS,
+    AuditEntry,
+    canonical_json,
+    chain_hash,
+    row_content,
+)
+from deskapp.persistence.tables import AuditLogRecord, UserRecord
+
+_PENDING = "deskapp_audit_pending"
+_TOUCHED = "deskapp_audit_touched"
+GENERIC_ACTION = "change"
+"""The action of a row written for a transaction whose service recorded nothing itself."""
+
+_A: Table = AuditLogRecord.__table__  # type: ignore[assignment]
+
+
+class SqlAuditLog:
+    """The audit trail of one unit of work's session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, action: str, *, actor_id: int | None, entity: str = "",
+               entity_id: str | int | None = None,
+               details: dict[str, Any] | None = None) -> None:
+        """Note something to append when this transaction commits."""
+        pending: list[dict[str, Any]] = self._session.info.setdefault(_PENDING, [])
+        pending.append({
+            "actor_id": actor_id, "action": action[:40], "entity": entity[:40],
+            "entity_id": "" if entity_id is None else str(entity_id)[:64],
+            "details": canonical_json(details or {}),
+        })
+
+    @property
+    def pending_count(self) -> int:
+        """How many rows wait for the commit."""
+        return len(self._session.info.get(_PENDING, ()))
+
+    def write_pending(self, *, generic: bool) -> int:
+        """Append what was recorded (or, if ``generic``, one "change" row); returns how many.
+
+        Called by the unit of work inside the transaction, just before COMMIT.
+        """
+        pending: list[dict[str, Any]] = self._session.info.pop(_PENDING, [])
+        touched: set[str] = self._session.info.pop(_TOUCHED, set())
+        if not pending and generic:
+            pending = [{"actor_id": None, "action": GENERIC_ACTION, "entity": "",
+                        "entity_id": "", "details": canonical_json(
+                            {"tables": sorted(touched)})}]
+        if not pending:
+            return 0
+        last_id, last_hash = self._head()
+        names = self._names({p["actor_id"] for p in pending if p["actor_id"] is not None})
+        now = datetime.now(UTC)
+        rows = []
+        for entry in pending:
+            last_id += 1
+            actor = names.get(entry["actor_id"], "")
+            content = row_content(last_id, now, entry["actor_id"], actor, entry["action"],
+                                  entry["entity"], entry["entity_id"], entry["details"])
+            row_hash = chain_hash(last_hash, content)
+            rows.append({**entry, "id": last_id, "at": now, "actor": actor,
+                         "prev_hash": last_hash, "hash": row_hash})
+            last_hash = row_hash
+        self._session.execute(insert(_A), rows)
+        return len(rows)
+
+    def forget(self) -> None:
+        """Drop what a rolled-back transaction recorded."""
+        self._session.info.pop(_PENDING, None)
+        self._session.info.pop(_TOUCHED, None)
+
+    def _head(self) -> tuple[int, str]:
+        row: Row[Any] | None
+        if self._session.get_bind().dialect.name == "postgresql":
+            row = self._session.execute(
+                text("SELECT last_id, last_hash FROM deskapp_audit_head()")).one()
+        else:
+            row = self._session.execute(
+                select(_A.c.id, _A.c.hash).order_by(_A.c.id.desc()).limit(1)).first()
+        last_id, last_hash = (row[0], row[1]) if row is not None and row[0] is not None \
+            else (0, GENESIS)
+        return int(last_id), str(last_hash)
+
+    def _names(self, ids: set[int]) -> dict[Any, str]:
+        if not ids:
+            return {}
+        result = self._session.execute(
+            select(UserRecord.id, UserRecord.username).where(UserRecord.id.in_(ids)))
+        return {row.id: row.username for row in result}
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def entries(self, after_id: int = 0, limit: int = 1000) -> list[AuditEntry]:
+        """Rows after ``after_id``, in chain order."""
+        result = self._session.execute(
+            select(_A).where(_A.c.id > after_id).order_by(_A.c.id).limit(limit))
+        return [_entry(row) for row in result.mappings()]
+
+    def walk(self, batch: int = 2000) -> Iterator[AuditEntry]:
+        """Every row in chain order, a batch at a time."""
+        after = 0
+        while True:
+            rows = self.entries(after, batch)
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].id
+
+    def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
+               entity: str | None = None, entity_id: str | None = None,
+               before_id: int | None = None) -> list[AuditEntry]:
+        """The newest rows first, filtered; ``before_id`` pages back."""
+        query = select(_A).order_by(_A.c.id.desc()).limit(limit)
+        if action:
+            query = query.where(_A.c.action == action)
+        if actor:
+            query = query.where(_A.c.actor == actor)
+        if entity:
+            query = query.where(_A.c.entity == entity)
+        if entity_id:
+            query = query.where(_A.c.entity_id == entity_id)
+        if before_id is not None:
+            query = query.where(_A.c.id < before_id)
+        return [_entry(row) for row in self._session.execute(query).mappings()]
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(id=row["id"], at=row["at"], actor_id=row["actor_id"], actor=row["actor"],
+                      action=row["action"], entity=row["entity"], entity_id=row["entity_id"],
+                      details=row["details"], prev_hash=row["prev_hash"], hash=row["hash"])
+
+
+def track_writes(factory: sessionmaker[Session]) -> None:
+    """Note which tables each session writes, for the generic audit row."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import ORMExecuteState, UOWTransaction
+
+    @event.listens_for(factory, "after_flush")
+    def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+        touched: set[str] = session.info.setdefault(_TOUCHED, set())
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            table = getattr(obj, "__tablename__", None)
+            if isinstance(table, str):
+                touched.add(table)
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _on_execute(state: ORMExecuteState) -> None:
+        if not (state.is_insert or state.is_update or state.is_delete):
+            return
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if isinstance(name, str) and name != _A.name:
+            touched: set[str] = state.session.info.setdefault(_TOUCHED, set())
+            touched.add(name)

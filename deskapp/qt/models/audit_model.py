@@ -1,0 +1,97 @@
+"""The audit trail's rows for the audit viewer, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from deskapp.domain.audit import AuditEntry
+from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.roles import ItemRole
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class AuditColumn(IntEnum):
+    ID = 0
+    AT = 1
+    ACTOR = 2
+    ACTION = 3
+    WHAT = 4
+    DETAILS = 5
+
+
+_TITLES = {AuditColumn.ID: "#", AuditColumn.AT: "When", AuditColumn.ACTOR: "Who",
+           AuditColumn.ACTION: "Action", AuditColumn.WHAT: "Record",
+           AuditColumn.DETAILS: "Details"}
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """Details on one line: control characters shown as spaces, long text cut."""
+    flat = "".join(c if c.isprintable() else " " for c in text)
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+class AuditModel(QAbstractTableModel):
+    """Rows of the audit trail (plain data, loaded by the viewer).
+
+    Roles: DisplayRole, ToolTipRole (the whole details and the row's hash), ItemRole.ROW
+    (the AuditEntry), ItemRole.ID (its id).
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[AuditEntry] = []
+
+    def set_rows(self, rows: Sequence[AuditEntry]) -> None:
+        """Show these rows instead."""
+        self.beginResetModel()
+        try:
+            self._rows = list(rows)
+        finally:
+            self.endResetModel()
+
+    @property
+    def rows(self) -> list[AuditEntry]:
+        return list(self._rows)
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(AuditColumn)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(AuditColumn):
+            return _TITLES[AuditColumn(section)]
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = AuditColumn(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == AuditColumn.ID:
+                return str(row.id)
+            if column == AuditColumn.AT:
+                return format_timestamp(row.at)
+            if column == AuditColumn.ACTOR:
+                return row.actor or "(system)"
+            if column == AuditColumn.ACTION:
+                return row.action.replace("_", " ")
+            if column == AuditColumn.WHAT:
+                return f"{row.entity} {row.entity_id}".strip()
+            return _one_line(row.details)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{_one_line(row.details, 2000)}\nsha256 {row.hash}"
+        if role == ItemRole.ROW:
+            return row
+        if role == ItemRole.ID:
+            return row.id
+        return None

@@ -1,0 +1,161 @@
+"""The permission table walked role by role through the services, on both databases.
+
+Each permission has one service call that needs it; each role either may make it (and the
+change and its audit row are there) or gets PermissionDeniedError (and nothing changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import text
+
+from deskapp.domain.enums import ResolutionCode, Role, State
+from deskapp.domain.errors import PermissionDeniedError
+from deskapp.domain.people import Group, User
+from deskapp.persistence.database import Database
+from deskapp.services.accounts import AccountService
+from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
+from deskapp.services.permissions import GRANTS, Permission
+from deskapp.services.report_data import PeriodFilters, ReportService
+from tests.conftest import FakeClock, add_user
+
+
+@dataclass
+class World:
+    """What each call works on: an unassigned incident, a group, a caller."""
+
+    database: Database
+    actor: User
+    clock: FakeClock
+    incident_id: int
+    group_id: int
+    caller_id: int
+
+    def incidents(self) -> IncidentService:
+        return IncidentService(self.database.uow_factory, self.actor.id, self.clock)
+
+    def version(self) -> int:
+        return self.incidents().get(self.incident_id).version
+
+
+def _log(w: World) -> None:
+    w.incidents().log_call(LogCallRequest(caller_id=w.caller_id, short_description="New call",
+                                          impact=3, urgency=3))
+
+
+def _edit(w: World) -> None:
+    w.incidents().update(w.incident_id, w.version(), description="Edited")
+
+
+def _resolve(w: World) -> None:
+    w.incidents().transition(w.incident_id, w.version(), State.RESOLVED,
+                             resolution_code=ResolutionCode.SOLVED_REMOTELY,
+                             resolution_notes="Fixed")
+
+
+def _reassign(w: World) -> None:
+    w.incidents().assign(w.incident_id, w.version(), w.group_id, None)
+
+
+def _edit_matrix(w: World) -> None:
+    service = MatrixAdminService(w.database.uow_factory, w.actor.id, w.clock)
+    service.save(MatrixDraft.of(service.load().matrix), recompute_open=False)
+
+
+def _manage_people(w: World) -> None:
+    AccountService(w.database.uow_factory, None, w.clock,
+                   PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)).create_user(
+        "newcomer", "New Comer", "", Role.AGENT, "a long enough password", actor_id=w.actor.id)
+
+
+def _export_reports(w: World) -> None:
+    ReportService(w.database.uow_factory, w.actor.id, w.clock).period_report(
+        PeriodFilters(date(2026, 3, 1), date(2026, 3, 2)))
+
+
+CALLS: dict[Permission, Callable[[World], None]] = {
+    Permission.LOG: _log, Permission.EDIT: _edit, Permission.RESOLVE: _resolve,
+    Permission.REASSIGN: _reassign, Permission.EDIT_MATRIX: _edit_matrix,
+    Permission.MANAGE_PEOPLE: _manage_people, Permission.EXPORT_REPORTS: _export_reports,
+}
+
+
+def test_every_permission_has_a_call() -> None:
+    assert set(CALLS) == set(Permission)
+
+
+def _audit_count(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one())
+
+
+@pytest.mark.parametrize("permission", list(Permission))
+@pytest.mark.parametrize("role", list(Role))
+def test_the_permission_table_holds_in_the_services(
+        database: Database, service: IncidentService, clock: FakeClock, role: Role,
+        permission: Permission) -> None:
+    actor = add_user(database, f"who_{role.value}", role)
+    with database.uow_factory(write=True) as uow:
+        group = uow.groups.add(Group(0, "Somewhere"), [])
+        uow.commit()
+    caller = service.add_caller("Ada Caller")
+    detail, _ = service.log_call(LogCallRequest(caller_id=caller.id,
+                                                short_description="Unassigned", impact=3,
+                                                urgency=3))
+    world = World(database, actor, clock, detail.id, group.id, caller.id)
+    before = _audit_count(database)
+    if permission in GRANTS[role]:
+        CALLS[permission](world)
+        if permission is not Permission.EXPORT_REPORTS:  # a read: nothing to record
+            assert _audit_count(database) > before
+    else:
+        with pytest.raises(PermissionDeniedError, match=permission.value.replace("_", " ")):
+            CALLS[permission](world)
+        assert _audit_count(database) == before
+
+
+def test_an_inactive_user_may_do_nothing(database: Database, service: IncidentService,
+                                         clock: FakeClock) -> None:
+    actor = add_user(database, "gone", Role.ADMIN)
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE users SET active = false WHERE id = :id"),
+                           {"id": actor.id})
+    caller = service.add_caller("Ada Caller")
+    world = World(database, actor, clock, 0, 0, caller.id)
+    with pytest.raises(PermissionDeniedError):
+        _log(world)
+
+
+@pytest.mark.parametrize(("where", "allowed"), [
+    ("mine", True), ("my_group", True), ("unassigned", True), ("elsewhere", False)])
+def test_agents_change_only_their_own_or_their_groups_incidents(
+        database: Database, service: IncidentService, clock: FakeClock, where: str,
+        allowed: bool) -> None:
+    agent = add_user(database, "agnes", Role.AGENT)
+    other = add_user(database, "otto", Role.AGENT)
+    lead = add_user(database, "leah", Role.LEAD)
+    with database.uow_factory(write=True) as uow:
+        mine = uow.groups.add(Group(0, "Mine"), [agent.id, other.id])
+        theirs = uow.groups.add(Group(0, "Theirs"), [other.id])
+        uow.commit()
+    group, assignee = {"mine": (mine.id, agent.id), "my_group": (mine.id, other.id),
+                       "unassigned": (None, None), "elsewhere": (theirs.id, other.id)}[where]
+    caller = service.add_caller("Ada Caller")
+    detail, _ = service.log_call(LogCallRequest(
+        caller_id=caller.id, short_description="Scoped", impact=3, urgency=3,
+        assignment_group_id=group, assignee_id=assignee))
+    as_agent = IncidentService(database.uow_factory, agent.id, clock)
+    if allowed:
+        as_agent.update(detail.id, detail.version, description="By the agent")
+    else:
+        with pytest.raises(PermissionDeniedError, match="outside your groups"):
+            as_agent.update(detail.id, detail.version, description="By the agent")
+        # A team lead is not scoped.
+        IncidentService(database.uow_factory, lead.id, clock).update(
+            detail.id, detail.version, description="By the lead")

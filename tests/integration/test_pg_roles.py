@@ -1,0 +1,309 @@
+"""PostgreSQL roles: the permission table enforced by the server, for a login bypassing Deskapp.
+
+Roles are cluster-wide and other test runs share the server: every role here carries a prefix
+unique to this run (stored in the private database's deskapp_settings), is created in the
+test's own database set-up and dropped in its teardown.
+
+pg_hba on the test server trusts 127.0.0.1, so the server does not check passwords here: the
+tests prove the stored verifier is SCRAM-SHA-256 and equals what PostgreSQL itself computes
+for the same password and salt, not that a wrong password is refused at connect time.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from psycopg import errors
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from deskapp import cli
+from deskapp.domain.enums import Role
+from deskapp.domain.errors import PermissionDeniedError
+from deskapp.domain.people import Group, User
+from deskapp.persistence.database import Database, open_database
+from deskapp.persistence.engine import parse_url
+from deskapp.persistence.pg_roles import PgRoles, role_name, scram_verifier
+from deskapp.services import audit
+from deskapp.services.accounts import AccountService
+from deskapp.services.audit import verify_chain
+from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
+from deskapp.services.permissions import GRANTS, Permission
+from deskapp.services.setup import ensure_admin
+from tests.support.databases import postgres_admin_url, private_postgres_database
+
+pytestmark = pytest.mark.postgres
+
+PASSWORD = "pg-login-password-1"
+
+
+@dataclass
+class Desk:
+    """A private database with the role set installed under a prefix of its own."""
+
+    url: str
+    database: Database
+    prefix: str
+    users: dict[Role, User]
+    other_agent: User
+    incidents: dict[str, int]
+    """mine, my_group, elsewhere, unassigned -> incident id."""
+
+    def login_url(self, role: Role) -> str:
+        username = self.users[role].username
+        return make_url(self.url).set(username=username, password=PASSWORD) \
+            .render_as_string(hide_password=False)
+
+    def connect(self, role: Role) -> psycopg.Connection[tuple[object, ...]]:
+        """Plain psycopg as the role's login: no Deskapp code in between."""
+        url = make_url(self.url)
+        return psycopg.connect(host=url.host, port=url.port or 5432, dbname=url.database,
+                               user=self.users[role].username, password=PASSWORD)
+
+
+def _drop_roles(admin_url: str, names: list[str]) -> None:
+    engine = create_engine(parse_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def desk() -> Iterator[Desk]:
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
+    prefix = f"dt{uuid.uuid4().hex[:8]}_"
+    logins = [f"{prefix}who_{r.value}" for r in Role] + [f"{prefix}otto"]
+    groups = [role_name(prefix, r) for r in Role]
+    try:
+        with private_postgres_database(admin_url) as url:
+            database = open_database(url)
+            try:
+                assert PgRoles(database.engine).install(prefix) == prefix
+                yield _fill(url, database, prefix)
+            finally:
+                database.close()
+    finally:
+        # The private database (and every grant and policy in it) is gone: only the roles
+        # themselves are left, and only ours, by their run-unique names.
+        _drop_roles(admin_url, logins + groups)
+
+
+def _fill(url: str, database: Database, prefix: str) -> Desk:
+    owner = ensure_admin(database.uow_factory)
+    accounts = AccountService(database.uow_factory, database.logins)
+    users = {role: accounts.create_user(f"{prefix}who_{role.value}", f"Test {role.value.title()}",
+                                        "", role, PASSWORD, actor_id=owner.id)
+             for role in Role}
+    otto = accounts.create_user(f"{prefix}otto", "Otto Other", "", Role.AGENT, PASSWORD,
+                                actor_id=owner.id)
+    with database.uow_factory(write=True) as uow:
+        mine = uow.groups.add(Group(0, f"{prefix}Mine"), [users[Role.AGENT].id, otto.id])
+        theirs = uow.groups.add(Group(0, f"{prefix}Theirs"), [otto.id])
+        uow.commit()
+    service = IncidentService(database.uow_factory, owner.id)
+    caller = service.add_caller("Ada Caller")
+    ids = {}
+    for key, group, assignee in (("mine", mine.id, users[Role.AGENT].id),
+                                 ("my_group", mine.id, otto.id),
+                                 ("elsewhere", theirs.id, otto.id),
+                                 ("unassigned", None, None)):
+        detail, _ = service.log_call(LogCallRequest(
+            caller_id=caller.id, short_description=f"Incident {key}", impact=3, urgency=3,
+            assignment_group_id=group, assignee_id=assignee))
+        ids[key] = detail.id
+    return Desk(url, database, prefix, users, otto, ids)
+
+
+def _short(desk: Desk, key: str) -> str:
+    with desk.database.engine.connect() as connection:
+        return str(connection.execute(text("SELECT short_description FROM incidents "
+                                           "WHERE id = :id"), {"id": desk.incidents[key]})
+                   .scalar_one())
+
+
+# --- logins -------------------------------------------------------------------------------
+
+
+def test_logins_carry_a_scram_verifier_and_their_group_role(desk: Desk) -> None:
+    with desk.database.engine.connect() as connection:
+        for role, user in desk.users.items():
+            stored, member_of = connection.execute(text(
+                "SELECT r.rolpassword, array(SELECT g.rolname FROM pg_auth_members m "
+                "JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) "
+                "FROM pg_authid r WHERE r.rolname = :name"), {"name": user.username}).one()
+            assert stored.startswith("SCRAM-SHA-256$4096:")
+            assert member_of == [role_name(desk.prefix, role)]
+
+
+def test_our_scram_verifier_is_the_one_postgresql_computes(desk: Desk) -> None:
+    probe = f"{desk.prefix}probe"
+    with desk.database.engine.begin() as connection:
+        connection.execute(text("SET LOCAL password_encryption = 'scram-sha-256'"))
+        connection.exec_driver_sql(f"CREATE ROLE \"{probe}\" PASSWORD 'the same password'")
+        theirs = connection.execute(text("SELECT rolpassword FROM pg_authid "
+                                         "WHERE rolname = :n"), {"n": probe}).scalar_one()
+        connection.exec_driver_sql(f'DROP ROLE "{probe}"')
+    iterations, salt = theirs.split("$")[1].split(":")
+    assert scram_verifier("the same password", base64.b64decode(salt),
+                          int(iterations)) == theirs
+
+
+def test_the_app_maps_the_login_to_its_person_and_records_the_sign_in(desk: Desk) -> None:
+    agent_db = open_database(desk.login_url(Role.AGENT), upgrade=False)
+    try:
+        user = AccountService(agent_db.uow_factory, agent_db.logins).sign_in_database()
+        assert user == desk.users[Role.AGENT]
+    finally:
+        agent_db.close()
+    with desk.database.engine.connect() as connection:
+        row = connection.execute(text("SELECT action, actor_id FROM audit_log "
+                                      "ORDER BY id DESC LIMIT 1")).one()
+    assert tuple(row) == (audit.SIGN_IN, user.id)
+
+
+def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"{desk.prefix}cli"
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    try:
+        assert cli.main(["--database-url", desk.url, "admin", "create-user", name,
+                         "--name", "Cli Made", "--role", "manager"]) == 0
+        assert "with a PostgreSQL login" in capsys.readouterr().out
+        with psycopg.connect(host=make_url(desk.url).host, dbname=make_url(desk.url).database,
+                             user=name, password="cli-password-22") as connection:
+            assert connection.execute("SELECT pg_has_role(current_user, %s, 'member')",
+                                      (role_name(desk.prefix, Role.MANAGER),)).fetchone() \
+                == (True,)
+    finally:
+        _drop_roles(desk.url, [name])
+
+
+# --- an agent, bypassing Deskapp ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "allowed"), [
+    ("mine", True), ("my_group", True), ("unassigned", True), ("elsewhere", False)])
+def test_an_agent_updates_only_incidents_of_theirs_or_their_groups(
+        desk: Desk, key: str, allowed: bool) -> None:
+    before = _short(desk, key)
+    with desk.connect(Role.AGENT) as connection:
+        cursor = connection.execute(
+            "UPDATE incidents SET short_description = 'Changed behind Deskapp' WHERE id = %s",
+            (desk.incidents[key],))
+        assert cursor.rowcount == (1 if allowed else 0)
+        connection.rollback()
+    assert _short(desk, key) == before
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO matrix_versions (created_at, impact_levels, urgency_levels, cells) "
+    "SELECT now(), impact_levels, urgency_levels, cells FROM matrix_versions LIMIT 1",
+    "UPDATE priorities SET response_minutes = 1",
+    "UPDATE business_calendars SET opens_minute = 0",
+    "UPDATE users SET role = 'admin'",
+    "UPDATE audit_log SET actor = 'someone else'",
+    "DELETE FROM audit_log",
+    "SELECT count(*) FROM audit_log",
+    "TRUNCATE audit_log",
+    "SELECT password_hash FROM user_credentials",
+    "DELETE FROM incidents",
+    "DROP TABLE incidents",
+])
+def test_an_agent_is_refused_what_the_permission_table_denies(desk: Desk,
+                                                               statement: str) -> None:
+    with desk.connect(Role.AGENT) as connection, pytest.raises(
+            errors.InsufficientPrivilege, match=r"permission denied|must be owner"):
+        connection.execute(statement)
+
+
+def test_an_agent_appends_to_the_audit_trail_only_in_their_own_name(desk: Desk) -> None:
+    agent, admin = desk.users[Role.AGENT], desk.users[Role.ADMIN]
+    insert = ("INSERT INTO audit_log (id, at, actor_id, actor, action, entity, entity_id, "
+              "details, prev_hash, hash) SELECT last_id + 1, now(), %s, '', 'forged', '', '', "
+              "'{}', last_hash, last_hash FROM deskapp_audit_head()")
+    with desk.connect(Role.AGENT) as connection:
+        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+            connection.execute(insert, (admin.id,))
+        connection.rollback()
+        connection.execute(insert, (agent.id,))
+        connection.rollback()
+
+
+def test_the_agent_works_through_deskapp_on_their_own_login(desk: Desk) -> None:
+    agent_db = open_database(desk.login_url(Role.AGENT), upgrade=False)
+    try:
+        service = IncidentService(agent_db.uow_factory, desk.users[Role.AGENT].id)
+        caller = service.lookup_callers("Ada")[0]
+        detail, _ = service.log_call(LogCallRequest(
+            caller_id=caller.id, short_description="Logged by the agent's own login",
+            impact=2, urgency=2))
+        service.add_work_note(detail.id, "A note under row-level security")
+        mine = service.get(desk.incidents["mine"])
+        service.update(mine.id, mine.version, description="Worked on by its assignee")
+        elsewhere = service.get(desk.incidents["elsewhere"])
+        with pytest.raises(PermissionDeniedError, match="outside your groups"):
+            service.update(elsewhere.id, elsewhere.version, description="Not mine")
+        matrix = MatrixAdminService(agent_db.uow_factory, desk.users[Role.AGENT].id)
+        with pytest.raises(PermissionDeniedError):
+            matrix.save(MatrixDraft.of(matrix.load().matrix), recompute_open=False)
+    finally:
+        agent_db.close()
+    assert verify_chain(desk.database.uow_factory).ok
+
+
+def test_a_lead_saves_the_matrix_on_their_own_login(desk: Desk) -> None:
+    lead_db = open_database(desk.login_url(Role.LEAD), upgrade=False)
+    try:
+        matrix = MatrixAdminService(lead_db.uow_factory, desk.users[Role.LEAD].id)
+        data = matrix.load()
+        result = matrix.save(MatrixDraft.of(data.matrix), recompute_open=True,
+                             comment="Saved by a lead's login")
+        assert result.version == data.matrix.version + 1
+    finally:
+        lead_db.close()
+    assert verify_chain(desk.database.uow_factory).ok
+
+
+# --- the permission table, role by role, as raw SQL ------------------------------------------
+
+# One statement per permission that needs exactly that permission's privileges. Reading is
+# everyone's (reports are reads): the database cannot tell exporting from looking.
+READ_ONLY = {Permission.EXPORT_REPORTS}
+STATEMENTS: dict[Permission, str] = {
+    Permission.LOG: "UPDATE counters SET value = value WHERE name = 'incident'",
+    Permission.EDIT: "UPDATE incidents SET description = description WHERE id = {unassigned}",
+    Permission.RESOLVE: "UPDATE incidents SET state = state WHERE id = {unassigned}",
+    Permission.REASSIGN: "UPDATE incidents SET assignee_id = assignee_id "
+                         "WHERE id = {unassigned}",
+    Permission.EDIT_MATRIX: "UPDATE priorities SET name = name WHERE rank = 1",
+    Permission.MANAGE_PEOPLE: "UPDATE users SET full_name = full_name WHERE id = {self}",
+    Permission.EXPORT_REPORTS: "SELECT count(*) FROM incidents",
+}
+
+
+@pytest.mark.parametrize("permission", list(Permission))
+@pytest.mark.parametrize("role", list(Role))
+def test_the_permission_table_holds_in_the_database(desk: Desk, role: Role,
+                                                    permission: Permission) -> None:
+    statement = STATEMENTS[permission].format(unassigned=desk.incidents["unassigned"],
+                                              self=desk.users[role].id)
+    expected = permission in GRANTS[role] or permission in READ_ONLY
+    with desk.connect(role) as connection:
+        try:
+            cursor = connection.execute(statement)
+            done = cursor.rowcount >= 1
+        except errors.InsufficientPrivilege:
+            done = False
+        connection.rollback()
+    assert done == expected, f"{role.value} / {permission.value}: {statement}"
