@@ -28,7 +28,6 @@ from deskapp.persistence.database import Database, open_database
 from deskapp.qt import theme
 from deskapp.qt.crash import CrashHandler
 from deskapp.qt.drafts import DraftStore
-from deskapp.qt.notifications import install_notifications
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.about_dialog import install_about
 from deskapp.qt.views.admin_menu import install_admin_menu
@@ -120,9 +119,10 @@ def build_main_window(
                          clock=clock)
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                        clock=clock)
-    install_team_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
-                      clock=clock)
-    notifier = install_notifications(window, preferences.notifications)
+    team = install_team_menu(window, uow_factory=database.uow_factory, runner=runner,
+                             user=user, clock=clock)
+    notifier = team.notifier
+    notifier.set_settings(preferences.notifications)
     settings_menu = install_settings_menu(window, check_connection=check_connection)
     settings_menu.applied.connect(
         lambda saved: host.set_call_defaults(saved.call_form))

@@ -21,6 +21,7 @@ from deskapp.services.incidents import IncidentService
 from deskapp.services.reference import ReferenceService
 from deskapp.services.workload import WorkloadService
 from deskapp.services.workload_dto import AgentLoad, GroupLoad
+from deskapp.user_settings import NotificationSettings, NotifyWhere
 from tests.conftest import FakeClock
 from tests.qt.conftest import OFFSCREEN_NOISE, Await
 from tests.qt.team_support import (
@@ -227,4 +228,37 @@ def test_an_assignment_by_someone_else_is_announced_and_opens_on_click(
     assert opened.args == [given.id]
     assert not popup.isVisible()
     QApplication.processEvents()
+    window.close()
+
+
+def test_the_settings_switch_the_announcements_off_and_on(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    window, menu = open_window(qtbot, database, team.ann, runner, window_settings, clock,
+                               live_updates=False)
+    notifier = menu.notifier
+    run(window.refresh())
+    run(notifier.start())
+    lead = AssignmentService(database.uow_factory, team.lead.id, clock)
+    incidents = IncidentService(database.uow_factory, team.lead.id, clock)
+    pile = [n for n in team.numbers if assignee_of(database, n)[:2] == (team.desk.id, None)]
+
+    def give(number: str) -> None:
+        given = incidents.get_by_number(number)
+        lead.reassign([IncidentRef(given.id, given.version)], team.desk.id, team.ann.id,
+                      "Ann is free")
+
+    # Off in Settings > Notifications: nothing is shown, and the news is read past.
+    notifier.set_settings(NotificationSettings(on_assignment=False))
+    give(pile[0])
+    assert run(notifier.check()) == []
+    assert not notifier.popup.isVisible()
+    # On again, asking for the tray on a desktop without one: the window says it instead,
+    # and only what came after.
+    notifier.set_settings(NotificationSettings(on_assignment=True, where=NotifyWhere.TRAY))
+    give(pile[1])
+    shown = run(notifier.check())
+    assert [n.number for n in shown] == [pile[1]]
+    assert notifier.popup.isVisible() and pile[1] in notifier.popup.label.text()
+    assert notifier.tray is None
     window.close()

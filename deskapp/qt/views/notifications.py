@@ -27,6 +27,7 @@ from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.services.workload import WorkloadService
 from deskapp.services.workload_dto import AssignmentNotice
+from deskapp.user_settings import NotificationSettings, NotifyWhere
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +152,16 @@ class AssignmentNotifier(QObject):
     notified = Signal(list)
 
     def __init__(self, window: MainWindow, service: WorkloadService, runner: DbRunner,
-                 *, use_tray: bool | None = None) -> None:
+                 *, use_tray: bool | None = None,
+                 settings: NotificationSettings | None = None) -> None:
         """Create the notifier; ``start()`` sets where the news begins.
 
         Args:
             window: shows the popup; its ``incident_activated`` signal opens incidents.
             service: reads the notices, as the signed-in agent.
             runner: runs the reads off the GUI thread.
-            use_tray: also show a tray message (default: when the desktop has a tray).
+            use_tray: whether the desktop has a tray (default: ask Qt).
+            settings: whether to tell the agent, and where (Settings > Notifications).
         """
         super().__init__(window)
         self.setObjectName("assignmentNotifier")
@@ -168,20 +171,38 @@ class AssignmentNotifier(QObject):
         self._cursor: int | None = None
         self._task: asyncio.Task[list[AssignmentNotice]] | None = None
         self._again = False
+        self._settings = settings or NotificationSettings()
         self.popup = NotificationPopup(window)
         self.popup.incident_clicked.connect(self._open)
+        self._tray_available = (QSystemTrayIcon.isSystemTrayAvailable() if use_tray is None
+                                else use_tray)
         self.tray: QSystemTrayIcon | None = None
-        if use_tray is None:
-            use_tray = QSystemTrayIcon.isSystemTrayAvailable()
-        if use_tray:
-            icon = window.windowIcon()
+        self._latest: AssignmentNotice | None = None
+
+    @property
+    def settings(self) -> NotificationSettings:
+        return self._settings
+
+    def set_settings(self, settings: NotificationSettings) -> None:
+        """Use ``settings`` from now on (the Settings dialog was saved)."""
+        self._settings = settings
+        if not self._uses_tray() and self.tray is not None:
+            self.tray.hide()
+
+    def _uses_tray(self) -> bool:
+        return self._settings.where is NotifyWhere.TRAY and self._tray_available
+
+    def _tray_icon(self) -> QSystemTrayIcon:
+        if self.tray is None:
+            icon = self._window.windowIcon()
             if icon.isNull():
-                icon = window.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+                icon = self._window.style().standardIcon(
+                    QStyle.StandardPixmap.SP_MessageBoxInformation)
             self.tray = QSystemTrayIcon(QIcon(icon), self)
             self.tray.setToolTip("Deskapp")
             self.tray.messageClicked.connect(self._open_latest)
-            self.tray.show()
-        self._latest: AssignmentNotice | None = None
+        self.tray.show()
+        return self.tray
 
     @property
     def started(self) -> bool:
@@ -219,15 +240,19 @@ class AssignmentNotifier(QObject):
         if not notices:
             return []
         self._cursor = notices[-1].activity_id
+        if not self._settings.on_assignment:
+            return []  # read past them all the same: switching back on is not a flood
         self._latest = notices[-1]
-        self.popup.show_notices(notices)
-        if self.tray is not None:
+        if self._uses_tray():
             first = notices[-1]
             title = "Assigned to you" if len(notices) == 1 else \
                 f"{len(notices)} incidents assigned to you"
             by = f" (by {first.by_name})" if first.by_name else ""
-            self.tray.showMessage(title, f"{first.number}: {first.short_description}{by}",
-                                  QSystemTrayIcon.MessageIcon.Information, 10_000)
+            self._tray_icon().showMessage(
+                title, f"{first.number}: {first.short_description}{by}",
+                QSystemTrayIcon.MessageIcon.Information, 10_000)
+        else:
+            self.popup.show_notices(notices)
         self.notified.emit(notices)
         return notices
 
