@@ -14,13 +14,13 @@ from deskapp.app import build_main_window
 from deskapp.domain.people import User
 from deskapp.persistence.database import Database
 from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.about_dialog import help_menu
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.settings_dialog import SettingsMenu
 from deskapp.qt.views.shortcuts_dialog import (
     ShortcutsDialog,
     ShortcutsMenu,
     collect_shortcuts,
-    help_menu,
 )
 from tests.conftest import FakeClock
 from tests.qt.conftest import OFFSCREEN_NOISE
@@ -95,7 +95,7 @@ def test_a_new_action_shows_up_without_touching_the_dialog(
 
 def test_help_and_settings_are_in_the_menus(window: MainWindow) -> None:
     help_ = help_menu(window)
-    assert help_.objectName() == "menuHelp" and help_menu(window) is help_
+    assert help_.objectName() == "helpMenu" and help_menu(window) is help_
     texts = [a.text() for a in help_.actions()]
     assert "&Keyboard shortcuts" in texts
     settings = window.findChild(SettingsMenu)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.qt import theme
+from deskapp.qt.views.about_dialog import help_menu
 
 OTHER = "Other"
 
@@ -158,16 +159,6 @@ class ShortcutsDialog(QDialog):
                 assert child is not None
                 found.append((heading.text(0), child.text(0), child.text(1)))
         return found
-
-
-def help_menu(window: QMainWindow) -> QMenu:
-    """The window's Help menu, made (last in the menu bar) if it has none yet."""
-    found = window.menuBar().findChild(QMenu, "menuHelp")
-    if isinstance(found, QMenu):
-        return found
-    menu = window.menuBar().addMenu("&Help")
-    menu.setObjectName("menuHelp")
-    return menu
 
 
 class ShortcutsMenu(QObject):
