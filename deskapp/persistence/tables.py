@@ -185,6 +185,10 @@ class IncidentRecord(Base):
         # "Unassigned in my groups": the few open incidents nobody has taken, by group.
         Index("ix_incidents_open_unassigned", "assignment_group_id", "opened_at",
               sqlite_where=OPEN_UNASSIGNED, postgresql_where=OPEN_UNASSIGNED),
+        # The workload view's counts by group, agent, priority, state and SLA (0012).
+        Index("ix_incidents_open_workload", "assignment_group_id", "assignee_id", "priority",
+              "state", "resolution_due_at", "resolution_breached",
+              sqlite_where=OPEN_CONDITION, postgresql_where=OPEN_CONDITION),
         # Escalated open incidents are a handful: their own tiny index (0008).
         Index("ix_incidents_open_escalated", "assignment_group_id", "opened_at",
               sqlite_where=OPEN_ESCALATED, postgresql_where=OPEN_ESCALATED),
