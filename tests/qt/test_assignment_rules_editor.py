@@ -142,6 +142,8 @@ def test_add_enable_move_and_delete_through_the_window(
           AssignmentMethod.LEAST_LOADED)
     _ok(qtbot, dialog)
     qtbot.waitUntil(lambda: "There is a rule named" in dialog.error_label.text())
+    OUTPUT.mkdir(exist_ok=True)
+    dialog.grab().save(str(OUTPUT / "assignment-rule-dialog.png"))
     _fill(dialog, "Mail to network", None, desk.email, desk.network.id,
           AssignmentMethod.LEAST_LOADED)
     _ok(qtbot, dialog)
