@@ -1,6 +1,7 @@
 """Team > Assignment rules: which group (and agent) new incidents of a category or service go to.
 
-One table over AssignmentRulesModel, in the order the rules are tried, with buttons to add,
+The window comes from ui/assignment_rules_editor.ui (compiled by ``make ui``): one table over
+AssignmentRulesModel, in the order the rules are tried, with buttons to add,
 edit, remove, reorder and switch rules on and off. Every button calls AssignmentRuleService
 off the GUI thread and then reloads, so the table always shows what is stored; a rule that
 someone changed meanwhile is never overwritten (the service's versions), and the window says
@@ -14,17 +15,13 @@ from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +34,7 @@ from deskapp.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from deskapp.qt.generated.assignment_rules_editor_ui import Ui_AssignmentRulesEditor
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.assignment_rules_model import (
     NONE_TEXT,
@@ -220,8 +218,6 @@ class AssignmentRulesEditor(QWidget):
     def __init__(self, service: AssignmentRuleService, catalog: CatalogService,
                  runner: DbRunner, *, can_edit: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setObjectName("assignmentRulesEditor")
-        self.setWindowTitle("Assignment rules")
         self._service = service
         self._catalog_service = catalog
         self._runner = runner
@@ -229,58 +225,35 @@ class AssignmentRulesEditor(QWidget):
         self._catalog: FormCatalog | None = None
         self.dialog: RuleDialog | None = None
         self.model = AssignmentRulesModel(self)
-        layout = QVBoxLayout(self)
-        intro = QLabel("New incidents go to the group of the first switched-on rule whose "
-                       "category and service they match; within the group, round robin or "
-                       "least loaded picks an agent, skipping agents marked away. The rule "
-                       "is named in the incident's activity.", self)
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        self.table = QTableView(self)
-        self.table.setObjectName("assignmentRulesTable")
+        self._ui = Ui_AssignmentRulesEditor()
+        self._ui.setupUi(self)  # type: ignore[no-untyped-call]
+        ui = self._ui
+        self.table = ui.assignmentRulesTable
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.doubleClicked.connect(lambda _index: self._edit())
-        layout.addWidget(self.table, 1)
-        buttons = QHBoxLayout()
-        self.add_button = self._button("&Add…", "addAssignmentRule", self._add, buttons)
-        self.edit_button = self._button("&Edit…", "editAssignmentRule", self._edit, buttons)
-        self.remove_button = self._button("&Remove", "removeAssignmentRule",
-                                          self._remove, buttons)
-        self.up_button = self._button("Move &up", "moveAssignmentRuleUp",
-                                      lambda: self._move(-1), buttons)
-        self.down_button = self._button("Move &down", "moveAssignmentRuleDown",
-                                        lambda: self._move(1), buttons)
-        self.enable_button = self._button("Switch &on", "toggleAssignmentRule",
-                                          self._toggle, buttons)
-        buttons.addStretch(1)
-        self.reload_button = self._button("Re&load", "reloadAssignmentRules", self._reload,
-                                          buttons)
-        layout.addLayout(buttons)
-        self.status = QLabel("", self)
-        self.status.setObjectName("statusLabel")
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
+        self.add_button = ui.addAssignmentRule
+        self.edit_button = ui.editAssignmentRule
+        self.remove_button = ui.removeAssignmentRule
+        self.up_button = ui.moveAssignmentRuleUp
+        self.down_button = ui.moveAssignmentRuleDown
+        self.enable_button = ui.toggleAssignmentRule
+        self.reload_button = ui.reloadAssignmentRules
+        self.status = ui.statusLabel
+        for button, slot in ((self.add_button, self._add), (self.edit_button, self._edit),
+                             (self.remove_button, self._remove),
+                             (self.up_button, lambda: self._move(-1)),
+                             (self.down_button, lambda: self._move(1)),
+                             (self.enable_button, self._toggle),
+                             (self.reload_button, self._reload)):
+            button.clicked.connect(slot)
+        self.setObjectName("assignmentRulesEditor")
         self.model.enable_requested.connect(self._on_enable_requested)
         self.model.modelReset.connect(self._update_buttons)
         self.table.selectionModel().selectionChanged.connect(
             lambda _selected, _deselected: self._update_buttons())
         self.resize(900, 420)
         self._update_buttons()
-
-    def _button(self, text: str, name: str, slot: Callable[[], object],
-                layout: QHBoxLayout) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setObjectName(name)
-        button.clicked.connect(slot)
-        layout.addWidget(button)
-        return button
 
     # --- loading ---------------------------------------------------------------------------
 
