@@ -171,6 +171,25 @@ class AssignmentRuleService:
             uow.commit()
             return stored
 
+    def swap(self, rule_id: int, version: int, other_id: int,
+             other_version: int) -> tuple[AssignmentRule, AssignmentRule]:
+        """Exchange two rules' places in the order, both at the versions they were read.
+
+        One transaction: the order never ends up half moved, as two ``move`` calls could if
+        the second met a conflict.
+        """
+        with self._uow(write=True) as uow:
+            rule = uow.assignment.rule(rule_id)
+            other = uow.assignment.rule(other_id)
+            self._require(uow, rule.group_id)
+            self._require(uow, other.group_id)
+            first = uow.assignment.save_rule(replace(rule, position=other.position), version,
+                                             self._actor_id, self._clock())
+            second = uow.assignment.save_rule(replace(other, position=rule.position),
+                                              other_version, self._actor_id, self._clock())
+            uow.commit()
+            return first, second
+
     def delete(self, rule_id: int, version: int) -> None:
         """Remove a rule, at the version it was read."""
         with self._uow(write=True) as uow:

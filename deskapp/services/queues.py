@@ -55,6 +55,8 @@ class FilterConditions:
     resolved_within_days: int | None = None
     sla: SlaCondition = SlaCondition.ANY
     major_only: bool = False
+    escalated_only: bool = False
+    """Only incidents escalated to another group or flagged to the lead."""
     text: str = ""
 
     def __post_init__(self) -> None:
@@ -144,6 +146,7 @@ class FilterConditions:
             service_ids=self.service_ids,
             sla=self.sla,
             major_only=self.major_only,
+            escalated_only=self.escalated_only,
             opened_after=opened_after,
             opened_before=opened_before,
             resolved_after=resolved_after,
@@ -199,6 +202,9 @@ BUILT_IN_QUEUES: tuple[QueueView, ...] = (
               states=(State.ON_HOLD,)),
     _built_in("major", "Major incidents", "Open major incidents",
               states=OPEN_STATES, major_only=True),
+    _built_in("escalated", "Escalated",
+              "Open incidents escalated to another group or flagged to the lead",
+              states=OPEN_STATES, escalated_only=True),
     _built_in("resolved_recently", f"Resolved in the last {RECENTLY_RESOLVED_DAYS} days",
               "Resolved or closed in the last week, newest first",
               resolved_within_days=RECENTLY_RESOLVED_DAYS),

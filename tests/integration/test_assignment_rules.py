@@ -184,3 +184,24 @@ def test_rules_are_checked_versioned_and_guarded(database: Database, people: dic
         lead.save(replace(renamed, group_id=people["desk"]))
     lead.delete(renamed.id, renamed.version)
     assert lead.rules() == []
+
+
+def test_swap_exchanges_two_rules_in_one_transaction(
+        database: Database, people: dict[str, int], clock: FakeClock) -> None:
+    manager = rules_as(database, people, "max", clock)
+    first = manager.add("Printers", people["network"], AssignmentMethod.GROUP_ONLY,
+                        category_id=people["printer"])
+    second = manager.add("Mail", people["desk"], AssignmentMethod.GROUP_ONLY,
+                         service_id=people["mail"])
+    moved, other = manager.swap(second.id, second.version, first.id, first.version)
+    assert (moved.position, other.position) == (first.position, second.position)
+    assert [v.rule.name for v in manager.rules()] == ["Mail", "Printers"]
+    # A stale version of either rule changes neither: the order stays as it was.
+    with pytest.raises(ConflictError):
+        manager.swap(moved.id, moved.version, other.id, first.version)
+    assert [v.rule.name for v in manager.rules()] == ["Mail", "Printers"]
+    assert [v.rule.version for v in manager.rules()] == [moved.version, other.version]
+    # A lead reaches only their own groups' rules, on both sides of the swap.
+    with pytest.raises(PermissionDeniedError, match="rules of Desk"):
+        rules_as(database, people, "lee", clock).swap(other.id, other.version, moved.id,
+                                                      moved.version)

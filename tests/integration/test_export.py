@@ -258,7 +258,7 @@ def test_queues_are_found_by_key_short_key_and_name(database: Database, admin: o
     assert find_queue(every, "all").conditions == FilterConditions()
     with pytest.raises(ValidationError, match="saved filters 'Printers'"):
         find_queue(every, "toasters")
-    assert len(BUILT_IN_QUEUES) == 8  # "all" is one of them
+    assert len(BUILT_IN_QUEUES) == 9  # "all" is one of them
 
 
 # --- the command line ----------------------------------------------------------------------

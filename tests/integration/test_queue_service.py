@@ -6,7 +6,7 @@ from datetime import UTC
 
 import pytest
 
-from deskapp.domain.enums import HoldReason, ResolutionCode, State
+from deskapp.domain.enums import Escalation, HoldReason, ResolutionCode, State
 from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database
 from deskapp.services.incidents import IncidentService, LogCallRequest
@@ -49,16 +49,21 @@ def test_counts_of_the_built_in_queues(database: Database, admin: User, agent: U
         parent = uow.incidents.get(critical)
         parent.is_major = True
         uow.incidents.save(parent, parent.version)
+        # The Escalated queue holds open escalated incidents, not resolved ones.
+        for escalated in (mine, done.id):
+            flagged = uow.incidents.get(escalated)
+            flagged.escalation = Escalation.HIERARCHICAL
+            uow.incidents.save(flagged, flagged.version)
         uow.commit()
     clock.advance(hours=3, minutes=30)  # the P1 has under a quarter of its 4 h left
 
     queues = QueueService(database.uow_factory, agent.id, clock, UTC)
     counts = queues.counts(BUILT_IN_QUEUES)
-    assert [counts[q.key] for q in BUILT_IN_QUEUES] == [1, 1, 5, 1, 1, 1, 1, 6]
+    assert [counts[q.key] for q in BUILT_IN_QUEUES] == [1, 1, 5, 1, 1, 1, 1, 1, 6]
     mine_filter = queues.resolve(BUILT_IN_QUEUES[0])
     assert [r.id for r in incidents.list_queue(QueueQuery(mine_filter))] == [mine]
     clock.advance(days=8)
-    recent = BUILT_IN_QUEUES[6]
+    recent = BUILT_IN_QUEUES[7]
     assert queues.counts([recent]) == {recent.key: 0}
 
 

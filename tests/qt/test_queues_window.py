@@ -51,10 +51,11 @@ def titles(window: MainWindow) -> list[str]:
 
 
 def test_the_sidebar_lists_queues_with_counts_and_the_keyboard_switches_them(
-        qtbot: QtBot, window: MainWindow) -> None:
+        qtbot: QtBot, window: MainWindow, run: Await, database: Database) -> None:
     assert titles(window) == ["My open incidents", "Unassigned in my groups", "All open",
                               "SLA breached or at risk", "On hold", "Major incidents",
-                              "Resolved in the last 7 days", "All incidents", "Saved filters"]
+                              "Escalated", "Resolved in the last 7 days", "All incidents",
+                              "Saved filters"]
     model = window.queue_model
     assert window.current_queue is not None and window.current_queue.key == "built_in:all_open"
     assert model.count_of("built_in:all_open") == OPEN_INCIDENTS
@@ -62,6 +63,15 @@ def test_the_sidebar_lists_queues_with_counts_and_the_keyboard_switches_them(
     assert model.count_of("built_in:my_open") == 0
     assert model.count_of("built_in:all") == OPEN_INCIDENTS + RESOLVED_INCIDENTS
     assert window.count_label.text() == f"{OPEN_INCIDENTS} incidents in All open"
+    assert model.count_of("built_in:escalated") == 0
+    # Two open incidents escalated elsewhere (another desk): the count follows a refresh.
+    with database.engine.begin() as connection:
+        connection.execute(text(
+            "UPDATE incidents SET escalation = 'functional' WHERE id IN (SELECT id FROM "
+            "incidents WHERE state IN ('new', 'in_progress', 'on_hold') ORDER BY id LIMIT 2)"))
+    run(window.refresh())
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: model.count_of("built_in:escalated") == 2)
     assert model.index(model.rowCount() - 1).flags() & Qt.ItemFlag.ItemIsSelectable == \
         Qt.ItemFlag.NoItemFlags  # the heading cannot be chosen
 
@@ -76,6 +86,11 @@ def test_the_sidebar_lists_queues_with_counts_and_the_keyboard_switches_them(
         Column.SLA, Qt.SortOrder.AscendingOrder)
     with qtbot.waitSignal(window.model.reloaded):
         qtbot.keyClick(window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert window.windowTitle() == "Escalated — Deskapp"
+    assert window.model.rowCount() == 2
+    with qtbot.waitSignal(window.model.reloaded):
+        qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert window.windowTitle() == "Resolved in the last 7 days — Deskapp"
     assert window.model.sort_column == Column.OPENED

@@ -75,7 +75,7 @@ def test_my_groups_for_someone_in_none_matches_nothing() -> None:
 def test_built_in_queues_cover_the_desks_daily_views() -> None:
     titles = [q.title for q in BUILT_IN_QUEUES]
     assert titles == ["My open incidents", "Unassigned in my groups", "All open",
-                      "SLA breached or at risk", "On hold", "Major incidents",
+                      "SLA breached or at risk", "On hold", "Major incidents", "Escalated",
                       "Resolved in the last 7 days", "All incidents"]
     assert len({q.key for q in BUILT_IN_QUEUES}) == len(BUILT_IN_QUEUES)
     all_open = BUILT_IN_QUEUES[2].conditions

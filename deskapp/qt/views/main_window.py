@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
         self._ui.splitter.setStretchFactor(0, 0)
         self._ui.splitter.setStretchFactor(1, 1)
         self._ui.splitter.setSizes([240, 1200])
-        # Ctrl+1..7 jump to the built-in queues, in sidebar order.
+        # Ctrl+1..9 jump to the built-in queues, in sidebar order.
         for number, queue in enumerate(BUILT_IN_QUEUES, start=1):
             shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
             shortcut.activated.connect(lambda key=queue.key: self.start_choose_queue(key))

@@ -21,14 +21,18 @@ from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import User
 from deskapp.qt.models.incident_mime import DraggedIncident
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.views.assignment_rules_editor import AssignmentRulesEditor
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.notifications import AssignmentNotifier
 from deskapp.qt.views.reassign_dialog import NoteDialog, ReassignDialog, permission_message
 from deskapp.qt.views.workload_view import WorkloadPanel
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.assignment import AssignmentService, IncidentRef
+from deskapp.services.assignment_rules import AssignmentRuleService
+from deskapp.services.catalog import CatalogService
 from deskapp.services.changes import Change
 from deskapp.services.incidents import utc_now
+from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 from deskapp.services.reference import ReferenceService
 from deskapp.services.workload import WorkloadService
@@ -58,6 +62,9 @@ class TeamMenu(QObject):
         self.assignment = AssignmentService(uow_factory, user.id, clock)
         self.workload = WorkloadService(uow_factory, user.id, clock)
         self.dialog: ReassignDialog | NoteDialog | None = None
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self.rules_editor: AssignmentRulesEditor | None = None
 
         self.panel = WorkloadPanel(self.workload, ReferenceService(uow_factory), runner)
         self.dock = QDockWidget("Team workload", window)
@@ -128,13 +135,17 @@ class TeamMenu(QObject):
         self.away_action.setChecked(self._user.away)
         self.away_action.setToolTip("Assignment rules give you no new work while you are away")
         self.away_action.toggled.connect(self._on_away_toggled)
+        self.rules_action = self._action(
+            "Assignment &rules…", "assignmentRulesAction", None,
+            "Which group and agent new incidents of a category or service go to",
+            self.open_rules_editor)
 
         self.menu = self._window.menuBar().addMenu("&Team")
         self.menu.setObjectName("teamMenu")
         for action in (self.workload_action, None, self.reassign_action,
                        self.assign_to_me_action, self.hand_back_action, None,
                        self.escalate_action, self.escalate_lead_action, None,
-                       self.away_action):
+                       self.away_action, None, self.rules_action):
             if action is None:
                 self.menu.addSeparator()
             else:
@@ -258,6 +269,19 @@ class TeamMenu(QObject):
         if load and isinstance(dialog, ReassignDialog):
             self._runner.spawn(dialog.load(), name="reassign targets")
         return dialog
+
+    def open_rules_editor(self) -> AssignmentRulesEditor:
+        """Show the assignment rules window (one per main window), loading the rules."""
+        if self.rules_editor is None:
+            self.rules_editor = AssignmentRulesEditor(
+                AssignmentRuleService(self._uow_factory, self._user.id, self._clock),
+                CatalogService(self._uow_factory), self._runner,
+                can_edit=allowed(self._user, Permission.MANAGE_ASSIGNMENT_RULES),
+                parent=self._window)
+        self.rules_editor.show()
+        bring_to_front(self.rules_editor)
+        self._runner.spawn(self.rules_editor.load(), name="assignment rules load")
+        return self.rules_editor
 
     def _forget(self, dialog: QObject) -> None:
         if self.dialog is dialog:
