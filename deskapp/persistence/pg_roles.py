@@ -44,13 +44,19 @@ READ_TABLES = ("users", "assignment_groups", "group_members", "callers", "catego
                "services", "priorities", "matrix_versions", "counters", "incidents",
                "activity", "incident_search", "reviews", "review_actions",
                "business_calendars", "business_holidays", "deskapp_settings",
-               "alembic_version")
+               "alembic_version", "assignment_rules", "alert_rules", "alert_links",
+               "email_messages", "email_attachments")
 """Every role reads these (who may export a report is the services' rule)."""
 
 TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
     Permission.LOG: (("INSERT", "incidents"), ("INSERT", "activity"),
                      ("INSERT", "incident_search"), ("UPDATE", "incident_search"),
-                     ("UPDATE", "counters"), ("INSERT", "callers")),
+                     ("UPDATE", "counters"), ("INSERT", "callers"),
+                     # Round robin remembers whom a logged call went to.
+                     ("UPDATE", "assignment_rules.last_assignee_id"),
+                     # The detection channels log as an agent of their own.
+                     ("INSERT", "email_messages"), ("INSERT", "email_attachments"),
+                     ("INSERT", "alert_links"), ("UPDATE", "alert_links")),
     Permission.EDIT: (("UPDATE", "incidents"), ("INSERT", "activity"),
                       ("UPDATE", "incident_search"), ("INSERT", "reviews"),
                       ("UPDATE", "reviews"), ("INSERT", "review_actions"),
@@ -62,7 +68,10 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                              ("INSERT", "business_holidays"),
                              ("DELETE", "business_holidays"),
                              # Saving may give open incidents the new priorities.
-                             ("UPDATE", "incidents"), ("INSERT", "activity")),
+                             ("UPDATE", "incidents"), ("INSERT", "activity"),
+                             # Alert mappings turn labels into matrix levels.
+                             ("INSERT", "alert_rules"), ("UPDATE", "alert_rules"),
+                             ("DELETE", "alert_rules")),
     Permission.MANAGE_PEOPLE: (("INSERT", "users"), ("UPDATE", "users"),
                                ("INSERT", "assignment_groups"),
                                ("UPDATE", "assignment_groups"),
@@ -71,6 +80,13 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                                ("INSERT", "services"), ("UPDATE", "services"),
                                ("INSERT", "callers"), ("UPDATE", "callers"),
                                ("SELECT", "audit_log"), ("UPDATE", "deskapp_settings")),
+    Permission.ESCALATE: (("UPDATE", "incidents"), ("INSERT", "activity")),
+    Permission.CLEAR_ESCALATION: (("UPDATE", "incidents"), ("INSERT", "activity")),
+    Permission.MANAGE_ASSIGNMENT_RULES: (("INSERT", "assignment_rules"),
+                                         ("UPDATE", "assignment_rules"),
+                                         ("DELETE", "assignment_rules")),
+    # Only the away flag: the rest of a person's record is MANAGE_PEOPLE's.
+    Permission.SET_AWAY: (("UPDATE", "users.away"),),
     # Post-incident reviews are written by editors and by those who report (services/reviews).
     Permission.EXPORT_REPORTS: (("INSERT", "reviews"), ("UPDATE", "reviews"),
                                 ("INSERT", "review_actions"), ("DELETE", "review_actions")),
@@ -246,7 +262,11 @@ def install_statements(prefix: str, existing: Iterable[str] = ()) -> list[str]:
         for privilege, table in privileges(role):
             by_table.setdefault(table, set()).add(privilege)
         for table, privs in sorted(by_table.items()):
-            out.append(f"GRANT {', '.join(sorted(privs))} ON {table} TO {ident}")
+            # "table.column" grants one column (PostgreSQL's column privileges).
+            name, _, column = table.partition(".")
+            columns = f" ({column})" if column else ""
+            for privilege in sorted(privs) if column else [", ".join(sorted(privs))]:
+                out.append(f"GRANT {privilege}{columns} ON {name} TO {ident}")
     out.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {everyone}")
     out.append(
         "CREATE OR REPLACE FUNCTION deskapp_current_user_id() RETURNS integer "
