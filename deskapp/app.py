@@ -31,6 +31,7 @@ from deskapp.qt.drafts import DraftStore
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.about_dialog import install_about
 from deskapp.qt.views.admin_menu import install_admin_menu
+from deskapp.qt.views.callers_review import install_callers_review
 from deskapp.qt.views.data_menu import install_data_menu
 from deskapp.qt.views.email_intake import install_email_intake
 from deskapp.qt.views.form_host import FormHost
@@ -116,6 +117,7 @@ def build_main_window(
                       call_defaults=preferences.call_form)
     install_data_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                       clock=clock)
+    install_callers_review(window, uow_factory=database.uow_factory, runner=runner, user=user)
     install_reports_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                          clock=clock)
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
