@@ -23,7 +23,11 @@ from deskapp.qt.views.callers_review import (
     CallersReviewMenu,
     CallersReviewModel,
 )
-from deskapp.services.intake.caller_review import CallerReviewService, CallerToReview
+from deskapp.services.intake.caller_review import (
+    CALLER_REVIEWED,
+    CallerReviewService,
+    CallerToReview,
+)
 from deskapp.services.intake.email_intake import EmailIntakeService, ensure_intake_user
 from tests.conftest import add_user
 from tests.qt.conftest import OFFSCREEN_NOISE
@@ -81,6 +85,9 @@ def test_the_service_lists_unknown_senders_and_clears_the_flag(
     assert service.mark_reviewed(listed[0].caller_id) is False  # someone else was first
     assert flags(database) == {"ada@example.com": False, "bob@example.com": True}
     assert [c.email for c in service.callers_to_review()] == ["bob@example.com"]
+    with database.uow_factory() as uow:
+        trail = uow.audit.latest(10, action=CALLER_REVIEWED)
+    assert [(e.entity, e.entity_id) for e in trail] == [("caller", str(listed[0].caller_id))]
 
     manager = add_user(database, "morgan", Role.MANAGER)
     as_manager = CallerReviewService(database.uow_factory, manager.id)

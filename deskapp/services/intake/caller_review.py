@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from deskapp.services.permissions import Permission, allowed, require
 from deskapp.services.ports import UnitOfWorkFactory
 
+CALLER_REVIEWED = "caller_reviewed"
+"""The audit trail's action for a flag taken off."""
 REVIEW_PERMISSION = Permission.EDIT
 """Who may clear the flag: those who may edit incidents (agents, leads, admins)."""
 
@@ -69,5 +71,8 @@ class CallerReviewService:
         with self._uow(write=True) as uow:
             require(uow.users.get(self._actor_id), REVIEW_PERMISSION)
             cleared = uow.email_intake.clear_review(caller_id)
+            if cleared:
+                uow.audit.record(CALLER_REVIEWED, actor_id=self._actor_id, entity="caller",
+                                 entity_id=caller_id)
             uow.commit()
         return cleared
