@@ -31,7 +31,9 @@ from deskapp.qt.drafts import DraftStore
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.about_dialog import install_about
 from deskapp.qt.views.admin_menu import install_admin_menu
+from deskapp.qt.views.callers_review import install_callers_review
 from deskapp.qt.views.data_menu import install_data_menu
+from deskapp.qt.views.email_intake import install_email_intake
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.reports_menu import install_reports_menu
@@ -115,6 +117,7 @@ def build_main_window(
                       call_defaults=preferences.call_form)
     install_data_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                       clock=clock)
+    install_callers_review(window, uow_factory=database.uow_factory, runner=runner, user=user)
     install_reports_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                          clock=clock)
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
@@ -128,6 +131,9 @@ def build_main_window(
         lambda saved: host.set_call_defaults(saved.call_form))
     settings_menu.applied.connect(
         lambda saved: notifier.set_settings(saved.notifications))
+    email_intake = install_email_intake(window, uow_factory=database.uow_factory,
+                                        settings=preferences.email_intake)
+    settings_menu.applied.connect(lambda saved: email_intake.apply(saved.email_intake))
     install_about(window, database.display_name, log_file)
     install_shortcuts_menu(window)  # last: it lists every other menu's keys
     return window

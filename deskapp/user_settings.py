@@ -147,6 +147,41 @@ class CallFormDefaults:
 
 
 @dataclass(frozen=True)
+class EmailIntakeSettings:
+    """The mailbox the window polls when "Run the email intake in this window" is on.
+
+    The password is kept in the system keyring (service ``deskapp-imap``, account
+    user@host, the same entry ``deskapp intake email`` reads), never here.
+    """
+
+    host: str = ""
+    port: int = 993
+    user: str = ""
+    folder: str = "INBOX"
+    starttls: bool = False
+    """Upgrade a plain connection with STARTTLS instead of TLS from the start."""
+    interval: int = 60
+    """Seconds between polls."""
+    run_in_window: bool = False
+
+    def problem(self) -> str | None:
+        """What keeps the intake from running, in one sentence; None if nothing does."""
+        if not self.run_in_window:
+            return None
+        if not self.host.strip():
+            return "Enter the IMAP server's host name."
+        if not 1 <= self.port <= 65535:
+            return "The IMAP port must be between 1 and 65535."
+        if not self.user.strip():
+            return "Enter the mailbox user name."
+        if not self.folder.strip():
+            return "Enter the mailbox folder (usually INBOX)."
+        if self.interval < 5:
+            return "Poll the mailbox at most every 5 seconds."
+        return None
+
+
+@dataclass(frozen=True)
 class UserSettings:
     """Everything the Settings dialog edits."""
 
@@ -154,6 +189,7 @@ class UserSettings:
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     call_form: CallFormDefaults = field(default_factory=CallFormDefaults)
+    email_intake: EmailIntakeSettings = field(default_factory=EmailIntakeSettings)
 
 
 # --- the file ----------------------------------------------------------------------------

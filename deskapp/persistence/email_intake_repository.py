@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from deskapp.domain.errors import NotFoundError
 from deskapp.domain.people import Caller
 from deskapp.persistence.repositories import name_key
-from deskapp.persistence.tables import CallerRecord, EmailAttachmentRecord, EmailMessageRecord
+from deskapp.persistence.tables import (
+    CallerRecord,
+    EmailAttachmentRecord,
+    EmailMessageRecord,
+    IncidentRecord,
+)
 from deskapp.services.intake.email_ports import AttachmentView, MessageRecord, Outcome
 from deskapp.services.intake.mail_parsing import Attachment
 
@@ -92,3 +97,21 @@ class SqlEmailIntakeRepository:
             select(CallerRecord).where(CallerRecord.needs_review.is_(True))
             .order_by(CallerRecord.id)).scalars()
         return [_caller(r) for r in rows]
+
+    def clear_review(self, caller_id: int) -> bool:
+        result = self._session.execute(
+            update(CallerRecord)
+            .where(CallerRecord.id == caller_id, CallerRecord.needs_review.is_(True))
+            .values(needs_review=False))
+        return bool(getattr(result, "rowcount", 0))
+
+    def first_incidents(self, caller_ids: list[int]) -> dict[int, tuple[str, str]]:
+        if not caller_ids:
+            return {}
+        first = (select(IncidentRecord.caller_id, func.min(IncidentRecord.id).label("id"))
+                 .where(IncidentRecord.caller_id.in_(caller_ids))
+                 .group_by(IncidentRecord.caller_id).subquery())
+        rows = self._session.execute(
+            select(first.c.caller_id, IncidentRecord.number, IncidentRecord.short_description)
+            .join(IncidentRecord, IncidentRecord.id == first.c.id))
+        return {caller_id: (number, short) for caller_id, number, short in rows}

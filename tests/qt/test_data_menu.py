@@ -82,7 +82,7 @@ def test_the_data_menu_is_in_the_menu_bar(window: MainWindow, menu: DataMenu) ->
     data = window.menuBar().findChild(QMenu, "dataMenu")
     assert isinstance(data, QMenu)
     assert [a.text() for a in data.actions() if not a.isSeparator()] == [
-        "&Export…", "Import &ServiceNow log…", "Import &CSV…"]
+        "&Export…", "Import &ServiceNow log…", "Import &CSV…", "Callers to &review…"]
     assert menu.export_action.shortcut().toString() == "Ctrl+E"
     # Every column of the table has an export counterpart, by the same name.
     assert set(EXPORT_COLUMNS) == set(Column)

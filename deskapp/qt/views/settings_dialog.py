@@ -1,5 +1,5 @@
 """The Settings dialog (File > Settings…, Ctrl+,): database connection, theme, notifications,
-call form defaults.
+call form defaults, email intake.
 
 The settings go to the user's settings file (:mod:`deskapp.user_settings`); a PostgreSQL
 password goes to the system keyring or nowhere ("ask each time"), never to that file. A
@@ -24,8 +24,10 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QWidget
 
 from deskapp import user_settings
 from deskapp.domain.enums import Channel
+from deskapp.intake.background import store_mailbox_password
 from deskapp.qt import theme
 from deskapp.qt.generated.settings_dialog_ui import Ui_SettingsDialog
+from deskapp.qt.views.email_intake import EmailIntakeTab
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.user_settings import (
     SSL_MODES,
@@ -89,6 +91,8 @@ class SettingsDialog(QDialog):
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
         theme.follow(self)
         ui = self.ui
+        self.emailTab = EmailIntakeTab()
+        ui.tabs.addTab(self.emailTab, "&Email intake")
         for choice, label in THEME_LABELS.items():
             ui.themeCombo.addItem(label, choice)
         for mode, label in PASSWORD_LABELS.items():
@@ -133,6 +137,7 @@ class SettingsDialog(QDialog):
         ui.channelCombo.setCurrentIndex(max(ui.channelCombo.findData(d.channel), 0))
         ui.impactSpin.setValue(d.impact)
         ui.urgencySpin.setValue(d.urgency)
+        self.emailTab.show_settings(settings.email_intake)
         self._update_enabled()
 
     def connection(self) -> ConnectionSettings:
@@ -165,6 +170,7 @@ class SettingsDialog(QDialog):
             call_form=CallFormDefaults(channel=str(ui.channelCombo.currentData()),
                                        impact=ui.impactSpin.value(),
                                        urgency=ui.urgencySpin.value()),
+            email_intake=self.emailTab.settings(),
         )
 
     def _password_mode(self) -> PasswordMode:
@@ -187,7 +193,19 @@ class SettingsDialog(QDialog):
             self._show_error(problem)
             self.ui.tabs.setCurrentWidget(self.ui.databaseTab)
             return
+        problem = new.email_intake.problem()
+        if problem is not None:
+            self._show_error(problem)
+            self.ui.tabs.setCurrentWidget(self.emailTab)
+            return
         try:
+            if self.emailTab.password():
+                if not (new.email_intake.host and new.email_intake.user):
+                    self._show_error("Enter the IMAP server and mailbox user the password "
+                                     "is for.")
+                    self.ui.tabs.setCurrentWidget(self.emailTab)
+                    return
+                store_mailbox_password(new.email_intake, self.emailTab.password())
             if connection.kind is DatabaseKind.POSTGRESQL:
                 if connection.password_mode is PasswordMode.KEYRING:
                     if self.ui.passwordEdit.text():

@@ -89,6 +89,14 @@ class EmailIntakeRepository(Protocol):
         """The callers still flagged for review, oldest first."""
         ...
 
+    def clear_review(self, caller_id: int) -> bool:
+        """Take the review flag off a caller; False if it was not flagged (any more)."""
+        ...
+
+    def first_incidents(self, caller_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """Each caller's first incident (by number) as (number, short description)."""
+        ...
+
 
 @dataclass(frozen=True)
 class MailboxMessage:
