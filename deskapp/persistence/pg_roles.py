@@ -58,6 +58,8 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                      ("INSERT", "email_messages"), ("INSERT", "email_attachments"),
                      ("INSERT", "alert_links"), ("UPDATE", "alert_links")),
     Permission.EDIT: (("UPDATE", "incidents"), ("INSERT", "activity"),
+                      # Callers to review: an agent clears the flag of a new caller.
+                      ("UPDATE", "callers.needs_review"),
                       ("UPDATE", "incident_search"), ("INSERT", "reviews"),
                       ("UPDATE", "reviews"), ("INSERT", "review_actions"),
                       ("DELETE", "review_actions")),
