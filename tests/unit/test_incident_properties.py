@@ -135,8 +135,32 @@ class IncidentMachine(RuleBasedStateMachine):
     def _may_work(self, who: int) -> bool:
         return self.users[who].role != Role.MANAGER
 
+    def _groups_of(self, who: int) -> set[int]:
+        user_id = self.users[who].id
+        return {group_id for group_id, members in self.groups if user_id in members}
+
+    def _in_scope(self, who: int, model: Model) -> bool:
+        """Agents change only incidents unassigned, theirs, or in their groups (as stored)."""
+        if self.users[who].role != Role.AGENT:
+            return True
+        if model.assignee_id is None and model.group_id is None:
+            return True
+        return model.assignee_id == self.users[who].id or model.group_id in self._groups_of(who)
+
+    def _reaches(self, who: int, model: Model) -> bool:
+        """Whom a reassignment may move (permissions.SCOPES): managers anything, leads their
+        groups', agents their own and their groups' unassigned ones, anyone the triage pile."""
+        role = self.users[who].role
+        if role == Role.MANAGER or model.assignee_id == self.users[who].id:
+            return True
+        if model.group_id is None:
+            return model.assignee_id is None
+        if model.group_id not in self._groups_of(who):
+            return False
+        return role == Role.LEAD or model.assignee_id is None
+
     def _expect(self, who: int, model: Model, stale: bool) -> type[Exception] | None:
-        if not self._may_work(who):
+        if not self._may_work(who) or not self._in_scope(who, model):
             return PermissionDeniedError
         if stale:
             return ConflictError
@@ -236,7 +260,15 @@ class IncidentMachine(RuleBasedStateMachine):
         options.append((None, self.users[0].id))  # an agent without a group: refused
         group_id, assignee_id = options[choice % len(options)]
         version, stale = self._version(who, model, fresh)
-        expected = self._expect(who, model, stale)
+        # Managers may reassign (not edit); the agents' scope is judged before the version,
+        # the reach of the reassignment after it.
+        expected: type[Exception] | None = None
+        if not self._in_scope(who, model):
+            expected = PermissionDeniedError
+        elif stale:
+            expected = ConflictError
+        elif not self._reaches(who, model):
+            expected = PermissionDeniedError
         # The references are checked before the incident's state.
         if expected is None and assignee_id is not None and group_id is None:
             expected = ValidationError
