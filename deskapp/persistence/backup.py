@@ -260,7 +260,18 @@ def _require_sole_user(live: sqlite3.Connection, path: Path) -> None:
 
 
 def _require_intact(connection: sqlite3.Connection, what: str) -> None:
-    problems = [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
+    # A damaged file's report can quote damaged bytes: read it leniently, never fail on it.
+    factory = connection.text_factory
+    connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    try:
+        problems = [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    except UnicodeDecodeError:
+        # SQLite's own error message quoted the damage (a garbled name in the schema).
+        problems = ["the file is damaged beyond reading its schema"]
+    finally:
+        connection.text_factory = factory
     if problems != ["ok"]:
         raise BackupError(f"{what} failed SQLite's integrity check: {problems[0]}"
                           + (f" (and {len(problems) - 1} more problems)"
