@@ -21,6 +21,7 @@ from deskapp.domain.errors import (
     ConflictError,
     DatabaseUnavailableError,
     DeskappError,
+    PermissionDeniedError,
     TransitionError,
     ValidationError,
 )
@@ -198,7 +199,9 @@ class _Agent:
                     self.tally.conflict_retries += 1
                     continue
                 return
-            except (TransitionError, ValidationError):
+            except (TransitionError, ValidationError, PermissionDeniedError):
+                # Moved on meanwhile: closed, or reassigned out of this agent's reach (the
+                # permission rules at work, tested on their own elsewhere).
                 self.tally.refused += 1
                 return
             if after.version == detail.version:

@@ -91,7 +91,7 @@ class SoakReport:
                f"({ops})",
                f"  {self.conflicts:,} conflicts ({self.conflict_retries:,} retried after a "
                f"reload), {self.lock_retries:,} waits again for the write lock, "
-               f"{self.refused:,} refusals (the incident moved on meanwhile), "
+               f"{self.refused:,} refusals (the incident moved on, or out of reach, meanwhile), "
                f"{self.unavailable:,} database unavailable",
                f"  {self.incidents_checked:,} incidents checked against the journals:"]
         for check in self.checks:
