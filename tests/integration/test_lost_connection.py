@@ -13,21 +13,15 @@ from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.live import PostgresChangeFeed
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.setup import ensure_admin
-from tests.support.databases import in_ci, reset_postgres
-from tests.support.private_postgres import PrivateCluster, available, private_cluster
+from tests.support.databases import reset_postgres
+from tests.support.private_postgres import PrivateCluster, cluster_for_tests
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PrivateCluster]:
-    why = available()
-    if why is not None:
-        if in_ci():
-            pytest.fail(f"CI must test lost connections: {why}")
-        pytest.skip(why)
-    with private_cluster() as cluster:
-        yield cluster
+    yield from cluster_for_tests()
 
 
 @pytest.fixture

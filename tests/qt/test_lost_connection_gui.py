@@ -19,8 +19,8 @@ from deskapp.services.incidents import IncidentService, LogCallRequest
 from tests.conftest import FakeClock
 from tests.qt.conftest import Await
 from tests.qt.forms import OFFSCREEN_FORM_NOISE, screenshot
-from tests.support.databases import in_ci, reset_postgres
-from tests.support.private_postgres import PrivateCluster, available, private_cluster
+from tests.support.databases import reset_postgres
+from tests.support.private_postgres import PrivateCluster, cluster_for_tests
 
 pytestmark = [pytest.mark.slow, pytest.mark.qt_log_ignore(OFFSCREEN_FORM_NOISE)]
 
@@ -29,13 +29,7 @@ TYPED = "Typed while the server was away: the VPN drops every 10 minutes."
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PrivateCluster]:
-    why = available()
-    if why is not None:
-        if in_ci():
-            pytest.fail(f"CI must test lost connections: {why}")
-        pytest.skip(why)
-    with private_cluster() as cluster:
-        yield cluster
+    yield from cluster_for_tests()
 
 
 @pytest.fixture

@@ -17,6 +17,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from tests.support.databases import in_ci
+
 BIN = Path(os.environ.get("DESKAPP_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -90,3 +94,18 @@ def private_cluster() -> Iterator[PrivateCluster]:
         yield cluster
     finally:
         cluster.remove()
+
+
+def cluster_for_tests() -> Iterator[PrivateCluster]:
+    """A private cluster for a test module (the body of its ``cluster`` fixture).
+
+    Where one cannot run, the module is skipped; on CI that is a failure: lost connections
+    must be tested there.
+    """
+    why = available()
+    if why is not None:
+        if in_ci():
+            pytest.fail(f"CI must test lost connections: {why}")
+        pytest.skip(why)
+    with private_cluster() as cluster:
+        yield cluster
