@@ -27,20 +27,17 @@ from deskapp.services.intake.email_intake import (
 from deskapp.services.intake.email_ports import MailboxMessage, Outcome
 from deskapp.services.report_data import PeriodFilters, ReportService
 from tests.conftest import FakeClock, table_count
-from tests.support.databases import in_ci
-from tests.support.dovecot import PASSWORD, DovecotServer, dovecot_binary, running_dovecot
+from tests.support.dovecot import (
+    PASSWORD,
+    DovecotServer,
+    dovecot_for_tests,
+)
 
 
 @pytest.fixture(scope="module")
 def dovecot_server() -> Iterator[DovecotServer]:
     """A private Dovecot for this module; CI must have it, elsewhere it may be missing."""
-    if dovecot_binary() is None:
-        if in_ci():
-            pytest.fail("CI must test the email intake against Dovecot: install "
-                        "dovecot-imapd (.ci/run does)")
-        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
-    with running_dovecot() as server:
-        yield server
+    yield from dovecot_for_tests()
 
 
 @pytest.fixture

@@ -20,19 +20,17 @@ from deskapp.cli import main
 from deskapp.intake.imap_mailbox import ENV_PASSWORD, KEYRING_SERVICE
 from deskapp.persistence.database import Database
 from tests.conftest import table_count
-from tests.support.databases import in_ci
-from tests.support.dovecot import PASSWORD, USER, DovecotServer, dovecot_binary, running_dovecot
+from tests.support.dovecot import (
+    PASSWORD,
+    USER,
+    DovecotServer,
+    dovecot_for_tests,
+)
 
 
 @pytest.fixture(scope="module")
 def dovecot_server() -> Iterator[DovecotServer]:
-    if dovecot_binary() is None:
-        if in_ci():
-            pytest.fail("CI must test the email intake against Dovecot: install "
-                        "dovecot-imapd (.ci/run does)")
-        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
-    with running_dovecot() as server:
-        yield server
+    yield from dovecot_for_tests()
 
 
 @pytest.fixture

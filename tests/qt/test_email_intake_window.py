@@ -26,8 +26,12 @@ from deskapp.user_settings import EmailIntakeSettings, UserSettings
 from tests.conftest import table_count
 from tests.qt.conftest import OFFSCREEN_NOISE, Await
 from tests.qt.test_settings_dialog import MemoryKeyring, failing_check, make_dialog, press_ok
-from tests.support.databases import in_ci
-from tests.support.dovecot import PASSWORD, USER, DovecotServer, dovecot_binary, running_dovecot
+from tests.support.dovecot import (
+    PASSWORD,
+    USER,
+    DovecotServer,
+    dovecot_for_tests,
+)
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
 
@@ -102,13 +106,7 @@ def test_switching_the_intake_on_without_a_server_says_what_is_missing(
 
 @pytest.fixture(scope="module")
 def dovecot_server() -> Iterator[DovecotServer]:
-    if dovecot_binary() is None:
-        if in_ci():
-            pytest.fail("CI must test the email intake against Dovecot: install "
-                        "dovecot-imapd (.ci/run does)")
-        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
-    with running_dovecot() as server:
-        yield server
+    yield from dovecot_for_tests()
 
 
 @pytest.fixture

@@ -21,7 +21,10 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from deskapp.intake.imap_mailbox import ImapSettings
+from tests.support.databases import in_ci
 
 USER = "desk"
 PASSWORD = "intake-test-secret"
@@ -213,3 +216,17 @@ def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"dovecot did not listen on 127.0.0.1:{port} within 15 s")
+
+
+def dovecot_for_tests() -> Iterator[DovecotServer]:
+    """A private Dovecot for a test module (the body of its ``dovecot_server`` fixture).
+
+    Where Dovecot is missing the module is skipped; on CI that is a failure.
+    """
+    if dovecot_binary() is None:
+        if in_ci():
+            pytest.fail("CI must test the email intake against Dovecot: install "
+                        "dovecot-imapd (.ci/run does)")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
+    with running_dovecot() as server:
+        yield server
