@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
@@ -128,8 +128,8 @@ def sort_key_for(column: int) -> SortKey | None:
         return None
 
 
-def _priority_icon(colour: QColor) -> QIcon:
-    """A round swatch of the priority's colour; a dot reads better than a filled cell."""
+def _icon(colour: QColor, draw: Callable[[QPainter], None]) -> QIcon:
+    """A 16 px icon: ``draw`` paints with a pen a shade darker than its ``colour`` fill."""
     pixmap = QPixmap(16, 16)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
@@ -137,44 +137,32 @@ def _priority_icon(colour: QColor) -> QIcon:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(colour.darker(130))
         painter.setBrush(colour)
-        painter.drawEllipse(2, 2, 12, 12)
+        draw(painter)
     finally:
         painter.end()
     return QIcon(pixmap)
+
+
+def _priority_icon(colour: QColor) -> QIcon:
+    """A round swatch of the priority's colour; a dot reads better than a filled cell."""
+    return _icon(colour, lambda painter: painter.drawEllipse(2, 2, 12, 12))
 
 
 def _major_incident_icon() -> QIcon:
     """A red diamond: major incidents stand out in any sort order, also without colour."""
-    pixmap = QPixmap(16, 16)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    try:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(MAJOR_COLOUR.darker(130))
-        painter.setBrush(MAJOR_COLOUR)
+    def draw(painter: QPainter) -> None:
         painter.drawPolygon([QPoint(8, 1), QPoint(15, 8), QPoint(8, 15), QPoint(1, 8)])
         painter.setPen(QColor("white"))
         painter.drawLine(8, 4, 8, 9)
         painter.drawPoint(8, 12)
-    finally:
-        painter.end()
-    return QIcon(pixmap)
+    return _icon(MAJOR_COLOUR, draw)
 
 
 def _escalation_icon(colour: QColor) -> QIcon:
     """An upward arrow: the incident was escalated (orange functional, red to the lead)."""
-    pixmap = QPixmap(16, 16)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    try:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(colour.darker(130))
-        painter.setBrush(colour)
-        painter.drawPolygon([QPoint(8, 1), QPoint(15, 9), QPoint(11, 9), QPoint(11, 15),
-                             QPoint(5, 15), QPoint(5, 9), QPoint(1, 9)])
-    finally:
-        painter.end()
-    return QIcon(pixmap)
+    return _icon(colour, lambda painter: painter.drawPolygon(
+        [QPoint(8, 1), QPoint(15, 9), QPoint(11, 9), QPoint(11, 15), QPoint(5, 15),
+         QPoint(5, 9), QPoint(1, 9)]))
 
 
 ESCALATION_COLOURS = {Escalation.FUNCTIONAL: QColor("#d97706"),
