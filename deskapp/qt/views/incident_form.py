@@ -12,10 +12,10 @@ import html
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
@@ -304,7 +304,14 @@ class IncidentForm(QWidget):
         ui.groupCombo.clear()
         ui.groupCombo.addItem(NO_GROUP, None)
         for group in catalog.groups:
-            ui.groupCombo.addItem(group.name, group.id)
+            if group.active:
+                ui.groupCombo.addItem(group.name, group.id)
+            else:
+                # Named where an incident still sits in it, never offered as a new choice.
+                ui.groupCombo.addItem(f"{group.name} (inactive)", group.id)
+                item = cast(QStandardItemModel, ui.groupCombo.model()).item(
+                    ui.groupCombo.count() - 1)
+                item.setEnabled(False)
         ui.groupCombo.blockSignals(False)
         self._children.set_priorities({p.rank: p.code for p in matrix.priorities},
                                       {p.rank: p.colour for p in matrix.priorities})
