@@ -321,3 +321,40 @@ def test_the_permission_table_holds_in_the_database(desk: Desk, role: Role,
             done = False
         connection.rollback()
     assert done == expected, f"{role.value} / {permission.value}: {statement}"
+
+
+# --- people administration ---------------------------------------------------------------
+
+
+def test_a_deactivated_persons_login_is_refused_by_the_server(desk: Desk) -> None:
+    from deskapp.services.people_admin import PeopleAdminService
+
+    name = f"{desk.prefix}leaver"
+    owner = ensure_admin(desk.database.uow_factory)
+    people = PeopleAdminService(desk.database.uow_factory, owner.id, desk.database.logins)
+    url = make_url(desk.url)
+
+    def connect() -> None:
+        with psycopg.connect(host=url.host, port=url.port or 5432, dbname=url.database,
+                             user=name, password=PASSWORD) as connection:
+            connection.execute("SELECT 1")
+
+    try:
+        user_id = people.create_user(name, "Lee Leaver", "", Role.AGENT, PASSWORD)
+        connect()
+        row = next(u for u in people.users() if u.id == user_id)
+        people.update_user(user_id, row.version, full_name="Lee Leaver", email="",
+                           role=Role.LEAD)
+        with desk.database.engine.connect() as connection:
+            member_of = connection.execute(text(
+                "SELECT array(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g "
+                "ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member "
+                "WHERE r.rolname = :n)"), {"n": name}).scalar_one()
+        assert member_of == [role_name(desk.prefix, Role.LEAD)]
+        people.deactivate_user(user_id, row.version + 1)
+        with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+            connect()
+        people.reactivate_user(user_id, row.version + 2)
+        connect()
+    finally:
+        _drop_roles(desk.url, [name])
