@@ -132,8 +132,7 @@ class GroupsModel(_RowsModel[GroupAdminRow]):
     """The assignment groups, one row each (see _RowsModel for the roles)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(["Name", "Description", "Lead", "Members", "Open incidents",
-                          "Status"], parent)
+        super().__init__(["Name", "Description", "Lead", "Members", "Open", "Status"], parent)
 
     def _text(self, row: GroupAdminRow, column: int) -> str:
         if column == GroupColumn.NAME:

@@ -76,7 +76,7 @@ class AdminTableWindow(QWidget):
     """The frame of an administration window; subclasses fill the panel and the calls."""
 
     def __init__(self, model: _RowsModel[Any], runner: DbRunner, *, name: str, title: str,
-                 noun: str, parent: QWidget | None = None) -> None:
+                 noun: str, stretch_column: int, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName(name)
         self.setWindowTitle(title)
@@ -111,13 +111,15 @@ class AdminTableWindow(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The long free text (groups of a person, a group's description) takes what is left.
+        header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
         self.table.installEventFilter(self)
         self.table.selectionModel().currentRowChanged.connect(
             lambda _current, _previous: self._show_current())
-        middle.addWidget(self.table, 3)
+        middle.addWidget(self.table, 5)
         self.panel = QGroupBox("Details", self)
         self.panel.setObjectName("detailsPanel")
         panel_layout = QVBoxLayout(self.panel)
@@ -128,7 +130,7 @@ class AdminTableWindow(QWidget):
         self.save_button.setToolTip("Save the changes to this record (Ctrl+S)")
         self.save_button.clicked.connect(self._save_clicked)
         panel_layout.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignRight)
-        middle.addWidget(self.panel, 2)
+        middle.addWidget(self.panel, 3)
         self.buttons = QHBoxLayout()
         outer.addLayout(self.buttons)
         self.new_button = QPushButton(f"&New {noun}…", self)
@@ -146,7 +148,7 @@ class AdminTableWindow(QWidget):
         QShortcut(QKeySequence.StandardKey.Find, self, self._focus_filter)
         QShortcut(QKeySequence.StandardKey.Save, self, self._save_clicked)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
-        self.resize(1000, 560)
+        self.resize(1180, 600)
 
     # --- for subclasses ---------------------------------------------------------------------
 
@@ -199,11 +201,12 @@ class AdminTableWindow(QWidget):
             self.say(str(exc), error=True)
             return
         self.select(select_id)
-        shown = self.proxy.rowCount()
-        total = self.model.rowCount()
         if not self.status.styleSheet():
-            self.status.setText(f"{total:,} in all" + (f", {shown:,} shown" if shown != total
-                                                       else "") + ".")
+            self._count()
+
+    def _count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.say(f"{total:,} in all" + (f", {shown:,} shown" if shown != total else "") + ".")
 
     def select(self, record_id: int | None) -> None:
         row = self.model.row_of(record_id) if record_id is not None else -1
@@ -238,6 +241,7 @@ class AdminTableWindow(QWidget):
         self.proxy.setFilterFixedString(text)
         if not self.table.currentIndex().isValid():
             self.select(None)
+        self._count()
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()

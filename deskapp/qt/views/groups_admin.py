@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import DeskappError
-from deskapp.qt.models.people_models import GroupsModel
+from deskapp.qt.models.people_models import GroupColumn, GroupsModel
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.admin_table_window import (
     ERROR_STYLE,
@@ -103,7 +103,7 @@ class GroupsWindow(AdminTableWindow):
                  parent: QWidget | None = None) -> None:
         self.service = service
         super().__init__(GroupsModel(), runner, name="groupsWindow", title="Assignment groups",
-                         noun="group", parent=parent)
+                         noun="group", stretch_column=GroupColumn.DESCRIPTION, parent=parent)
         self.model.setParent(self)
         self._users: list[UserAdminRow] = []
         self.dialog: QDialog | None = None
@@ -168,6 +168,7 @@ class GroupsWindow(AdminTableWindow):
         entries = [(u.id, f"{u.full_name} ({u.role.value})" + ("" if u.active
                                                                else " (inactive)"))
                    for u in self._users if u.active or u.id in row.member_ids]
+        entries.sort(key=lambda e: e[0] not in row.member_ids)  # members first
         fill_check_list(self.members, entries, set(row.member_ids))
         self.open_label.setText(f"{row.open_incidents:,}")
         self.active_button.setText("&Reactivate" if not row.active else "&Deactivate")

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import DeskappError
-from deskapp.qt.models.people_models import UsersModel
+from deskapp.qt.models.people_models import UserColumn, UsersModel
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.admin_table_window import (
     ERROR_STYLE,
@@ -140,7 +140,7 @@ class UsersWindow(AdminTableWindow):
                  parent: QWidget | None = None) -> None:
         self.service = service
         super().__init__(UsersModel(), runner, name="usersWindow", title="Users",
-                         noun="user", parent=parent)
+                         noun="user", stretch_column=UserColumn.GROUPS, parent=parent)
         self.model.setParent(self)
         self._groups: list[GroupAdminRow] = []
         self.dialog: QDialog | None = None
@@ -204,6 +204,7 @@ class UsersWindow(AdminTableWindow):
         # Active groups are offered; an inactive one the person is still in stays shown.
         entries = [(g.id, g.name + ("" if g.active else " (inactive)")) for g in self._groups
                    if g.active or g.id in row.group_ids]
+        entries.sort(key=lambda e: e[0] not in row.group_ids)  # theirs first
         fill_check_list(self.groups, entries, set(row.group_ids))
         self.state_label.setText(self.model.data(
             self.model.index(self.model.row_of(row.id), 4)) or "")
