@@ -358,3 +358,33 @@ def test_a_deactivated_persons_login_is_refused_by_the_server(desk: Desk) -> Non
         connect()
     finally:
         _drop_roles(desk.url, [name])
+
+
+def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None:
+    """Through Deskapp on the admin's own login: every people call fits the GRANTs."""
+    from deskapp.services.people_admin import PeopleAdminService
+
+    name = f"{desk.prefix}newcomer"
+    admin_db = open_database(desk.login_url(Role.ADMIN), upgrade=False)
+    try:
+        people = PeopleAdminService(admin_db.uow_factory, desk.users[Role.ADMIN].id,
+                                    admin_db.logins)
+        group_id = people.create_group(f"{desk.prefix}Admins' group", "made by the admin")
+        user_id = people.create_user(name, "New Comer", "", Role.AGENT, PASSWORD, [group_id])
+        row = next(u for u in people.users() if u.id == user_id)
+        assert row.group_ids == (group_id,) and not row.has_password
+        result = people.update_user(user_id, row.version, full_name="New Comer",
+                                    email="new@example.com", role=Role.AGENT)
+        result = people.deactivate_user(user_id, result.version)
+        people.reactivate_user(user_id, result.version)
+        group = next(g for g in people.groups() if g.id == group_id)
+        result = people.set_group_members(group_id, group.version, [])
+        result = people.update_group(group_id, result.version, name=f"{desk.prefix}Renamed",
+                                     description="", lead_id=desk.users[Role.ADMIN].id)
+        people.deactivate_group(group_id, result.version)
+    finally:
+        admin_db.close()
+        _drop_roles(desk.url, [name])
+    # An agent's login may read people but not change them, in the server too.
+    with desk.connect(Role.AGENT) as connection, pytest.raises(errors.InsufficientPrivilege):
+        connection.execute("UPDATE assignment_groups SET active = true")
