@@ -469,10 +469,17 @@ class IncidentForm(QWidget):
             members = self._members.get(group_id, []) if group_id is not None else []
             for agent in members:
                 combo.addItem(agent.full_name + (" (away)" if agent.away else ""), agent.id)
-            if selected is not None and combo.findData(selected) < 0 and (
-                    group_id is not None and group_id not in self._members):
+            loading = group_id is not None and group_id not in self._members
+            stored = self._data.detail if self._data is not None else None
+            # A deactivated person still assigned is named, but never offered anew.
+            kept = stored is not None and selected == stored.assignee_id \
+                and group_id == stored.assignment_group_id
+            if selected is not None and combo.findData(selected) < 0 and (loading or kept):
                 name = self._catalog.agent_name(selected) if self._catalog else str(selected)
-                combo.addItem(name, selected)
+                combo.addItem(name if loading else f"{name} (inactive)", selected)
+                if not loading:
+                    cast(QStandardItemModel, combo.model()).item(combo.count() - 1) \
+                        .setEnabled(False)
             combo.setCurrentIndex(max(combo.findData(selected), 0))
         finally:
             combo.blockSignals(False)
