@@ -36,6 +36,7 @@ from deskapp.domain.errors import ConflictError, DeskappError
 from deskapp.qt.models.people_models import _RowsModel
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.widgets.questions import Button, QuestionBox
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,10 @@ class AdminTableWindow(QWidget):
         self.table.setWordWrap(False)
         self.table.installEventFilter(self)
         self.table.selectionModel().currentRowChanged.connect(
-            lambda _current, _previous: self._show_current())
+            lambda _current, _previous: self._row_changed())
+        self._shown: Any | None = None
+        """The record the panel shows (its values as loaded)."""
+        self._asking = False
         middle.addWidget(self.table, 5)
         self.panel = QGroupBox("Details", self)
         self.panel.setObjectName("detailsPanel")
@@ -168,6 +172,10 @@ class AdminTableWindow(QWidget):
         """Where Enter in the table sends the keyboard."""
         raise NotImplementedError
 
+    def edited(self, row: Any) -> bool:
+        """Whether the panel holds changes to ``row`` that are not saved."""
+        raise NotImplementedError
+
     # --- shared -----------------------------------------------------------------------------
 
     def add_button(self, text: str, name: str, slot: Callable[[], object]) -> QPushButton:
@@ -215,7 +223,7 @@ class AdminTableWindow(QWidget):
         if proxy_index.isValid():
             self.table.setCurrentIndex(proxy_index)
             self.table.scrollTo(proxy_index)
-        self._show_current()
+        self._row_changed()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T | None:
         """Run a service call off the GUI thread; None (and the reason shown) if refused."""
@@ -235,7 +243,53 @@ class AdminTableWindow(QWidget):
         self.status.setStyleSheet(ERROR_STYLE if error else "")
 
     def _show_current(self) -> None:
-        self.show_record(self.current())
+        self._shown = self.current()
+        self.show_record(self._shown)
+
+    def _row_changed(self) -> None:
+        """Show the newly selected record, unless that would throw away typed changes:
+        then go back to the edited one and ask first."""
+        if self._asking:
+            return  # the question is open; its answer decides what the panel shows
+        shown, target = self._shown, self.current()
+        if shown is None or not self.edited(shown) or (
+                target is not None and target.id == shown.id and target.version == shown.version):
+            self._show_current()
+            return
+        if target is None:
+            return  # filtered away or reloading: keep what was typed in view
+        if target.id == shown.id:
+            self._show_current()  # the same record, reloaded (after a save or Reload)
+            return
+        self._asking = True
+        self._put_back(shown.id)
+        self.spawn(self._ask_discard(shown, target.id), "discard?")
+
+    def _put_back(self, record_id: int) -> None:
+        row = self.model.row_of(record_id)
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.table.setCurrentIndex(index)
+
+    async def _ask_discard(self, shown: Any, target_id: int) -> None:
+        try:
+            answer = await QuestionBox.ask(
+                self, "Unsaved changes",
+                "The changes in the panel are not saved yet.",
+                Button.Save | Button.Discard | Button.Cancel, Button.Save)
+        finally:
+            self._asking = False
+        if answer == Button.Save:
+            if await self.save(shown) is None:
+                return  # refused: the message says why, and the typing stays
+            message = self.status.text()
+            self._shown = None
+            await self.load(target_id)
+            self.say(message)
+        elif answer == Button.Discard:
+            self._shown = None
+            self._put_back(target_id)
+            self._show_current()
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
@@ -248,7 +302,7 @@ class AdminTableWindow(QWidget):
         self.filter_edit.selectAll()
 
     def _save_clicked(self) -> None:
-        row = self.current()
+        row = self._shown  # what the panel shows, even if the filter hides it now
         if row is not None:
             self.spawn(self._save(row), "save")
 
@@ -261,6 +315,7 @@ class AdminTableWindow(QWidget):
             self.save_button.setEnabled(True)
         if select_id is not None:
             message = self.status.text()
+            self._shown = None  # saved: what the panel holds is stored now
             await self.load(select_id)
             self.say(message)
 

@@ -140,6 +140,11 @@ class GroupsWindow(AdminTableWindow):
     def first_field(self) -> QWidget:
         return self.name
 
+    def edited(self, row: GroupAdminRow) -> bool:
+        return (self.name.text(), self.description.text(), self.lead.currentData(),
+                checked_ids(self.members)) != (row.name, row.description, row.lead_id,
+                                               set(row.member_ids))
+
     async def fetch(self) -> None:
         groups = await self._runner.db(self.service.groups)
         self._users = await self._runner.db(self.service.users)

@@ -181,6 +181,11 @@ class UsersWindow(AdminTableWindow):
     def first_field(self) -> QWidget:
         return self.full_name
 
+    def edited(self, row: UserAdminRow) -> bool:
+        return (self.full_name.text(), self.email.text(), self.role.currentData(),
+                checked_ids(self.groups)) != (row.full_name, row.email, row.role.value,
+                                              set(row.group_ids))
+
     async def fetch(self) -> None:
         users = await self._runner.db(self.service.users)
         self._groups = await self._runner.db(self.service.groups)
