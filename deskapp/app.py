@@ -36,10 +36,11 @@ from deskapp.qt.views.data_menu import install_data_menu
 from deskapp.qt.views.email_intake import install_email_intake
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.main_window import MainWindow
+from deskapp.qt.views.password_dialog import ask_new_password_at_sign_in, install_change_password
 from deskapp.qt.views.reports_menu import install_reports_menu
 from deskapp.qt.views.settings_dialog import install_settings_menu
 from deskapp.qt.views.shortcuts_dialog import install_shortcuts_menu
-from deskapp.qt.views.sign_in_dialog import SignInDialog, SignInMode
+from deskapp.qt.views.sign_in_dialog import SignInAnswer, SignInDialog, SignInMode
 from deskapp.qt.views.team_menu import install_team_menu
 from deskapp.resources import app_icon_path
 from deskapp.services.accounts import AccountService
@@ -121,7 +122,7 @@ def build_main_window(
     install_reports_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                          clock=clock)
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
-                       clock=clock)
+                       clock=clock, logins=database.logins)
     team = install_team_menu(window, uow_factory=database.uow_factory, runner=runner,
                              user=user, clock=clock)
     notifier = team.notifier
@@ -134,6 +135,8 @@ def build_main_window(
     email_intake = install_email_intake(window, uow_factory=database.uow_factory,
                                         settings=preferences.email_intake)
     settings_menu.applied.connect(lambda saved: email_intake.apply(saved.email_intake))
+    install_change_password(window, AccountService(database.uow_factory, database.logins),
+                            runner, user)
     install_about(window, database.display_name, log_file)
     install_shortcuts_menu(window)  # last: it lists every other menu's keys
     return window
@@ -182,9 +185,20 @@ def authenticate(settings: Settings, database: Database) -> User | None:
             SignInMode.FIRST_RUN,
             lambda a: accounts.create_first_admin(a.username, a.full_name, a.password),
             desk=database.display_name)
-    return SignInDialog.ask(SignInMode.SIGN_IN,
-                            lambda a: accounts.sign_in(a.username, a.password),
-                            username=settings.username or "", desk=database.display_name)
+    typed: list[str] = []
+
+    def attempt(answer: SignInAnswer) -> User:
+        user = accounts.sign_in(answer.username, answer.password)
+        typed[:] = [answer.password]  # kept only for the password change just below
+        return user
+
+    signed = SignInDialog.ask(SignInMode.SIGN_IN, attempt, username=settings.username or "",
+                              desk=database.display_name)
+    # An admin reset (or created) the account: the person chooses their own first.
+    if signed is not None and accounts.must_change_password(signed.id) \
+            and not ask_new_password_at_sign_in(accounts, signed, typed[0]):
+        return None
+    return signed
 
 
 def _has_user(database: Database, username: str) -> bool:

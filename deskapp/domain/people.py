@@ -28,6 +28,8 @@ class Group:
     name: str
     description: str = ""
     lead_id: int | None = None
+    active: bool = True
+    """Inactive groups keep their incidents and history but get no new work."""
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,19 @@ class PgRoles:
                     f"REVOKE {_ident(role_name(prefix, other))} FROM {_ident(username)}"))
             connection.execute(text(
                 f"GRANT {_ident(role_name(prefix, role))} TO {_ident(username)}"))
+            # Admins create logins for others (create_login gives them CREATEROLE too).
+            create = "CREATEROLE" if role is Role.ADMIN else "NOCREATEROLE"
+            connection.execute(text(f"ALTER ROLE {_ident(username)} {create}"))
+
+    def set_login_enabled(self, username: str, enabled: bool) -> None:
+        """LOGIN or NOLOGIN: a deactivated person's login is refused by the server itself.
+
+        Connections the person already holds are not cut here (that needs more than an
+        admin's rights); the app refuses inactive users on every service call meanwhile.
+        """
+        with self._engine.begin() as connection:
+            connection.execute(text(
+                f"ALTER ROLE {_ident(username)} {'LOGIN' if enabled else 'NOLOGIN'}"))
 
     def current_login(self) -> str:
         """The login this engine connects as."""

@@ -150,6 +150,10 @@ class SqlUserRepository:
         return [_user(r) for r in rows]
 
 
+def _group(r: GroupRecord) -> Group:
+    return Group(r.id, r.name, r.description, r.lead_id, r.active)
+
+
 class SqlGroupRepository:
     """GroupRepository in SQL."""
 
@@ -160,21 +164,21 @@ class SqlGroupRepository:
         r = self._session.get(GroupRecord, group_id)
         if r is None:
             raise NotFoundError(f"There is no assignment group with id {group_id}.")
-        return Group(r.id, r.name, r.description, r.lead_id)
+        return _group(r)
 
     def add(self, group: Group, member_ids: Sequence[int] = ()) -> Group:
         record = GroupRecord(name=group.name, description=group.description,
-                             lead_id=group.lead_id)
+                             lead_id=group.lead_id, active=group.active)
         self._session.add(record)
         self._session.flush()
         self._session.add_all(GroupMemberRecord(group_id=record.id, user_id=m)
                               for m in member_ids)
         self._session.flush()
-        return Group(record.id, record.name, record.description, record.lead_id)
+        return _group(record)
 
     def all(self) -> list[Group]:
         rows = self._session.execute(select(GroupRecord).order_by(GroupRecord.name)).scalars()
-        return [Group(r.id, r.name, r.description, r.lead_id) for r in rows]
+        return [_group(r) for r in rows]
 
     def member_ids(self, group_id: int) -> list[int]:
         return list(self._session.execute(

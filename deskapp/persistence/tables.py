@@ -52,6 +52,8 @@ class UserRecord(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     away: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    """Raised by every administration edit (not by the away flag): a stale edit is refused."""
 
 
 class GroupRecord(Base):
@@ -62,6 +64,8 @@ class GroupRecord(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(String(400), default="")
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
 
 class GroupMemberRecord(Base):

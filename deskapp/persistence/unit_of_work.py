@@ -21,6 +21,7 @@ from deskapp.persistence.credentials_repository import SqlCredentialRepository
 from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import BUSY_TIMEOUT_MS, writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
+from deskapp.persistence.people_repository import SqlPeopleStore
 from deskapp.persistence.report_queries import SqlReportQueries
 from deskapp.persistence.repositories import (
     SqlCallerRepository,
@@ -80,6 +81,7 @@ class SqlUnitOfWork:
         self.alerts = SqlAlertRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.credentials = SqlCredentialRepository(self.session)
+        self.people = SqlPeopleStore(self.session)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:

@@ -56,6 +56,10 @@ class DatabaseLogins(Protocol):
         """Make the login a member of this role's group role (and of no other)."""
         ...
 
+    def set_login_enabled(self, username: str, enabled: bool) -> None:
+        """Let the login connect (LOGIN) or refuse it (NOLOGIN: a deactivated person)."""
+        ...
+
     def current_login(self) -> str:
         """The login this connection signed in as."""
         ...
@@ -217,6 +221,15 @@ class AccountService:
             uow.commit()
 
     # --- passwords ------------------------------------------------------------------------
+
+    def must_change_password(self, user_id: int) -> bool:
+        """Whether an admin reset this local account's password, so that the person must
+        choose a new one before working (always False for database logins)."""
+        if not self.local:
+            return False
+        with self._uow() as uow:
+            credential = uow.credentials.get(user_id)
+            return credential is not None and credential.must_change
 
     def change_password(self, user_id: int, old_password: str, new_password: str) -> None:
         """The user changes their own password, giving the old one."""

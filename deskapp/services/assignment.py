@@ -295,14 +295,16 @@ class AssignmentService:
             uow.commit()
 
     def reassign_targets(self) -> list[GroupChoice]:
-        """Every group, in reading order, with its active agents by name (away ones marked).
+        """Every active group, in reading order, with its active agents by name (away ones
+        marked).
 
         Work may be sent to any group: the permission limits which incidents the actor
         moves, not where to.
         """
         with self._uow() as uow:
             members = uow.assignment.members(None)
-            groups = sorted(uow.groups.all(), key=lambda g: natural_key_of(g.name))
+            groups = sorted((g for g in uow.groups.all() if g.active),
+                            key=lambda g: natural_key_of(g.name))
             return [GroupChoice(g.id, g.name, tuple(
                 AgentChoice(m.id, m.full_name, m.away) for m in members.get(g.id, [])))
                 for g in groups]
@@ -322,6 +324,8 @@ class AssignmentService:
 
     def _check_target(self, uow: UnitOfWork, group_id: int, assignee_id: int | None) -> None:
         group = uow.groups.get(group_id)
+        if not group.active:
+            raise ValidationError(f"{group.name} is no longer active.", field="group_id")
         if assignee_id is None:
             return
         agent = uow.users.get(assignee_id)

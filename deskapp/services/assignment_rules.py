@@ -63,9 +63,11 @@ def choose(uow: UnitOfWork, incident: Incident) -> RuleChoice | None:
     Round robin goes on after the agent the rule picked last; least loaded weighs each
     agent's open incidents by priority (domain.assignment.priority_weight). Agents marked
     away and inactive ones are skipped; if nobody is left the incident goes to the group
-    alone.
+    alone. Rules of inactive groups are passed over (the next matching rule applies).
     """
-    rule = first_match(uow.assignment.rules(), incident.category_id, incident.subcategory_id,
+    active_groups = {g.id for g in uow.groups.all() if g.active}
+    rules = [r for r in uow.assignment.rules() if r.group_id in active_groups]
+    rule = first_match(rules, incident.category_id, incident.subcategory_id,
                        incident.service_id)
     if rule is None:
         return None

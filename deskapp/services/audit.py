@@ -23,6 +23,15 @@ INCIDENT_UPDATED = "incident_updated"
 INCIDENT_NOTE = "incident_note"
 CALLER_CREATED = "caller_created"
 MATRIX_SAVED = "matrix_saved"
+USER_UPDATED = "user_updated"
+USER_GROUPS_SET = "user_groups_set"
+USER_DEACTIVATED = "user_deactivated"
+USER_REACTIVATED = "user_reactivated"
+GROUP_CREATED = "group_created"
+GROUP_UPDATED = "group_updated"
+GROUP_MEMBERS_SET = "group_members_set"
+GROUP_DEACTIVATED = "group_deactivated"
+GROUP_REACTIVATED = "group_reactivated"
 
 
 def activity_details(entries: Iterable[ActivityEntry]) -> list[dict[str, Any]]:

@@ -22,6 +22,8 @@ class GroupView:
 
     id: int
     name: str
+    active: bool = True
+    """Inactive groups are named on existing incidents but offered for no new work."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,14 @@ class FormCatalog:
     categories: tuple[CategoryView, ...]
     services: tuple[ServiceView, ...]
     groups: tuple[GroupView, ...]
+    """Every group (inactive ones too, to name them); ``active_groups`` are offered."""
     agents: tuple[AgentView, ...]
     """Every person of the desk, so that any assignee or author can be named."""
     matrix: PriorityMatrix
+
+    def active_groups(self) -> list[GroupView]:
+        """The groups new work may go to."""
+        return [g for g in self.groups if g.active]
 
     def top_categories(self) -> list[CategoryView]:
         return [c for c in self.categories if c.parent_id is None]
@@ -110,7 +117,7 @@ class CatalogService:
             return FormCatalog(
                 categories=tuple(uow.catalog.list_categories()),
                 services=tuple(uow.catalog.list_services()),
-                groups=tuple(GroupView(g.id, g.name) for g in uow.groups.all()),
+                groups=tuple(GroupView(g.id, g.name, g.active) for g in uow.groups.all()),
                 agents=tuple(AgentView(u.id, u.full_name, u.active, u.away)
                              for u in uow.users.all()),
                 matrix=uow.matrix.current(),

@@ -295,6 +295,9 @@ class IncidentService:
                                       field="assignee_id")
         if group_id is not None:
             group = uow.groups.get(group_id)
+            if not group.active:
+                raise ValidationError(f"{group.name} is no longer active; choose another "
+                                      "group.", field="assignment_group_id")
             if assignee_id is not None and assignee_id not in uow.groups.member_ids(group_id):
                 raise ValidationError(f"That agent is not a member of {group.name}.",
                                       field="assignee_id")

@@ -24,6 +24,7 @@ from deskapp.services.assignment import AssignmentService, IncidentRef
 from deskapp.services.assignment_rules import AssignmentRuleService
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
+from deskapp.services.people_admin import PeopleAdminService
 from deskapp.services.permissions import GRANTS, Permission
 from deskapp.services.report_data import PeriodFilters, ReportService
 from deskapp.services.setup import ensure_admin
@@ -221,3 +222,57 @@ def test_agents_change_only_their_own_or_their_groups_incidents(
         # A team lead is not scoped.
         IncidentService(database.uow_factory, lead.id, clock).update(
             detail.id, detail.version, description="By the lead")
+
+
+PEOPLE_CALLS: dict[str, Callable[[PeopleAdminService, int, int], object]] = {
+    "users": lambda p, _u, _g: p.users(),
+    "groups": lambda p, _u, _g: p.groups(),
+    "open_assigned_to": lambda p, u, _g: p.open_assigned_to(u),
+    "open_in_group": lambda p, _u, g: p.open_in_group(g),
+    "create_user": lambda p, _u, _g: p.create_user("newbie", "New Bie", "", Role.AGENT,
+                                                   "a long enough password"),
+    "update_user": lambda p, u, _g: p.update_user(u, 1, full_name="Renamed", email="",
+                                                  role=Role.LEAD),
+    "set_user_groups": lambda p, u, g: p.set_user_groups(u, 1, [g]),
+    "deactivate_user": lambda p, u, _g: p.deactivate_user(u, 1),
+    "reset_password": lambda p, u, _g: p.reset_password(u, "a new long password"),
+    "create_group": lambda p, _u, _g: p.create_group("Brand new"),
+    "update_group": lambda p, _u, g: p.update_group(g, 1, name="Renamed", description="",
+                                                    lead_id=None),
+    "set_group_members": lambda p, u, g: p.set_group_members(g, 1, [u]),
+    "deactivate_group": lambda p, _u, g: p.deactivate_group(g, 1),
+    "reactivate_user": lambda p, u, _g: p.reactivate_user(u, 1),
+    "reactivate_group": lambda p, _u, g: p.reactivate_group(g, 1),
+}
+"""Every PeopleAdminService call that changes or lists people: MANAGE_PEOPLE's."""
+
+
+@pytest.mark.parametrize("call", list(PEOPLE_CALLS))
+@pytest.mark.parametrize("role", list(Role))
+def test_people_administration_needs_manage_people(database: Database, clock: FakeClock,
+                                                   role: Role, call: str) -> None:
+    actor = add_user(database, f"who_{role.value}", role)
+    target = add_user(database, "target", Role.AGENT)
+    with database.uow_factory(write=True) as uow:
+        group = uow.groups.add(Group(0, "Somewhere"), [])
+        uow.commit()
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    people = PeopleAdminService(database.uow_factory, actor.id, None, clock, hasher)
+    if call == "reset_password":
+        AccountService(database.uow_factory, None, clock, hasher).reset_password(
+            "target", "a first long password", actor_id=None)
+    if call.startswith("reactivate_"):
+        with database.engine.begin() as connection:
+            connection.execute(text("UPDATE users SET active = false WHERE id = :id"),
+                               {"id": target.id})
+            connection.execute(text("UPDATE assignment_groups SET active = false "
+                                    "WHERE id = :id"), {"id": group.id})
+    before = _audit_count(database)
+    if Permission.MANAGE_PEOPLE in GRANTS[role]:
+        PEOPLE_CALLS[call](people, target.id, group.id)
+        if not call.startswith(("users", "groups", "open_")):
+            assert _audit_count(database) > before
+    else:
+        with pytest.raises(PermissionDeniedError, match="may not"):
+            PEOPLE_CALLS[call](people, target.id, group.id)
+        assert _audit_count(database) == before

@@ -321,3 +321,70 @@ def test_the_permission_table_holds_in_the_database(desk: Desk, role: Role,
             done = False
         connection.rollback()
     assert done == expected, f"{role.value} / {permission.value}: {statement}"
+
+
+# --- people administration ---------------------------------------------------------------
+
+
+def test_a_deactivated_persons_login_is_refused_by_the_server(desk: Desk) -> None:
+    from deskapp.services.people_admin import PeopleAdminService
+
+    name = f"{desk.prefix}leaver"
+    owner = ensure_admin(desk.database.uow_factory)
+    people = PeopleAdminService(desk.database.uow_factory, owner.id, desk.database.logins)
+    url = make_url(desk.url)
+
+    def connect() -> None:
+        with psycopg.connect(host=url.host, port=url.port or 5432, dbname=url.database,
+                             user=name, password=PASSWORD) as connection:
+            connection.execute("SELECT 1")
+
+    try:
+        user_id = people.create_user(name, "Lee Leaver", "", Role.AGENT, PASSWORD)
+        connect()
+        row = next(u for u in people.users() if u.id == user_id)
+        people.update_user(user_id, row.version, full_name="Lee Leaver", email="",
+                           role=Role.LEAD)
+        with desk.database.engine.connect() as connection:
+            member_of = connection.execute(text(
+                "SELECT array(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g "
+                "ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member "
+                "WHERE r.rolname = :n)"), {"n": name}).scalar_one()
+        assert member_of == [role_name(desk.prefix, Role.LEAD)]
+        people.deactivate_user(user_id, row.version + 1)
+        with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+            connect()
+        people.reactivate_user(user_id, row.version + 2)
+        connect()
+    finally:
+        _drop_roles(desk.url, [name])
+
+
+def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None:
+    """Through Deskapp on the admin's own login: every people call fits the GRANTs."""
+    from deskapp.services.people_admin import PeopleAdminService
+
+    name = f"{desk.prefix}newcomer"
+    admin_db = open_database(desk.login_url(Role.ADMIN), upgrade=False)
+    try:
+        people = PeopleAdminService(admin_db.uow_factory, desk.users[Role.ADMIN].id,
+                                    admin_db.logins)
+        group_id = people.create_group(f"{desk.prefix}Admins' group", "made by the admin")
+        user_id = people.create_user(name, "New Comer", "", Role.AGENT, PASSWORD, [group_id])
+        row = next(u for u in people.users() if u.id == user_id)
+        assert row.group_ids == (group_id,) and not row.has_password
+        result = people.update_user(user_id, row.version, full_name="New Comer",
+                                    email="new@example.com", role=Role.AGENT)
+        result = people.deactivate_user(user_id, result.version)
+        people.reactivate_user(user_id, result.version)
+        group = next(g for g in people.groups() if g.id == group_id)
+        result = people.set_group_members(group_id, group.version, [])
+        result = people.update_group(group_id, result.version, name=f"{desk.prefix}Renamed",
+                                     description="", lead_id=desk.users[Role.ADMIN].id)
+        people.deactivate_group(group_id, result.version)
+    finally:
+        admin_db.close()
+        _drop_roles(desk.url, [name])
+    # An agent's login may read people but not change them, in the server too.
+    with desk.connect(Role.AGENT) as connection, pytest.raises(errors.InsufficientPrivilege):
+        connection.execute("UPDATE assignment_groups SET active = true")

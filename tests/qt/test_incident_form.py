@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -27,6 +29,7 @@ from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.merge import compare
+from deskapp.services.people_admin import PeopleAdminService
 from tests.conftest import FakeClock, add_user
 from tests.qt.conftest import Await
 from tests.qt.forms import OFFSCREEN_FORM_NOISE, Keyboard, add_catalog, key_target, screenshot
@@ -463,3 +466,26 @@ def test_a_resolved_incident_was_never_on_hold_and_a_vip_shows(
     form = open_form(incident_id)
     assert form.ui.onHoldValue.text() == "never"
     assert form.ui.vipLabel.isVisible()  # Grace Hopper is a VIP caller
+
+
+def test_an_inactive_group_and_assignee_are_named_but_not_offered(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, incident_id: int,
+        team: dict[str, int], database: Database, admin: User, clock: FakeClock) -> None:
+    detail = service.get(incident_id)
+    service.assign(incident_id, detail.version, team["desk"], team["ann"])
+    people = PeopleAdminService(database.uow_factory, admin.id, None, clock)
+    ann = next(u for u in people.users() if u.id == team["ann"])
+    people.deactivate_user(ann.id, ann.version)
+    desk = next(g for g in people.groups() if g.id == team["desk"])
+    people.deactivate_group(desk.id, desk.version)
+    form = open_form(incident_id)
+    ui = form.ui
+    qtbot.waitUntil(lambda: team["desk"] in form._members)
+    assert ui.groupCombo.currentText() == "Service Desk (inactive)"
+    assert ui.assigneeCombo.currentText() == "Ann (inactive)"
+    groups = cast(QStandardItemModel, ui.groupCombo.model())
+    assert not groups.item(ui.groupCombo.findData(team["desk"])).isEnabled()
+    assert groups.item(ui.groupCombo.findData(team["network"])).isEnabled()
+    assignees = cast(QStandardItemModel, ui.assigneeCombo.model())
+    assert not assignees.item(ui.assigneeCombo.findData(team["ann"])).isEnabled()
+    assert not form.dirty

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Qt
@@ -13,6 +14,7 @@ from deskapp.qt.views.alert_rules_editor import AlertRulesEditor
 from deskapp.qt.views.audit_viewer import AuditViewer
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
+from deskapp.services.accounts import DatabaseLogins
 from deskapp.services.audit import AuditService
 from deskapp.services.incidents import utc_now
 from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
@@ -21,14 +23,17 @@ from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from deskapp.qt.views.groups_admin import GroupsWindow
     from deskapp.qt.views.matrix_editor import MatrixEditor
+    from deskapp.qt.views.users_admin import UsersWindow
 
 
 class AdminMenu(QObject):
     """The Admin menu and its editor window; a child of the main window (``findChild``)."""
 
     def __init__(self, window: MainWindow, *, uow_factory: UnitOfWorkFactory,
-                 runner: DbRunner, user: User, clock: Clock = utc_now) -> None:
+                 runner: DbRunner, user: User, clock: Clock = utc_now,
+                 logins: DatabaseLogins | None = None) -> None:
         super().__init__(window)
         self.setObjectName("adminMenu")
         self._window = window
@@ -57,6 +62,46 @@ class AdminMenu(QObject):
         # Only admins read the trail (the service refuses anyone else too).
         self.audit_action.setVisible(allowed(user, Permission.MANAGE_PEOPLE))
         self.menu.addAction(self.audit_action)
+        # People administration (admins): windows in users_admin.py and groups_admin.py.
+        self._people_args = (uow_factory, user.id, logins, clock)
+        self.users_window: UsersWindow | None = None
+        self.groups_window: GroupsWindow | None = None
+        self.users_action = self._people_action("&Users…", "usersAction", self.open_users, user)
+        self.groups_action = self._people_action("&Groups…", "groupsAction", self.open_groups,
+                                                 user)
+
+    def _people_action(self, text: str, name: str, slot: Callable[[], object],
+                       user: User) -> QAction:
+        action = QAction(text, self.menu)
+        action.setObjectName(name)
+        action.triggered.connect(slot)
+        action.setVisible(allowed(user, Permission.MANAGE_PEOPLE))
+        self.menu.addAction(action)
+        return action
+
+    def open_users(self) -> UsersWindow:
+        """Show Admin > Users… (loading it afresh) and return it."""
+        if self.users_window is None:
+            from deskapp.qt.views.users_admin import UsersWindow
+            from deskapp.services.people_admin import PeopleAdminService
+
+            self.users_window = UsersWindow(PeopleAdminService(*self._people_args),
+                                            self._runner, self._window)
+        bring_to_front(self.users_window)
+        self._runner.spawn(self.users_window.load(), name="users-load")
+        return self.users_window
+
+    def open_groups(self) -> GroupsWindow:
+        """Show Admin > Groups… (loading it afresh) and return it."""
+        if self.groups_window is None:
+            from deskapp.qt.views.groups_admin import GroupsWindow
+            from deskapp.services.people_admin import PeopleAdminService
+
+            self.groups_window = GroupsWindow(PeopleAdminService(*self._people_args),
+                                              self._runner, self._window)
+        bring_to_front(self.groups_window)
+        self._runner.spawn(self.groups_window.load(), name="groups-load")
+        return self.groups_window
 
     def open_matrix_editor(self) -> MatrixEditor:
         """Show the editor (loading it afresh) and return it."""
@@ -92,6 +137,8 @@ class AdminMenu(QObject):
 
 
 def install_admin_menu(window: MainWindow, *, uow_factory: UnitOfWorkFactory,
-                       runner: DbRunner, user: User, clock: Clock = utc_now) -> AdminMenu:
-    """Add the Admin menu to ``window``'s menu bar."""
-    return AdminMenu(window, uow_factory=uow_factory, runner=runner, user=user, clock=clock)
+                       runner: DbRunner, user: User, clock: Clock = utc_now,
+                       logins: DatabaseLogins | None = None) -> AdminMenu:
+    """Add the Admin menu to ``window``'s menu bar (``logins``: PostgreSQL's, else None)."""
+    return AdminMenu(window, uow_factory=uow_factory, runner=runner, user=user, clock=clock,
+                     logins=logins)

@@ -104,7 +104,10 @@ class RuleDialog(QDialog):
         self.service_combo = self._combo("ruleService",
                                          [(None, NONE_TEXT), *((s.id, s.name) for s in services)])
         form.addRow("&Service:", self.service_combo)
-        groups = sorted(catalog.groups, key=lambda g: g.name.casefold())
+        # Inactive groups get no new rules; a rule of one keeps showing its group.
+        groups = sorted((g for g in catalog.groups
+                         if g.active or (rule is not None and g.id == rule.group_id)),
+                        key=lambda g: g.name.casefold())
         self.group_combo = self._combo("ruleGroup", [(g.id, g.name) for g in groups])
         form.addRow("&Group:", self.group_combo)
         self.method_combo = self._combo("ruleMethod", [(m.value, m.label.capitalize())

@@ -24,7 +24,10 @@ from deskapp.services.audit import AuditService
 ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.PASSWORD_CHANGED, audit.PASSWORD_RESET, audit.USER_CREATED,
            audit.INCIDENT_CREATED, audit.INCIDENT_UPDATED, audit.INCIDENT_NOTE,
-           audit.CALLER_CREATED, audit.MATRIX_SAVED, "change"]
+           audit.CALLER_CREATED, audit.MATRIX_SAVED, audit.USER_UPDATED,
+           audit.USER_GROUPS_SET, audit.USER_DEACTIVATED, audit.USER_REACTIVATED,
+           audit.GROUP_CREATED, audit.GROUP_UPDATED, audit.GROUP_MEMBERS_SET,
+           audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED, "change"]
 PAGE = 500
 
 

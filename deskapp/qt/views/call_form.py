@@ -380,7 +380,8 @@ class CallForm(QWidget):
         ui.categoryEdit.set_items([LookupItem(c.id, c.name, payload=c)
                                    for c in catalog.top_categories()])
         self._on_category_chosen(ui.categoryEdit.item)
-        ui.groupEdit.set_items([LookupItem(g.id, g.name, payload=g) for g in catalog.groups])
+        ui.groupEdit.set_items([LookupItem(g.id, g.name, payload=g)
+                                for g in catalog.active_groups()])
         self._on_group_chosen(ui.groupEdit.item)
         matrix = catalog.matrix
         middle_impact = _default_level(matrix.impact_levels, self.defaults.impact)

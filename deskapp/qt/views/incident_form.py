@@ -12,10 +12,10 @@ import html
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
@@ -304,7 +304,14 @@ class IncidentForm(QWidget):
         ui.groupCombo.clear()
         ui.groupCombo.addItem(NO_GROUP, None)
         for group in catalog.groups:
-            ui.groupCombo.addItem(group.name, group.id)
+            if group.active:
+                ui.groupCombo.addItem(group.name, group.id)
+            else:
+                # Named where an incident still sits in it, never offered as a new choice.
+                ui.groupCombo.addItem(f"{group.name} (inactive)", group.id)
+                item = cast(QStandardItemModel, ui.groupCombo.model()).item(
+                    ui.groupCombo.count() - 1)
+                item.setEnabled(False)
         ui.groupCombo.blockSignals(False)
         self._children.set_priorities({p.rank: p.code for p in matrix.priorities},
                                       {p.rank: p.colour for p in matrix.priorities})
@@ -462,10 +469,17 @@ class IncidentForm(QWidget):
             members = self._members.get(group_id, []) if group_id is not None else []
             for agent in members:
                 combo.addItem(agent.full_name + (" (away)" if agent.away else ""), agent.id)
-            if selected is not None and combo.findData(selected) < 0 and (
-                    group_id is not None and group_id not in self._members):
+            loading = group_id is not None and group_id not in self._members
+            stored = self._data.detail if self._data is not None else None
+            # A deactivated person still assigned is named, but never offered anew.
+            kept = stored is not None and selected == stored.assignee_id \
+                and group_id == stored.assignment_group_id
+            if selected is not None and combo.findData(selected) < 0 and (loading or kept):
                 name = self._catalog.agent_name(selected) if self._catalog else str(selected)
-                combo.addItem(name, selected)
+                combo.addItem(name if loading else f"{name} (inactive)", selected)
+                if not loading:
+                    cast(QStandardItemModel, combo.model()).item(combo.count() - 1) \
+                        .setEnabled(False)
             combo.setCurrentIndex(max(combo.findData(selected), 0))
         finally:
             combo.blockSignals(False)

@@ -1,0 +1,148 @@
+"""The rows of Admin > Users… and Admin > Groups…: plain data, loaded by the windows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from deskapp.qt.roles import ItemRole
+from deskapp.services.incidents import utc_now
+from deskapp.services.people_dto import GroupAdminRow, UserAdminRow
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+Row = TypeVar("Row", UserAdminRow, GroupAdminRow)
+
+INACTIVE_COLOUR = QColor("#6b7280")
+
+
+class UserColumn(IntEnum):
+    NAME = 0
+    USERNAME = 1
+    ROLE = 2
+    GROUPS = 3
+    STATUS = 4
+
+
+class GroupColumn(IntEnum):
+    NAME = 0
+    DESCRIPTION = 1
+    LEAD = 2
+    MEMBERS = 3
+    OPEN = 4
+    STATUS = 5
+
+
+def user_status(row: UserAdminRow, now: datetime) -> str:
+    """Active / inactive, and what else an admin should see at a glance."""
+    parts = ["Active" if row.active else "Inactive"]
+    if row.active and row.away:
+        parts.append("away")
+    if row.locked(now):
+        parts.append(f"locked until {row.locked_until:%H:%M} UTC")
+    if row.must_change:
+        parts.append("must choose a new password")
+    return ", ".join(parts)
+
+
+class _RowsModel(QAbstractTableModel, Generic[Row]):
+    """A read-only table of frozen rows with an ``id`` and an ``active`` flag.
+
+    Roles: DisplayRole, ForegroundRole (inactive rows greyed), ToolTipRole, ItemRole.ROW
+    (the row), ItemRole.ID (its id).
+    """
+
+    def __init__(self, titles: Sequence[str], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._titles = list(titles)
+        self._rows: list[Row] = []
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        """Show these rows instead."""
+        self.beginResetModel()
+        try:
+            self._rows = list(rows)
+        finally:
+            self.endResetModel()
+
+    @property
+    def rows(self) -> list[Row]:
+        return list(self._rows)
+
+    def row_of(self, record_id: int) -> int:
+        """The row number of the record with this id, or -1."""
+        return next((i for i, r in enumerate(self._rows) if r.id == record_id), -1)
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._titles)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(self._titles):
+            return self._titles[section]
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._text(row, index.column())
+        if role == Qt.ItemDataRole.ForegroundRole and not row.active:
+            return INACTIVE_COLOUR
+        if role == ItemRole.ROW:
+            return row
+        if role == ItemRole.ID:
+            return row.id
+        return None
+
+    def _text(self, row: Row, column: int) -> str:
+        raise NotImplementedError
+
+
+class UsersModel(_RowsModel[UserAdminRow]):
+    """The desk's people, one row each (see _RowsModel for the roles)."""
+
+    def __init__(self, parent: QObject | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(["Name", "Username", "Role", "Groups", "Status"], parent)
+        self._clock = clock
+
+    def _text(self, row: UserAdminRow, column: int) -> str:
+        if column == UserColumn.NAME:
+            return row.full_name
+        if column == UserColumn.USERNAME:
+            return row.username
+        if column == UserColumn.ROLE:
+            return row.role.value.capitalize()
+        if column == UserColumn.GROUPS:
+            return ", ".join(row.group_names)
+        return user_status(row, self._clock())
+
+
+class GroupsModel(_RowsModel[GroupAdminRow]):
+    """The assignment groups, one row each (see _RowsModel for the roles)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(["Name", "Description", "Lead", "Members", "Open", "Status"], parent)
+
+    def _text(self, row: GroupAdminRow, column: int) -> str:
+        if column == GroupColumn.NAME:
+            return row.name
+        if column == GroupColumn.DESCRIPTION:
+            return row.description
+        if column == GroupColumn.LEAD:
+            return row.lead_name
+        if column == GroupColumn.MEMBERS:
+            return str(row.member_count)
+        if column == GroupColumn.OPEN:
+            return f"{row.open_incidents:,}"
+        return "Active" if row.active else "Inactive"
