@@ -23,6 +23,10 @@ INCIDENT_UPDATED = "incident_updated"
 INCIDENT_NOTE = "incident_note"
 CALLER_CREATED = "caller_created"
 MATRIX_SAVED = "matrix_saved"
+CATALOG_ADDED = "catalog_added"
+CATALOG_CHANGED = "catalog_changed"
+CATALOG_DEACTIVATED = "catalog_deactivated"
+CATALOG_REACTIVATED = "catalog_reactivated"
 
 
 def activity_details(entries: Iterable[ActivityEntry]) -> list[dict[str, Any]]:

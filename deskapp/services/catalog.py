@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from deskapp.domain import sla
 from deskapp.domain.priority import PriorityMatrix
-from deskapp.services.dto import CategoryView, ServiceView
+from deskapp.services.dto import CategoryView, ConfigurationItemView, ServiceView
 from deskapp.services.ports import UnitOfWorkFactory
 
 
@@ -44,14 +44,38 @@ class FormCatalog:
     agents: tuple[AgentView, ...]
     """Every person of the desk, so that any assignee or author can be named."""
     matrix: PriorityMatrix
+    configuration_items: tuple[ConfigurationItemView, ...] = ()
 
-    def top_categories(self) -> list[CategoryView]:
-        return [c for c in self.categories if c.parent_id is None]
+    # The pickers offer active rows only, plus ``keep``: what an incident already holds stays
+    # visible (and kept) even after an admin deactivated it.
 
-    def subcategories(self, category_id: int | None) -> list[CategoryView]:
+    def top_categories(self, keep: int | None = None) -> list[CategoryView]:
+        """The categories a new choice may take (and ``keep``)."""
+        return [c for c in self.categories
+                if c.parent_id is None and (c.active or c.id == keep)]
+
+    def subcategories(self, category_id: int | None,
+                      keep: int | None = None) -> list[CategoryView]:
+        """The subcategories of ``category_id`` a new choice may take (and ``keep``)."""
         if category_id is None:
             return []
-        return [c for c in self.categories if c.parent_id == category_id]
+        return [c for c in self.categories
+                if c.parent_id == category_id and (c.active or c.id == keep)]
+
+    def active_services(self, keep: int | None = None) -> list[ServiceView]:
+        """The services a new choice may take (and ``keep``)."""
+        return [s for s in self.services if s.active or s.id == keep]
+
+    def configuration_items_for(self, service_id: int | None,
+                                keep: int | None = None) -> list[ConfigurationItemView]:
+        """The configuration items a new choice may take: those of the service when one is
+        chosen, all otherwise (and ``keep``)."""
+        return [ci for ci in self.configuration_items
+                if ci.id == keep or (ci.active and (service_id is None
+                                                    or ci.service_id == service_id))]
+
+    def configuration_item_name(self, ci_id: int | None) -> str:
+        return next((ci.name for ci in self.configuration_items if ci.id == ci_id), "")
 
     def category_name(self, category_id: int | None) -> str:
         return next((c.name for c in self.categories if c.id == category_id), "")
@@ -110,6 +134,7 @@ class CatalogService:
             return FormCatalog(
                 categories=tuple(uow.catalog.list_categories()),
                 services=tuple(uow.catalog.list_services()),
+                configuration_items=tuple(uow.catalog.list_configuration_items()),
                 groups=tuple(GroupView(g.id, g.name) for g in uow.groups.all()),
                 agents=tuple(AgentView(u.id, u.full_name, u.active, u.away)
                              for u in uow.users.all()),

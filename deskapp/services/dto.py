@@ -100,6 +100,7 @@ class IncidentDetail:
     escalated_at: datetime | None = None
     escalated_to_id: int | None = None
     """Whom a hierarchical escalation flags; None with one means the managers."""
+    configuration_item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,14 +151,28 @@ class CategoryView:
     id: int
     name: str
     parent_id: int | None
+    active: bool = True
+    """Inactive ones are not offered for new choices; old incidents keep showing them."""
 
 
 @dataclass(frozen=True)
 class ServiceView:
-    """An affected service or configuration item, for the forms' pickers."""
+    """An affected service, for the forms' pickers."""
 
     id: int
     name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ConfigurationItemView:
+    """A configuration item, for the forms' pickers (filtered by the chosen service)."""
+
+    id: int
+    name: str
+    ci_class: str
+    service_id: int | None
+    active: bool = True
 
 
 @dataclass(frozen=True)

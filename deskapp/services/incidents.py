@@ -56,6 +56,7 @@ class LogCallRequest:
     assignment_group_id: int | None = None
     assignee_id: int | None = None
     parent_id: int | None = None
+    configuration_item_id: int | None = None
     call_started_at: datetime | None = None
     call_seconds: int | None = None
     resolution_code: ResolutionCode | None = None
@@ -106,6 +107,7 @@ class IncidentService:
             self._check_references(uow, request.category_id, request.subcategory_id,
                                    request.service_id, request.assignment_group_id,
                                    request.assignee_id, request.parent_id, None)
+            self._check_catalog_choices(uow, _catalog_choices(request), None)
             incident = Incident.open(
                 caller_id=caller.id,
                 channel=request.channel,
@@ -119,6 +121,7 @@ class IncidentService:
                 category_id=request.category_id,
                 subcategory_id=request.subcategory_id,
                 service_id=request.service_id,
+                configuration_item_id=request.configuration_item_id,
                 assignment_group_id=request.assignment_group_id,
                 assignee_id=request.assignee_id,
                 parent_id=request.parent_id,
@@ -157,6 +160,7 @@ class IncidentService:
                 changes.get("category_id", incident.category_id),
                 changes.get("subcategory_id", incident.subcategory_id),
                 changes.get("service_id"), None, None, changes.get("parent_id"), incident.id)
+            self._check_catalog_choices(uow, changes, incident)
             incident.edit(self._actor_id, now, **changes)
         return self._mutate(incident_id, version, Permission.EDIT, apply, ChangeKind.FIELDS)
 
@@ -269,6 +273,37 @@ class IncidentService:
                       frozenset(uow.assignment.groups_of(self._actor_id)),
                       incident.assignment_group_id, incident.assignee_id,
                       incident.number or "this incident")
+
+    @staticmethod
+    def _check_catalog_choices(uow: UnitOfWork, values: dict[str, Any],
+                               incident: Incident | None) -> None:
+        """Refuse a newly chosen inactive category, service or configuration item (what an
+        incident already holds stays), and a configuration item of another service."""
+        def chosen(name: str) -> list[int]:
+            value = values.get(name)
+            unchanged = incident is not None and getattr(incident, name) == value
+            return [] if value is None or unchanged else [value]
+
+        ci_id = values.get("configuration_item_id",
+                           incident.configuration_item_id if incident else None)
+        service_id = values.get("service_id", incident.service_id if incident else None)
+        if ci_id is not None and ("configuration_item_id" in values
+                                  or "service_id" in values):
+            ci = uow.catalog.configuration_item(ci_id)
+            if ci.service_id is not None and service_id is not None \
+                    and ci.service_id != service_id:
+                raise ValidationError(
+                    f"The configuration item '{ci.name}' belongs to another service; "
+                    "choose one of the chosen service, or none.",
+                    field="configuration_item_id")
+        inactive = uow.catalog.inactive_names(
+            chosen("category_id") + chosen("subcategory_id"), chosen("service_id"),
+            chosen("configuration_item_id"))
+        if inactive:
+            raise ValidationError(
+                f"{', '.join(inactive).capitalize()} "
+                f"{'is' if len(inactive) == 1 else 'are'} no longer in use; choose another.",
+                field="category_id")
 
     def _check_references(self, uow: UnitOfWork, category_id: int | None,
                           subcategory_id: int | None, service_id: int | None,
@@ -437,6 +472,7 @@ class IncidentService:
         self._check_references(uow, request.category_id, request.subcategory_id,
                                request.service_id, request.assignment_group_id,
                                request.assignee_id, request.parent_id, None)
+        self._check_catalog_choices(uow, _catalog_choices(request), None)
         incident = Incident.open(
             caller_id=caller.id, channel=request.channel,
             short_description=request.short_description, description=request.description,
@@ -445,6 +481,7 @@ class IncidentService:
             subcategory_id=request.subcategory_id, service_id=request.service_id,
             assignment_group_id=request.assignment_group_id,
             assignee_id=request.assignee_id, parent_id=request.parent_id,
+            configuration_item_id=request.configuration_item_id,
         )
         if request.call_seconds is not None:
             incident.log_call(request.call_started_at or now, request.call_seconds, "",
@@ -494,6 +531,7 @@ class IncidentService:
                     changes.get("subcategory_id", incident.subcategory_id),
                     changes.get("service_id"), None, None, changes.get("parent_id"),
                     incident.id)
+                self._check_catalog_choices(uow, changes, incident)
                 if incident.edit(self._actor_id, now, **changes):
                     kinds.add(ChangeKind.FIELDS)
             impact = edit.impact if edit.impact is not None else incident.impact
@@ -607,3 +645,10 @@ class IncidentEdit:
     def empty(self) -> bool:
         return (not self.fields and self.impact is None and self.urgency is None
                 and not self.assign and self.state is None)
+
+
+def _catalog_choices(request: LogCallRequest) -> dict[str, Any]:
+    """What a new incident picks from the catalogue, as the edit checks name it."""
+    return {"category_id": request.category_id, "subcategory_id": request.subcategory_id,
+            "service_id": request.service_id,
+            "configuration_item_id": request.configuration_item_id}

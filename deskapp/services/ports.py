@@ -16,6 +16,7 @@ from deskapp.services.changes import ChangeNotice
 from deskapp.services.dto import (
     ActivityView,
     CategoryView,
+    ConfigurationItemView,
     IncidentRow,
     ServiceView,
     StoredFilter,
@@ -161,7 +162,20 @@ class CatalogRepository(Protocol):
         ...
 
     def list_services(self) -> list[ServiceView]:
-        """Every service and configuration item, by name."""
+        """Every service, by name, inactive ones included."""
+        ...
+
+    def list_configuration_items(self) -> list[ConfigurationItemView]:
+        """Every configuration item, by name, inactive ones included."""
+        ...
+
+    def configuration_item(self, ci_id: int) -> ConfigurationItemView:
+        """One configuration item; NotFoundError if there is none."""
+        ...
+
+    def inactive_names(self, category_ids: Collection[int], service_ids: Collection[int],
+                       ci_ids: Collection[int]) -> list[str]:
+        """The names of those of the given rows that are inactive ("category 'Printers'")."""
         ...
 
 

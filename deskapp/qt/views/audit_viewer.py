@@ -24,7 +24,9 @@ from deskapp.services.audit import AuditService
 ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.PASSWORD_CHANGED, audit.PASSWORD_RESET, audit.USER_CREATED,
            audit.INCIDENT_CREATED, audit.INCIDENT_UPDATED, audit.INCIDENT_NOTE,
-           audit.CALLER_CREATED, audit.MATRIX_SAVED, "change"]
+           audit.CALLER_CREATED, audit.MATRIX_SAVED,
+           audit.CATALOG_ADDED, audit.CATALOG_CHANGED, audit.CATALOG_DEACTIVATED,
+           audit.CATALOG_REACTIVATED, "change"]
 PAGE = 500
 
 
