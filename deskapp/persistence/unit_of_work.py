@@ -16,8 +16,8 @@ from deskapp.persistence import live
 from deskapp.persistence.alert_repository import SqlAlertRepository
 from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.audit_log import SqlAuditLog, track_writes
-from deskapp.persistence.catalog_admin_repository import SqlCatalogAdminRepository
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
+from deskapp.persistence.catalog_admin_repository import SqlCatalogAdminRepository
 from deskapp.persistence.credentials_repository import SqlCredentialRepository
 from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import BUSY_TIMEOUT_MS, writer

@@ -231,19 +231,15 @@ class CatalogAdminService:
             uow.commit()
             return entry
 
-    def update_service(self, service_id: int, version: int, *, name: str | None = None,
-                       description: str | None = None) -> ServiceEntry:
-        """Rename and/or describe a service."""
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = catalog_name(name, "A service", MAX_SERVICE_NAME)
-        if description is not None:
-            values["description"] = catalog_description(description)
+    def update_service(self, service_id: int, version: int, name: str,
+                       description: str) -> ServiceEntry:
+        """Rename and/or describe a service (the screen sends the whole row it edits)."""
+        values = {"name": catalog_name(name, "A service", MAX_SERVICE_NAME),
+                  "description": catalog_description(description)}
         with self._uow(write=True) as uow:
             self._begin(uow)
             old = self._service(uow, service_id)
-            if "name" in values:
-                self._unique(uow, SERVICE, values["name"], None, service_id)
+            self._unique(uow, SERVICE, values["name"], None, service_id)
             return self._update(uow, SERVICE, service_id, version, values,
                                 {"name": old.name, "description": old.description},
                                 self._service)
@@ -281,30 +277,21 @@ class CatalogAdminService:
             uow.commit()
             return entry
 
-    _KEEP: Any = object()
-    """``service_id`` left as it is (None means "no service")."""
-
-    def update_configuration_item(self, ci_id: int, version: int, *, name: str | None = None,
-                                  ci_class_name: str | None = None,
-                                  service_id: int | None | Any = _KEEP,
-                                  description: str | None = None) -> CiEntry:
-        """Rename a configuration item, change its class, service or description."""
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = catalog_name(name, "A configuration item", MAX_CI_NAME)
-        if ci_class_name is not None:
-            values["ci_class"] = ci_class(ci_class_name).value
-        if service_id is not self._KEEP:
-            values["service_id"] = service_id
-        if description is not None:
-            values["description"] = catalog_description(description)
+    def update_configuration_item(self, ci_id: int, version: int, *, name: str,
+                                  ci_class_name: str, service_id: int | None,
+                                  description: str) -> CiEntry:
+        """Rename a configuration item, change its class, service or description (the
+        screen sends the whole row it edits)."""
+        values: dict[str, Any] = {
+            "name": catalog_name(name, "A configuration item", MAX_CI_NAME),
+            "ci_class": ci_class(ci_class_name).value, "service_id": service_id,
+            "description": catalog_description(description)}
         with self._uow(write=True) as uow:
             self._begin(uow)
             old = self._ci(uow, ci_id)
-            if "name" in values:
-                self._unique(uow, CONFIGURATION_ITEM, values["name"], None, ci_id)
-            if values.get("service_id") not in (None, old.service_id):
-                self._require_active_service(uow, values["service_id"])
+            self._unique(uow, CONFIGURATION_ITEM, values["name"], None, ci_id)
+            if service_id != old.service_id:
+                self._require_active_service(uow, service_id)
             return self._update(uow, CONFIGURATION_ITEM, ci_id, version, values,
                                 {"name": old.name, "ci_class": old.ci_class,
                                  "service_id": old.service_id,
