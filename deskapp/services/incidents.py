@@ -296,14 +296,17 @@ class IncidentService:
                     f"The configuration item '{ci.name}' belongs to another service; "
                     "choose one of the chosen service, or none.",
                     field="configuration_item_id")
-        inactive = uow.catalog.inactive_names(
-            chosen("category_id") + chosen("subcategory_id"), chosen("service_id"),
-            chosen("configuration_item_id"))
-        if inactive:
-            raise ValidationError(
-                f"{', '.join(inactive).capitalize()} "
-                f"{'is' if len(inactive) == 1 else 'are'} no longer in use; choose another.",
-                field="category_id")
+        for what, inactive in (
+                ("category_id", uow.catalog.inactive_names(
+                    chosen("category_id") + chosen("subcategory_id"), (), ())),
+                ("service_id", uow.catalog.inactive_names((), chosen("service_id"), ())),
+                ("configuration_item_id", uow.catalog.inactive_names(
+                    (), (), chosen("configuration_item_id")))):
+            if inactive:
+                names = ", ".join(inactive)
+                raise ValidationError(
+                    f"{names[0].upper()}{names[1:]} {'is' if len(inactive) == 1 else 'are'} "
+                    "no longer in use; choose another.", field=what)
 
     def _check_references(self, uow: UnitOfWork, category_id: int | None,
                           subcategory_id: int | None, service_id: int | None,
