@@ -34,6 +34,8 @@ class IncidentRow:
     version: int
     escalation: Escalation | None = None
     """Set while the incident is escalated (functional, or to the lead: hierarchical)."""
+    configuration_item_name: str | None = None
+    """Filled by exports that ask for it (the queue does not show it)."""
 
 
 @dataclass(frozen=True)
