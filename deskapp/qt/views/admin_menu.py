@@ -14,6 +14,7 @@ from deskapp.qt.views.audit_viewer import AuditViewer
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.audit import AuditService
+from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import utc_now
 from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
 from deskapp.services.matrix_admin import MatrixAdminService
@@ -21,6 +22,7 @@ from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from deskapp.qt.views.catalog_admin import CatalogAdminWindow
     from deskapp.qt.views.matrix_editor import MatrixEditor
 
 
@@ -57,6 +59,16 @@ class AdminMenu(QObject):
         # Only admins read the trail (the service refuses anyone else too).
         self.audit_action.setVisible(allowed(user, Permission.MANAGE_PEOPLE))
         self.menu.addAction(self.audit_action)
+        # The catalogue (deskapp.qt.views.catalog_admin), for admins only.
+        self._catalog = CatalogAdminService(cast(CatalogAdminUnitOfWorkFactory, uow_factory),
+                                            user.id)
+        self.catalog_windows: dict[str, CatalogAdminWindow] = {}
+        for text, name in (("&Categories…", "categoriesAdminAction"),
+                           ("&Services and CIs…", "servicesAdminAction")):
+            action = self.menu.addAction(text)
+            action.setObjectName(name)
+            action.setVisible(allowed(user, Permission.MANAGE_CATALOG))
+            action.triggered.connect(lambda _=False, n=name: self.open_catalog_admin(n))
 
     def open_matrix_editor(self) -> MatrixEditor:
         """Show the editor (loading it afresh) and return it."""
@@ -80,6 +92,19 @@ class AdminMenu(QObject):
         self._runner.spawn(self.alert_rules_editor.load(), name="alert-rules-load")
         return self.alert_rules_editor
 
+
+    def open_catalog_admin(self, action_name: str) -> CatalogAdminWindow:
+        """Show the categories (or services and CIs) window, loading it afresh."""
+        from deskapp.qt.views.catalog_admin import CategoriesAdmin, ServicesAdmin
+
+        window = self.catalog_windows.get(action_name)
+        if window is None:
+            kind = CategoriesAdmin if action_name == "categoriesAdminAction" else ServicesAdmin
+            window = self.catalog_windows[action_name] = kind(self._catalog, self._runner,
+                                                              self._window)
+        bring_to_front(window)
+        self._runner.spawn(window.load(), name="catalog-admin-load")
+        return window
 
     def open_audit_viewer(self) -> AuditViewer:
         """Show the audit viewer (loading the newest rows) and return it."""

@@ -273,9 +273,14 @@ class AlertRuleService:
         with self._uow() as uow:
             actor = uow.users.get(self._actor_id)
             matrix = uow.matrix.current()
+            rules = uow.alerts.rules()
+            # Inactive services are not offered, unless a rule already names one.
+            used = {rule.service_id for rule in rules.rules}
             return RuleEditorData(
-                rules=uow.alerts.rules(),
-                services=tuple(Choice(s.id, s.name) for s in uow.catalog.list_services()),
+                rules=rules,
+                services=tuple(Choice(s.id, s.name if s.active else f"{s.name} (inactive)")
+                               for s in uow.catalog.list_services()
+                               if s.active or s.id in used),
                 groups=tuple(Choice(g.id, g.name) for g in uow.groups.all()),
                 impact_levels=tuple(Choice(lvl.value, lvl.name) for lvl in matrix.impact_levels),
                 urgency_levels=tuple(Choice(lvl.value, lvl.name)
