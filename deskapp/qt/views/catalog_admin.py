@@ -156,8 +156,10 @@ class CategoriesAdmin(CatalogAdminWindow):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
                                   | QAbstractItemView.EditTrigger.DoubleClicked)
-        self.tree.header().setStretchLastSection(False)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.tree, 1)
         row, self.name_edit = _new_name_row(self, "&New:", "newCategoryName",
                                             "Name of a new category or subcategory")
@@ -199,8 +201,6 @@ class CategoriesAdmin(CatalogAdminWindow):
         keep = self.current.id if self.current else None
         self.model.set_nodes(data.categories)
         self.tree.expandAll()
-        for column in (1, 2):
-            self.tree.resizeColumnToContents(column)
         index = self.model.index_of(keep) if keep is not None else self.model.index(0, 0)
         if index.isValid():
             self.tree.setCurrentIndex(index)
@@ -329,7 +329,9 @@ class ServiceItemsProxy(QSortFilterProxyModel):
         return isinstance(entry, CiEntry) and entry.service_id == self.service_id
 
 
-def _table(parent: QWidget, name: str, model: QAbstractItemModel) -> QTableView:
+def _table(parent: QWidget, name: str, model: QAbstractItemModel,
+           stretch: int) -> QTableView:
+    """A table of rows; column ``stretch`` (the description) takes the room left."""
     table = QTableView(parent)
     table.setObjectName(name)
     table.setModel(model)
@@ -339,8 +341,11 @@ def _table(parent: QWidget, name: str, model: QAbstractItemModel) -> QTableView:
                           | QAbstractItemView.EditTrigger.DoubleClicked)
     table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it
     table.verticalHeader().hide()
-    table.horizontalHeader().setStretchLastSection(False)
-    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    table.setWordWrap(False)
+    header = table.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     return table
 
 
@@ -361,7 +366,7 @@ class ServicesAdmin(CatalogAdminWindow):
 
         left = QGroupBox("Services", splitter)
         left_layout = QVBoxLayout(left)
-        self.service_table = _table(left, "serviceTable", self.services)
+        self.service_table = _table(left, "serviceTable", self.services, 1)
         left_layout.addWidget(self.service_table, 1)
         row, self.service_name_edit = _new_name_row(left, "New ser&vice:", "newServiceName",
                                                     "Name, then Enter")
@@ -383,7 +388,7 @@ class ServicesAdmin(CatalogAdminWindow):
         self.all_items_check = QCheckBox("Show a&ll configuration items", right)
         self.all_items_check.setObjectName("allItemsCheck")
         right_layout.addWidget(self.all_items_check)
-        self.item_table = _table(right, "itemTable", self.items_proxy)
+        self.item_table = _table(right, "itemTable", self.items_proxy, 3)
         self.item_table.setItemDelegate(ChoiceDelegate({
             CI_CLASS_COLUMN: lambda: [(c.value, c.label) for c in CiClass],
             CI_SERVICE_COLUMN: self._service_choices}, self.item_table))
@@ -406,8 +411,8 @@ class ServicesAdmin(CatalogAdminWindow):
             lambda: self.set_item_active(True), buttons)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
 
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
@@ -451,9 +456,6 @@ class ServicesAdmin(CatalogAdminWindow):
         keep = self.current_service.id if self.current_service else None
         self.services.set_rows(data.services)
         self.items.set_rows(data.configuration_items)
-        for table in (self.service_table, self.item_table):
-            table.resizeColumnsToContents()
-            table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         row = self.services.row_of(keep) if keep is not None else 0
         if self.services.rowCount():
             self.service_table.setCurrentIndex(self.services.index(max(row, 0), 0))
