@@ -385,7 +385,7 @@ class ServicesAdmin(CatalogAdminWindow):
 
         right = QGroupBox("Configuration items", splitter)
         right_layout = QVBoxLayout(right)
-        self.all_items_check = QCheckBox("Show a&ll configuration items", right)
+        self.all_items_check = QCheckBox("S&how all configuration items", right)
         self.all_items_check.setObjectName("allItemsCheck")
         right_layout.addWidget(self.all_items_check)
         self.item_table = _table(right, "itemTable", self.items_proxy, 3)
