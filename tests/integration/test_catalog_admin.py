@@ -16,7 +16,8 @@ from deskapp.services.catalog import CatalogService
 from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentEdit, IncidentService, LogCallRequest
-from tests.conftest import add_user
+from deskapp.services.queues import QueueService
+from tests.conftest import FakeClock, add_user
 
 
 @pytest.fixture
@@ -206,3 +207,18 @@ def test_only_admins_manage_the_catalog_and_every_act_is_audited(
         (audit.CATALOG_CHANGED, "service"), (audit.CATALOG_ADDED, "configuration_item"),
         (audit.CATALOG_DEACTIVATED, "configuration_item")]
     assert verify_chain(database.uow_factory).ok
+
+
+def test_the_queue_filter_still_offers_inactive_rows_marked(
+        admin_service: CatalogAdminService, database: Database, admin: User,
+        clock: FakeClock) -> None:
+    hardware = admin_service.add_category("Hardware")
+    printers = admin_service.add_category("Printers", hardware.id)
+    fax = admin_service.add_service("Fax")
+    admin_service.add_service("Mail")
+    admin_service.set_category_active(hardware.id, hardware.version, False)
+    admin_service.set_service_active(fax.id, fax.version, False)
+    choices = QueueService(database.uow_factory, admin.id, clock).choices()
+    assert [(c.id, c.label) for c in choices.categories] == [
+        (hardware.id, "Hardware (inactive)"), (printers.id, "Hardware / Printers (inactive)")]
+    assert [c.label for c in choices.services] == ["Fax (inactive)", "Mail"]
