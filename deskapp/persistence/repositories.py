@@ -220,6 +220,13 @@ class SqlCatalogRepository:
     def service_exists(self, service_id: int) -> bool:
         return self._session.get(ServiceRecord, service_id) is not None
 
+    def add_configuration_item(self, name: str, ci_class: str, service_id: int | None) -> int:
+        record = ConfigurationItemRecord(name=name, ci_class=ci_class, service_id=service_id,
+                                         description="", active=True, version=1)
+        self._session.add(record)
+        self._session.flush()
+        return record.id
+
     def list_categories(self) -> list[CategoryView]:
         rows = self._session.execute(
             select(CategoryRecord.id, CategoryRecord.name, CategoryRecord.parent_id,

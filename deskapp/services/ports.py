@@ -157,6 +157,11 @@ class CatalogRepository(Protocol):
 
     def service_exists(self, service_id: int) -> bool: ...
 
+    def add_configuration_item(self, name: str, ci_class: str, service_id: int | None) -> int:
+        """Insert an active configuration item (importers and demo data; admins use
+        services.catalog_admin); returns its id."""
+        ...
+
     def list_categories(self) -> list[CategoryView]:
         """Every category and subcategory, by name."""
         ...

@@ -271,6 +271,9 @@ class FakeCatalog:
         return sorted((ServiceView(i, self._store.names.get(("service", i), f"Service {i}"))
                        for i in self._store.services), key=lambda s: s.name)
 
+    def add_configuration_item(self, name: str, ci_class: str, service_id: int | None) -> int:
+        raise NotImplementedError("no configuration items in the fakes")
+
     def list_configuration_items(self) -> list[ConfigurationItemView]:
         return []
 
