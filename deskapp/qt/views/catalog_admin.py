@@ -472,6 +472,8 @@ class ServicesAdmin(CatalogAdminWindow):
         service = self.current_service
         self.items_proxy.show_service(service.id if service else None,
                                       self.all_items_check.isChecked())
+        # Size the columns to the rows now shown (the header waits for a layout otherwise).
+        self.item_table.horizontalHeader().resizeSections()
         if self.items_proxy.rowCount() and not self.item_table.currentIndex().isValid():
             self.item_table.setCurrentIndex(self.items_proxy.index(0, 0))
         self._update_buttons()
