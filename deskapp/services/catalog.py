@@ -7,13 +7,15 @@ GUI thread from the matrix, with no database call per keystroke.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from deskapp.domain import sla
+from deskapp.domain.errors import ValidationError
 from deskapp.domain.priority import PriorityMatrix
 from deskapp.services.dto import CategoryView, ConfigurationItemView, ServiceView
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.ports import CatalogRepository, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,22 @@ class FormCatalog:
 
     def agent_name(self, agent_id: int | None) -> str:
         return next((a.full_name for a in self.agents if a.id == agent_id), "")
+
+
+def require_in_use(catalog: CatalogRepository, *, categories: Collection[int] = (),
+                   services: Collection[int] = (), items: Collection[int] = (),
+                   field: str) -> None:
+    """Refuse newly chosen catalogue rows that an admin has deactivated.
+
+    Raises:
+        ValidationError: naming them ("The service 'Fax' is no longer in use...").
+    """
+    inactive = catalog.inactive_names(categories, services, items)
+    if inactive:
+        names = ", ".join(inactive)
+        raise ValidationError(f"{names[0].upper()}{names[1:]} "
+                              f"{'is' if len(inactive) == 1 else 'are'} no longer in use; "
+                              "choose another.", field=field)
 
 
 @dataclass(frozen=True)

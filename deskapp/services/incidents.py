@@ -14,6 +14,7 @@ from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, User
 from deskapp.services import audit
 from deskapp.services.assignment_rules import choose as choose_by_rules
+from deskapp.services.catalog import require_in_use
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import (
     ActivityView,
@@ -296,17 +297,11 @@ class IncidentService:
                     f"The configuration item '{ci.name}' belongs to another service; "
                     "choose one of the chosen service, or none.",
                     field="configuration_item_id")
-        for what, inactive in (
-                ("category_id", uow.catalog.inactive_names(
-                    chosen("category_id") + chosen("subcategory_id"), (), ())),
-                ("service_id", uow.catalog.inactive_names((), chosen("service_id"), ())),
-                ("configuration_item_id", uow.catalog.inactive_names(
-                    (), (), chosen("configuration_item_id")))):
-            if inactive:
-                names = ", ".join(inactive)
-                raise ValidationError(
-                    f"{names[0].upper()}{names[1:]} {'is' if len(inactive) == 1 else 'are'} "
-                    "no longer in use; choose another.", field=what)
+        require_in_use(uow.catalog, categories=chosen("category_id") + chosen("subcategory_id"),
+                       field="category_id")
+        require_in_use(uow.catalog, services=chosen("service_id"), field="service_id")
+        require_in_use(uow.catalog, items=chosen("configuration_item_id"),
+                       field="configuration_item_id")
 
     def _check_references(self, uow: UnitOfWork, category_id: int | None,
                           subcategory_id: int | None, service_id: int | None,

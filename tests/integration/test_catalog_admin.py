@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import cast
 
 import pytest
 
-from deskapp.domain.enums import Role
+from deskapp.domain.enums import AssignmentMethod, Role
 from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
-from deskapp.domain.people import User
+from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database
 from deskapp.services import audit
+from deskapp.services.assignment_rules import AssignmentRuleService
 from deskapp.services.audit import AuditService, verify_chain
 from deskapp.services.catalog import CatalogService
 from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentEdit, IncidentService, LogCallRequest
+from deskapp.services.intake.alert_rules import AlertRule, AlertRuleService, AlertUnitOfWorkFactory
 from deskapp.services.queues import QueueService
 from tests.conftest import FakeClock, add_user
 
@@ -222,3 +225,36 @@ def test_the_queue_filter_still_offers_inactive_rows_marked(
     assert [(c.id, c.label) for c in choices.categories] == [
         (hardware.id, "Hardware (inactive)"), (printers.id, "Hardware / Printers (inactive)")]
     assert [c.label for c in choices.services] == ["Fax (inactive)", "Mail"]
+
+
+def test_rules_may_keep_an_inactive_row_but_not_newly_choose_one(
+        admin_service: CatalogAdminService, database: Database, admin: User,
+        clock: FakeClock) -> None:
+    hardware = admin_service.add_category("Hardware")
+    fax = admin_service.add_service("Fax")
+    mail = admin_service.add_service("Mail")
+    with database.uow_factory(write=True) as uow:
+        group = uow.groups.add(Group(0, "Desk"), [admin.id])
+        uow.commit()
+    rules = AssignmentRuleService(database.uow_factory, admin.id, clock)
+    rule = rules.add("Fax to the desk", group.id, AssignmentMethod.ROUND_ROBIN,
+                     service_id=fax.id)
+    alerts = AlertRuleService(cast(AlertUnitOfWorkFactory, database.uow_factory), admin.id)
+    mapping = alerts.load()
+    saved = alerts.save([*mapping.rules.rules, AlertRule("Fax alerts", (), 2, 2, fax.id)],
+                        mapping.rules.revision)
+    admin_service.set_category_active(hardware.id, hardware.version, False)
+    admin_service.set_service_active(fax.id, fax.version, False)
+    with pytest.raises(ValidationError, match="The category 'Hardware' is no longer in use"):
+        rules.add("Hardware to the desk", group.id, AssignmentMethod.ROUND_ROBIN,
+                  category_id=hardware.id)
+    # The rule naming the service keeps it through other edits.
+    renamed = rules.save(replace(rule, name="Faxes to the desk"))
+    assert renamed.service_id == fax.id
+    again = alerts.save(saved.rules, saved.revision)  # still names it: kept
+    assert [c.name for c in alerts.load().services] == ["Fax (inactive)", "Mail"]
+    # Once no rule names it, it cannot come back into the mapping.
+    again = alerts.save(mapping.rules.rules, again.revision)
+    with pytest.raises(ValidationError, match="no service"):
+        alerts.save([AlertRule("Fax again", (), 2, 2, fax.id)], again.revision)
+    assert [c.name for c in alerts.load().services] == [mail.name]

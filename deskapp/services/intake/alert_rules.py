@@ -381,7 +381,9 @@ class AlertRuleService:
         matrix = uow.matrix.current()
         impacts = {lvl.value for lvl in matrix.impact_levels}
         urgencies = {lvl.value for lvl in matrix.urgency_levels}
-        services = {s.id for s in uow.catalog.list_services()}
+        # A deactivated service may stay in the rules that name it, but not be newly chosen.
+        named = {rule.service_id for rule in uow.alerts.rules().rules}
+        services = {s.id for s in uow.catalog.list_services() if s.active or s.id in named}
         groups = {g.id for g in uow.groups.all()}
         checked = []
         for n, rule in enumerate(rules, 1):
@@ -397,7 +399,8 @@ class AlertRuleService:
                 raise ValidationError(f"{where}: urgency {rule.urgency} is not a level of the "
                                       f"priority matrix ({sorted(urgencies)}).", field="urgency")
             if rule.service_id is not None and rule.service_id not in services:
-                raise ValidationError(f"{where}: there is no service {rule.service_id}.",
+                raise ValidationError(f"{where}: there is no service {rule.service_id} in "
+                                      "use.",
                                       field="service_id")
             if rule.group_id is not None and rule.group_id not in groups:
                 raise ValidationError(f"{where}: there is no assignment group "
