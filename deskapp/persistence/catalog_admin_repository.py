@@ -18,6 +18,7 @@ from deskapp.persistence.tables import (
 from deskapp.services.catalog_admin import (
     CATEGORY,
     CONFIGURATION_ITEM,
+    KIND_NAMES,
     SERVICE,
     CategoryNode,
     CiEntry,
@@ -27,7 +28,6 @@ from deskapp.services.catalog_admin import (
 _TABLES: dict[str, type[CategoryRecord] | type[ServiceRecord] | type[ConfigurationItemRecord]] = {
     CATEGORY: CategoryRecord, SERVICE: ServiceRecord, CONFIGURATION_ITEM: ConfigurationItemRecord,
 }
-_WHAT = {CATEGORY: "Category", SERVICE: "Service", CONFIGURATION_ITEM: "Configuration item"}
 
 
 class SqlCatalogAdminRepository:
@@ -94,8 +94,8 @@ class SqlCatalogAdminRepository:
             current = self._session.execute(
                 select(table.name, table.version).where(table.id == record_id)).first()
             if current is None:
-                raise NotFoundError(f"There is no {_WHAT[kind].lower()} {record_id}.")
-            raise ConflictError(f"{_WHAT[kind]} '{current.name}'", None, None,
+                raise NotFoundError(f"There is no {KIND_NAMES[kind].lower()} {record_id}.")
+            raise ConflictError(f"{KIND_NAMES[kind]} '{current.name}'", None, None,
                                 current.version)
         self._session.expire_all()
         return version + 1

@@ -131,7 +131,8 @@ T = TypeVar("T")
 CATEGORY = "category"
 SERVICE = "service"
 CONFIGURATION_ITEM = "configuration_item"
-_WHAT = {CATEGORY: "Category", SERVICE: "Service", CONFIGURATION_ITEM: "Configuration item"}
+KIND_NAMES = {CATEGORY: "Category", SERVICE: "Service", CONFIGURATION_ITEM: "Configuration item"}
+"""What each kind of catalogue row is called in messages."""
 
 
 class CatalogAdminService:
@@ -337,7 +338,7 @@ class CatalogAdminService:
         if uow.catalog_admin.name_taken(kind, name, parent_id, except_id):
             where = ("among the top categories" if kind == CATEGORY and parent_id is None
                      else "in this category" if kind == CATEGORY else "already")
-            raise ValidationError(f"{_WHAT[kind]} '{name}' exists {where}; choose another "
+            raise ValidationError(f"{KIND_NAMES[kind]} '{name}' exists {where}; choose another "
                                   "name.", field="name")
 
     def _require_active_service(self, uow: CatalogAdminUnitOfWork,
@@ -364,6 +365,6 @@ class CatalogAdminService:
 
 def _one(rows: list[T], kind: str, record_id: int) -> T:
     if not rows:
-        raise NotFoundError(f"There is no {_WHAT[kind].lower()} {record_id}; "
+        raise NotFoundError(f"There is no {KIND_NAMES[kind].lower()} {record_id}; "
                             "someone may have removed it. Reload the list.")
     return rows[0]
