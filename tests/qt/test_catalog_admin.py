@@ -139,6 +139,12 @@ def test_categories_are_kept_with_the_keyboard_alone(
     keys.press(Key.Key_Return)
     qtbot.waitUntil(lambda: window.current is not None and window.current.name == "Laptops")
     assert "Renamed 'Laptop' to 'Laptops'" in window.status.text()
+    # Esc while renaming leaves the name as it was, and the window open.
+    keys.press(Key.Key_F2)
+    keys.type("Oops")
+    keys.press(Key.Key_Escape)
+    assert window.isVisible() and window.current.name == "Laptops"
+    assert window.tree.state() != window.tree.State.EditingState
 
     # A new subcategory of Hardware: Alt+N to the name field, type, Alt+S.
     keys.press(Key.Key_N, Qt.KeyboardModifier.AltModifier)
@@ -170,6 +176,9 @@ def test_categories_are_kept_with_the_keyboard_alone(
     screenshot(window, "catalog-categories-deactivated")
     assert {c.name for c in catalog.load().categories if not c.active} == {
         "Hardware", "Laptops", "Printer", "Monitor"}
+    window.tree.setFocus()
+    keys.press(Key.Key_Escape)  # closes the window
+    assert not window.isVisible()
 
 
 def test_a_category_changed_meanwhile_is_not_overwritten(
