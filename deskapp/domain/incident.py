@@ -53,6 +53,7 @@ EDITABLE_FIELDS = frozenset(
         "category_id",
         "subcategory_id",
         "service_id",
+        "configuration_item_id",
         "parent_id",
         "is_major",
     }
@@ -104,6 +105,7 @@ class Incident:
     escalated_at: datetime | None = None
     escalated_to_id: int | None = None
     """Whom a hierarchical escalation flags (the group's lead); None means the managers."""
+    configuration_item_id: int | None = None
     pending: list[ActivityEntry] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -125,6 +127,7 @@ class Incident:
         assignment_group_id: int | None = None,
         assignee_id: int | None = None,
         parent_id: int | None = None,
+        configuration_item_id: int | None = None,
     ) -> Incident:
         """Record a new incident; its priority and due times come from the matrix."""
         priority = matrix.priority_for(impact, urgency)
@@ -144,6 +147,7 @@ class Incident:
             category_id=category_id,
             subcategory_id=subcategory_id,
             service_id=service_id,
+            configuration_item_id=configuration_item_id,
             assignment_group_id=assignment_group_id,
             assignee_id=assignee_id,
             parent_id=parent_id,

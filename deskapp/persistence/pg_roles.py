@@ -45,7 +45,7 @@ READ_TABLES = ("users", "assignment_groups", "group_members", "callers", "catego
                "activity", "incident_search", "reviews", "review_actions",
                "business_calendars", "business_holidays", "deskapp_settings",
                "alembic_version", "assignment_rules", "alert_rules", "alert_links",
-               "email_messages", "email_attachments")
+               "email_messages", "email_attachments", "configuration_items")
 """Every role reads these (who may export a report is the services' rule)."""
 
 TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
@@ -78,8 +78,6 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                                ("INSERT", "assignment_groups"),
                                ("UPDATE", "assignment_groups"),
                                ("INSERT", "group_members"), ("DELETE", "group_members"),
-                               ("INSERT", "categories"), ("UPDATE", "categories"),
-                               ("INSERT", "services"), ("UPDATE", "services"),
                                ("INSERT", "callers"), ("UPDATE", "callers"),
                                ("SELECT", "audit_log"), ("UPDATE", "deskapp_settings")),
     Permission.ESCALATE: (("UPDATE", "incidents"), ("INSERT", "activity")),
@@ -89,6 +87,11 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                                          ("DELETE", "assignment_rules")),
     # Only the away flag: the rest of a person's record is MANAGE_PEOPLE's.
     Permission.SET_AWAY: (("UPDATE", "users.away"),),
+    # Deactivating replaces deleting: history keeps pointing at the rows.
+    Permission.MANAGE_CATALOG: (("INSERT", "categories"), ("UPDATE", "categories"),
+                                ("INSERT", "services"), ("UPDATE", "services"),
+                                ("INSERT", "configuration_items"),
+                                ("UPDATE", "configuration_items")),
     # Post-incident reviews are written by editors and by those who report (services/reviews).
     Permission.EXPORT_REPORTS: (("INSERT", "reviews"), ("UPDATE", "reviews"),
                                 ("INSERT", "review_actions"), ("DELETE", "review_actions")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -26,15 +26,22 @@ from deskapp.persistence.tables import (
     BusinessHolidayRecord,
     CallerRecord,
     CategoryRecord,
+    ConfigurationItemRecord,
     GroupMemberRecord,
     GroupRecord,
+    IncidentRecord,
     MatrixVersionRecord,
     PriorityRecord,
     SavedFilterRecord,
     ServiceRecord,
     UserRecord,
 )
-from deskapp.services.dto import CategoryView, ServiceView, StoredFilter
+from deskapp.services.dto import (
+    CategoryView,
+    ConfigurationItemView,
+    ServiceView,
+    StoredFilter,
+)
 from deskapp.services.matrix_dto import MatrixVersionInfo
 
 _NOT_DIGIT = re.compile(r"\D+")
@@ -217,16 +224,61 @@ class SqlCatalogRepository:
     def service_exists(self, service_id: int) -> bool:
         return self._session.get(ServiceRecord, service_id) is not None
 
+    def add_configuration_item(self, name: str, ci_class: str, service_id: int | None) -> int:
+        record = ConfigurationItemRecord(name=name, ci_class=ci_class, service_id=service_id,
+                                         description="", active=True, version=1)
+        self._session.add(record)
+        self._session.flush()
+        return record.id
+
     def list_categories(self) -> list[CategoryView]:
         rows = self._session.execute(
-            select(CategoryRecord.id, CategoryRecord.name, CategoryRecord.parent_id)
+            select(CategoryRecord.id, CategoryRecord.name, CategoryRecord.parent_id,
+                   CategoryRecord.active)
             .order_by(CategoryRecord.name, CategoryRecord.id))
-        return [CategoryView(r.id, r.name, r.parent_id) for r in rows]
+        return [CategoryView(r.id, r.name, r.parent_id, r.active) for r in rows]
 
     def list_services(self) -> list[ServiceView]:
         rows = self._session.execute(
-            select(ServiceRecord.id, ServiceRecord.name).order_by(ServiceRecord.name))
-        return [ServiceView(r.id, r.name) for r in rows]
+            select(ServiceRecord.id, ServiceRecord.name, ServiceRecord.active)
+            .order_by(ServiceRecord.name))
+        return [ServiceView(r.id, r.name, r.active) for r in rows]
+
+    def list_configuration_items(self) -> list[ConfigurationItemView]:
+        ci = ConfigurationItemRecord
+        rows = self._session.execute(
+            select(ci.id, ci.name, ci.ci_class, ci.service_id, ci.active).order_by(ci.name))
+        return [ConfigurationItemView(r.id, r.name, r.ci_class, r.service_id, r.active)
+                for r in rows]
+
+    def configuration_item(self, ci_id: int) -> ConfigurationItemView:
+        r = self._session.get(ConfigurationItemRecord, ci_id)
+        if r is None:
+            raise NotFoundError(f"There is no configuration item {ci_id}.")
+        return ConfigurationItemView(r.id, r.name, r.ci_class, r.service_id, r.active)
+
+    def inactive_names(self, category_ids: Collection[int], service_ids: Collection[int],
+                       ci_ids: Collection[int]) -> list[str]:
+        names: list[str] = []
+        for what, table, ids in (("category", CategoryRecord, category_ids),
+                                 ("service", ServiceRecord, service_ids),
+                                 ("configuration item", ConfigurationItemRecord, ci_ids)):
+            if ids:
+                found = self._session.execute(
+                    select(table.name).where(table.id.in_(list(ids)),
+                                             table.active.is_(False))).scalars()
+                names += [f"the {what} '{name}'" for name in found]
+        return names
+
+    def configuration_item_names(self, incident_ids: Collection[int]) -> dict[int, str]:
+        if not incident_ids:
+            return {}
+        rows = self._session.execute(
+            select(IncidentRecord.id, ConfigurationItemRecord.name)
+            .join(ConfigurationItemRecord,
+                  ConfigurationItemRecord.id == IncidentRecord.configuration_item_id)
+            .where(IncidentRecord.id.in_(list(incident_ids))))
+        return {incident_id: name for incident_id, name in rows.tuples()}
 
 
 _MATRIX_LOCK = 0x6D6174726978

@@ -103,14 +103,36 @@ class CategoryRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    # Added by 0013c: deactivated rather than deleted (incidents keep pointing at them);
+    # ``version`` refuses an admin's stale edit. Server defaults, so that importers and
+    # bulk inserts that name their columns need not know them.
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class ServiceRecord(Base):
-    """An affected service or configuration item."""
+    """An affected service."""
 
     __tablename__ = "services"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(160), unique=True)
+    # Added by 0013c, like the categories' columns.
+    description: Mapped[str] = mapped_column(String(400), server_default=text("''"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+
+
+class ConfigurationItemRecord(Base):
+    """A configuration item (a server, an application...), of a service or of none (0013c)."""
+
+    __tablename__ = "configuration_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+    ci_class: Mapped[str] = mapped_column(String(24))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), index=True)
+    description: Mapped[str] = mapped_column(String(400), server_default=text("''"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class PriorityRecord(Base):
@@ -241,6 +263,9 @@ class IncidentRecord(Base):
     escalation: Mapped[str | None] = mapped_column(String(16))
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Added by 0013c: the configuration item affected, if known.
+    configuration_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("configuration_items.id"), index=True)
 
 
 class SavedFilterRecord(Base):

@@ -17,6 +17,7 @@ from deskapp.persistence.alert_repository import SqlAlertRepository
 from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.audit_log import SqlAuditLog, track_writes
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
+from deskapp.persistence.catalog_admin_repository import SqlCatalogAdminRepository
 from deskapp.persistence.credentials_repository import SqlCredentialRepository
 from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import BUSY_TIMEOUT_MS, writer
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(self.session)
         self.groups = SqlGroupRepository(self.session)
         self.catalog = SqlCatalogRepository(self.session)
+        self.catalog_admin = SqlCatalogAdminRepository(self.session)
         self.matrix = SqlMatrixRepository(self.session)
         self.saved_filters = SqlSavedFilterRepository(self.session)
         self.bulk = SqlBulkIncidentWriter(self.session)

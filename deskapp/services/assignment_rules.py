@@ -21,6 +21,7 @@ from deskapp.domain.enums import AssignmentMethod
 from deskapp.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import User
+from deskapp.services.catalog import require_in_use
 from deskapp.services.permissions import Permission, may_manage_group, require
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
@@ -134,7 +135,7 @@ class AssignmentRuleService:
                               service_id, enabled=False).validate()
         with self._uow(write=True) as uow:
             self._require(uow, rule.group_id)
-            self._check(uow, rule)
+            self._check(uow, rule, None)
             self._unique_name(uow, rule)
             stored = uow.assignment.add_rule(rule, self._actor_id, self._clock())
             uow.commit()
@@ -147,7 +148,7 @@ class AssignmentRuleService:
             old = uow.assignment.rule(rule.id)
             self._require(uow, old.group_id)
             self._require(uow, rule.group_id)
-            self._check(uow, rule)
+            self._check(uow, rule, old)
             self._unique_name(uow, rule)
             stored = uow.assignment.save_rule(rule, rule.version, self._actor_id, self._clock())
             uow.commit()
@@ -212,7 +213,7 @@ class AssignmentRuleService:
         return actor
 
     @staticmethod
-    def _check(uow: UnitOfWork, rule: AssignmentRule) -> None:
+    def _check(uow: UnitOfWork, rule: AssignmentRule, old: AssignmentRule | None) -> None:
         uow.groups.get(rule.group_id)
         if rule.category_id is not None and not (
                 uow.catalog.category_exists(rule.category_id, None)
@@ -220,6 +221,11 @@ class AssignmentRuleService:
             raise NotFoundError(f"There is no category {rule.category_id}.")
         if rule.service_id is not None and not uow.catalog.service_exists(rule.service_id):
             raise NotFoundError(f"There is no service or configuration item {rule.service_id}.")
+        # A deactivated category or service may stay in a rule, but not be newly chosen.
+        if rule.category_id is not None and (old is None or old.category_id != rule.category_id):
+            require_in_use(uow.catalog, categories=[rule.category_id], field="category_id")
+        if rule.service_id is not None and (old is None or old.service_id != rule.service_id):
+            require_in_use(uow.catalog, services=[rule.service_id], field="service_id")
 
     @staticmethod
     def _unique_name(uow: UnitOfWork, rule: AssignmentRule) -> None:

@@ -32,6 +32,10 @@ GROUP_UPDATED = "group_updated"
 GROUP_MEMBERS_SET = "group_members_set"
 GROUP_DEACTIVATED = "group_deactivated"
 GROUP_REACTIVATED = "group_reactivated"
+CATALOG_ADDED = "catalog_added"
+CATALOG_CHANGED = "catalog_changed"
+CATALOG_DEACTIVATED = "catalog_deactivated"
+CATALOG_REACTIVATED = "catalog_reactivated"
 
 
 def activity_details(entries: Iterable[ActivityEntry]) -> list[dict[str, Any]]:

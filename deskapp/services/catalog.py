@@ -7,13 +7,15 @@ GUI thread from the matrix, with no database call per keystroke.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from deskapp.domain import sla
+from deskapp.domain.errors import ValidationError
 from deskapp.domain.priority import PriorityMatrix
-from deskapp.services.dto import CategoryView, ServiceView
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.dto import CategoryView, ConfigurationItemView, ServiceView
+from deskapp.services.ports import CatalogRepository, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -47,18 +49,42 @@ class FormCatalog:
     agents: tuple[AgentView, ...]
     """Every person of the desk, so that any assignee or author can be named."""
     matrix: PriorityMatrix
+    configuration_items: tuple[ConfigurationItemView, ...] = ()
 
     def active_groups(self) -> list[GroupView]:
         """The groups new work may go to."""
         return [g for g in self.groups if g.active]
 
-    def top_categories(self) -> list[CategoryView]:
-        return [c for c in self.categories if c.parent_id is None]
+    # The pickers offer active rows only, plus ``keep``: what an incident already holds stays
+    # visible (and kept) even after an admin deactivated it.
 
-    def subcategories(self, category_id: int | None) -> list[CategoryView]:
+    def top_categories(self, keep: int | None = None) -> list[CategoryView]:
+        """The categories a new choice may take (and ``keep``)."""
+        return [c for c in self.categories
+                if c.parent_id is None and (c.active or c.id == keep)]
+
+    def subcategories(self, category_id: int | None,
+                      keep: int | None = None) -> list[CategoryView]:
+        """The subcategories of ``category_id`` a new choice may take (and ``keep``)."""
         if category_id is None:
             return []
-        return [c for c in self.categories if c.parent_id == category_id]
+        return [c for c in self.categories
+                if c.parent_id == category_id and (c.active or c.id == keep)]
+
+    def active_services(self, keep: int | None = None) -> list[ServiceView]:
+        """The services a new choice may take (and ``keep``)."""
+        return [s for s in self.services if s.active or s.id == keep]
+
+    def configuration_items_for(self, service_id: int | None,
+                                keep: int | None = None) -> list[ConfigurationItemView]:
+        """The configuration items a new choice may take: those of the service when one is
+        chosen, all otherwise (and ``keep``)."""
+        return [ci for ci in self.configuration_items
+                if ci.id == keep or (ci.active and (service_id is None
+                                                    or ci.service_id == service_id))]
+
+    def configuration_item_name(self, ci_id: int | None) -> str:
+        return next((ci.name for ci in self.configuration_items if ci.id == ci_id), "")
 
     def category_name(self, category_id: int | None) -> str:
         return next((c.name for c in self.categories if c.id == category_id), "")
@@ -71,6 +97,22 @@ class FormCatalog:
 
     def agent_name(self, agent_id: int | None) -> str:
         return next((a.full_name for a in self.agents if a.id == agent_id), "")
+
+
+def require_in_use(catalog: CatalogRepository, *, categories: Collection[int] = (),
+                   services: Collection[int] = (), items: Collection[int] = (),
+                   field: str) -> None:
+    """Refuse newly chosen catalogue rows that an admin has deactivated.
+
+    Raises:
+        ValidationError: naming them ("The service 'Fax' is no longer in use...").
+    """
+    inactive = catalog.inactive_names(categories, services, items)
+    if inactive:
+        names = ", ".join(inactive)
+        raise ValidationError(f"{names[0].upper()}{names[1:]} "
+                              f"{'is' if len(inactive) == 1 else 'are'} no longer in use; "
+                              "choose another.", field=field)
 
 
 @dataclass(frozen=True)
@@ -117,6 +159,7 @@ class CatalogService:
             return FormCatalog(
                 categories=tuple(uow.catalog.list_categories()),
                 services=tuple(uow.catalog.list_services()),
+                configuration_items=tuple(uow.catalog.list_configuration_items()),
                 groups=tuple(GroupView(g.id, g.name, g.active) for g in uow.groups.all()),
                 agents=tuple(AgentView(u.id, u.full_name, u.active, u.away)
                              for u in uow.users.all()),

@@ -311,6 +311,10 @@ def _ensure_reference(uow_factory: UnitOfWorkFactory,
         for name in data.SERVICES:
             if name not in services:
                 services[name] = uow.catalog.add_service(name)
+        items = {c.name for c in uow.catalog.list_configuration_items()}
+        for name, ci_class, service in data.CONFIGURATION_ITEMS:
+            if name not in items:
+                uow.catalog.add_configuration_item(name, ci_class, services[service])
         callers = uow.bulk.callers_by_email_domain(data.DOMAIN)
         if not callers:
             planned = _planned_callers(caller_count_for(incidents))

@@ -200,6 +200,21 @@ SERVICES: tuple[str, ...] = (
     "SQL Server SQLPRD02", "Windows 11 client",
 )
 
+CONFIGURATION_ITEMS: tuple[tuple[str, str, str], ...] = (
+    ("exch-mbx-db01", "database", "Email (Exchange Online)"),
+    ("exch-mbx-db02", "database", "Email (Exchange Online)"),
+    ("sap-p01-app01", "server", "SAP ERP (P01)"), ("sap-p01-db01", "database", "SAP ERP (P01)"),
+    ("vpn-gw-01", "network", "Remote access VPN"), ("vpn-gw-02", "network", "Remote access VPN"),
+    ("wlc-campus-01", "network", "Corporate Wi-Fi"), ("core-sw-01", "network", "Campus LAN"),
+    ("dc-01", "server", "Active Directory"), ("dc-02", "server", "Active Directory"),
+    ("fs01", "server", "File server FS01"), ("fs02", "server", "File server FS02"),
+    ("prt-floor2-east", "other", "Print service"), ("ora-prd1", "database",
+                                                    "Oracle database ORA-PRD1"),
+    ("sqlprd02", "database", "SQL Server SQLPRD02"), ("intranet-web01", "application",
+                                                      "Intranet"),
+)
+"""Configuration items of the demo's services (name, class, service); incidents name none."""
+
 
 # --- what goes wrong -------------------------------------------------------------------
 

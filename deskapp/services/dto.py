@@ -34,6 +34,8 @@ class IncidentRow:
     version: int
     escalation: Escalation | None = None
     """Set while the incident is escalated (functional, or to the lead: hierarchical)."""
+    configuration_item_name: str | None = None
+    """Filled by exports that ask for it (the queue does not show it)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class IncidentDetail:
     escalated_at: datetime | None = None
     escalated_to_id: int | None = None
     """Whom a hierarchical escalation flags; None with one means the managers."""
+    configuration_item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,14 +153,28 @@ class CategoryView:
     id: int
     name: str
     parent_id: int | None
+    active: bool = True
+    """Inactive ones are not offered for new choices; old incidents keep showing them."""
 
 
 @dataclass(frozen=True)
 class ServiceView:
-    """An affected service or configuration item, for the forms' pickers."""
+    """An affected service, for the forms' pickers."""
 
     id: int
     name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ConfigurationItemView:
+    """A configuration item, for the forms' pickers (filtered by the chosen service)."""
+
+    id: int
+    name: str
+    ci_class: str
+    service_id: int | None
+    active: bool = True
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, User
 from deskapp.services import audit
 from deskapp.services.assignment_rules import choose as choose_by_rules
+from deskapp.services.catalog import require_in_use
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import (
     ActivityView,
@@ -56,6 +57,7 @@ class LogCallRequest:
     assignment_group_id: int | None = None
     assignee_id: int | None = None
     parent_id: int | None = None
+    configuration_item_id: int | None = None
     call_started_at: datetime | None = None
     call_seconds: int | None = None
     resolution_code: ResolutionCode | None = None
@@ -106,6 +108,7 @@ class IncidentService:
             self._check_references(uow, request.category_id, request.subcategory_id,
                                    request.service_id, request.assignment_group_id,
                                    request.assignee_id, request.parent_id, None)
+            self._check_catalog_choices(uow, _catalog_choices(request), None)
             incident = Incident.open(
                 caller_id=caller.id,
                 channel=request.channel,
@@ -119,6 +122,7 @@ class IncidentService:
                 category_id=request.category_id,
                 subcategory_id=request.subcategory_id,
                 service_id=request.service_id,
+                configuration_item_id=request.configuration_item_id,
                 assignment_group_id=request.assignment_group_id,
                 assignee_id=request.assignee_id,
                 parent_id=request.parent_id,
@@ -157,6 +161,7 @@ class IncidentService:
                 changes.get("category_id", incident.category_id),
                 changes.get("subcategory_id", incident.subcategory_id),
                 changes.get("service_id"), None, None, changes.get("parent_id"), incident.id)
+            self._check_catalog_choices(uow, changes, incident)
             incident.edit(self._actor_id, now, **changes)
         return self._mutate(incident_id, version, Permission.EDIT, apply, ChangeKind.FIELDS)
 
@@ -269,6 +274,34 @@ class IncidentService:
                       frozenset(uow.assignment.groups_of(self._actor_id)),
                       incident.assignment_group_id, incident.assignee_id,
                       incident.number or "this incident")
+
+    @staticmethod
+    def _check_catalog_choices(uow: UnitOfWork, values: dict[str, Any],
+                               incident: Incident | None) -> None:
+        """Refuse a newly chosen inactive category, service or configuration item (what an
+        incident already holds stays), and a configuration item of another service."""
+        def chosen(name: str) -> list[int]:
+            value = values.get(name)
+            unchanged = incident is not None and getattr(incident, name) == value
+            return [] if value is None or unchanged else [value]
+
+        ci_id = values.get("configuration_item_id",
+                           incident.configuration_item_id if incident else None)
+        service_id = values.get("service_id", incident.service_id if incident else None)
+        if ci_id is not None and ("configuration_item_id" in values
+                                  or "service_id" in values):
+            ci = uow.catalog.configuration_item(ci_id)
+            if ci.service_id is not None and service_id is not None \
+                    and ci.service_id != service_id:
+                raise ValidationError(
+                    f"The configuration item '{ci.name}' belongs to another service; "
+                    "choose one of the chosen service, or none.",
+                    field="configuration_item_id")
+        require_in_use(uow.catalog, categories=chosen("category_id") + chosen("subcategory_id"),
+                       field="category_id")
+        require_in_use(uow.catalog, services=chosen("service_id"), field="service_id")
+        require_in_use(uow.catalog, items=chosen("configuration_item_id"),
+                       field="configuration_item_id")
 
     def _check_references(self, uow: UnitOfWork, category_id: int | None,
                           subcategory_id: int | None, service_id: int | None,
@@ -440,6 +473,7 @@ class IncidentService:
         self._check_references(uow, request.category_id, request.subcategory_id,
                                request.service_id, request.assignment_group_id,
                                request.assignee_id, request.parent_id, None)
+        self._check_catalog_choices(uow, _catalog_choices(request), None)
         incident = Incident.open(
             caller_id=caller.id, channel=request.channel,
             short_description=request.short_description, description=request.description,
@@ -448,6 +482,7 @@ class IncidentService:
             subcategory_id=request.subcategory_id, service_id=request.service_id,
             assignment_group_id=request.assignment_group_id,
             assignee_id=request.assignee_id, parent_id=request.parent_id,
+            configuration_item_id=request.configuration_item_id,
         )
         if request.call_seconds is not None:
             incident.log_call(request.call_started_at or now, request.call_seconds, "",
@@ -497,6 +532,7 @@ class IncidentService:
                     changes.get("subcategory_id", incident.subcategory_id),
                     changes.get("service_id"), None, None, changes.get("parent_id"),
                     incident.id)
+                self._check_catalog_choices(uow, changes, incident)
                 if incident.edit(self._actor_id, now, **changes):
                     kinds.add(ChangeKind.FIELDS)
             impact = edit.impact if edit.impact is not None else incident.impact
@@ -610,3 +646,10 @@ class IncidentEdit:
     def empty(self) -> bool:
         return (not self.fields and self.impact is None and self.urgency is None
                 and not self.assign and self.state is None)
+
+
+def _catalog_choices(request: LogCallRequest) -> dict[str, Any]:
+    """What a new incident picks from the catalogue, as the edit checks name it."""
+    return {"category_id": request.category_id, "subcategory_id": request.subcategory_id,
+            "service_id": request.service_id,
+            "configuration_item_id": request.configuration_item_id}

@@ -15,7 +15,8 @@ from deskapp.services.dto import IncidentDetail
 from deskapp.services.incidents import IncidentEdit, StateChange
 
 PLAIN_FIELDS = ("caller_id", "channel", "short_description", "description", "service_id",
-                "category_id", "subcategory_id", "parent_id", "is_major")
+                "configuration_item_id", "category_id", "subcategory_id", "parent_id",
+                "is_major")
 """Fields ``update`` takes as they are."""
 FORM_FIELDS = (*PLAIN_FIELDS, "impact", "urgency", "assignment_group_id", "assignee_id")
 """Everything a detail form edits directly (state moves go through StateChange)."""
@@ -24,7 +25,8 @@ INFO_FIELDS = ("state", "priority", "hold_reason", "resolution_code", "resolutio
 
 FIELD_LABELS = {
     "caller_id": "Caller", "channel": "Channel", "short_description": "Short description",
-    "description": "Description", "service_id": "Service / CI", "category_id": "Category",
+    "description": "Description", "service_id": "Service",
+    "configuration_item_id": "Configuration item", "category_id": "Category",
     "subcategory_id": "Subcategory", "parent_id": "Parent", "is_major": "Major incident",
     "impact": "Impact", "urgency": "Urgency", "assignment_group_id": "Assignment group",
     "assignee_id": "Assigned to", "state": "State", "priority": "Priority",

@@ -28,6 +28,8 @@ class Permission(StrEnum):
     """Write the rules that route new incidents to groups and agents."""
     SET_AWAY = "set_away"
     """Mark other people away (anyone may mark themselves)."""
+    MANAGE_CATALOG = "manage_catalog"
+    """Add, rename and deactivate categories, services and configuration items."""
 
 
 _ALL = frozenset(Permission)

@@ -16,6 +16,7 @@ from deskapp.services.changes import ChangeNotice
 from deskapp.services.dto import (
     ActivityView,
     CategoryView,
+    ConfigurationItemView,
     IncidentRow,
     ServiceView,
     StoredFilter,
@@ -156,12 +157,34 @@ class CatalogRepository(Protocol):
 
     def service_exists(self, service_id: int) -> bool: ...
 
+    def add_configuration_item(self, name: str, ci_class: str, service_id: int | None) -> int:
+        """Insert an active configuration item (importers and demo data; admins use
+        services.catalog_admin); returns its id."""
+        ...
+
     def list_categories(self) -> list[CategoryView]:
         """Every category and subcategory, by name."""
         ...
 
     def list_services(self) -> list[ServiceView]:
-        """Every service and configuration item, by name."""
+        """Every service, by name, inactive ones included."""
+        ...
+
+    def list_configuration_items(self) -> list[ConfigurationItemView]:
+        """Every configuration item, by name, inactive ones included."""
+        ...
+
+    def configuration_item(self, ci_id: int) -> ConfigurationItemView:
+        """One configuration item; NotFoundError if there is none."""
+        ...
+
+    def inactive_names(self, category_ids: Collection[int], service_ids: Collection[int],
+                       ci_ids: Collection[int]) -> list[str]:
+        """The names of those of the given rows that are inactive ("category 'Printers'")."""
+        ...
+
+    def configuration_item_names(self, incident_ids: Collection[int]) -> dict[int, str]:
+        """The configuration item each of these incidents names (those that name one)."""
         ...
 
 

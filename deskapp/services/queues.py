@@ -369,16 +369,22 @@ class QueueService:
         with self._uow() as uow:
             groups = [Choice(g.id, g.name) for g in uow.groups.all()]
             agents = [Choice(u.id, u.full_name) for u in uow.users.all() if u.active]
-            categories = uow.bulk.categories()
-            services = uow.bulk.services()
-        top = {name: cid for (parent, name), cid in categories.items() if parent is None}
-        labelled = [Choice(cid, name if parent is None else f"{parent} / {name}")
-                    for (parent, name), cid in categories.items() if parent is None
-                    or parent in top]
+            categories = uow.catalog.list_categories()
+            services = uow.catalog.list_services()
+        # Inactive rows stay offered, marked, so that old incidents can still be found.
+        top = {c.id: c.name for c in categories if c.parent_id is None}
+        labelled = [Choice(c.id, _marked(c.name if c.parent_id is None
+                                         else f"{top[c.parent_id]} / {c.name}", c.active))
+                    for c in categories if c.parent_id is None or c.parent_id in top]
         return FilterChoices(
             groups=sorted(groups, key=natural_key),
             agents=sorted(agents, key=natural_key),
             categories=sorted(labelled, key=natural_key),
-            services=sorted((Choice(i, n) for n, i in services.items()), key=natural_key),
+            services=sorted((Choice(s.id, _marked(s.name, s.active)) for s in services),
+                            key=natural_key),
         )
 
+
+def _marked(name: str, active: bool) -> str:
+    """A filter choice's label: inactive catalogue rows say so."""
+    return name if active else f"{name} (inactive)"

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
@@ -329,6 +329,7 @@ class _Names:
     category_parents: dict[int, int | None]
     services: dict[int, str]
     incidents: dict[int, str]
+    configuration_items: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, uow: UnitOfWork) -> _Names:
@@ -340,6 +341,7 @@ class _Names:
             category_parents={c.id: c.parent_id for c in categories},
             services={s.id: s.name for s in uow.catalog.list_services()},
             incidents={},
+            configuration_items={c.id: c.name for c in uow.catalog.list_configuration_items()},
         )
 
 
@@ -386,6 +388,7 @@ _FIELD_NAMES = {
     "short_description": "Short description", "description": "Description",
     "channel": "Channel", "caller_id": "Caller", "category_id": "Category",
     "subcategory_id": "Subcategory", "service_id": "Service", "parent_id": "Parent incident",
+    "configuration_item_id": "Configuration item",
     "is_major": "Major incident", "impact": "Impact", "urgency": "Urgency",
     "priority": "Priority", "hold_reason": "Hold reason", "resolution_code": "Resolution code",
     "assignment_group_id": "Assignment group", "assignee_id": "Assigned to", "state": "State",
@@ -401,6 +404,7 @@ def _value(field: str | None, value: str | None, names: _Names,
         "assignment_group_id": names.groups.get, "assignee_id": names.users.get,
         "category_id": names.categories.get, "subcategory_id": names.categories.get,
         "service_id": names.services.get, "parent_id": names.incidents.get,
+        "configuration_item_id": names.configuration_items.get,
     }
     if field in lookups and as_id is not None:
         return lookups[field](as_id) or f"#{as_id}"

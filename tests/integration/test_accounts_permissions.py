@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import cast
 
 import pytest
 from argon2 import PasswordHasher
@@ -22,6 +23,7 @@ from deskapp.persistence.database import Database
 from deskapp.services.accounts import AccountService
 from deskapp.services.assignment import AssignmentService, IncidentRef
 from deskapp.services.assignment_rules import AssignmentRuleService
+from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 from deskapp.services.people_admin import PeopleAdminService
@@ -84,6 +86,11 @@ def _export_reports(w: World) -> None:
         PeriodFilters(date(2026, 3, 1), date(2026, 3, 2)))
 
 
+def _manage_catalog(w: World) -> None:
+    CatalogAdminService(cast(CatalogAdminUnitOfWorkFactory, w.database.uow_factory),
+                        w.actor.id).add_service("Printing")
+
+
 def _assignment(w: World) -> AssignmentService:
     return AssignmentService(w.database.uow_factory, w.actor.id, w.clock)
 
@@ -141,7 +148,7 @@ CALLS: dict[Permission, Callable[[World], None]] = {
     Permission.LOG: _log, Permission.EDIT: _edit, Permission.RESOLVE: _resolve,
     Permission.REASSIGN: _reassign, Permission.EDIT_MATRIX: _edit_matrix,
     Permission.MANAGE_PEOPLE: _manage_people, Permission.EXPORT_REPORTS: _export_reports,
-    Permission.ESCALATE: _escalate,
+    Permission.ESCALATE: _escalate, Permission.MANAGE_CATALOG: _manage_catalog,
 }
 
 

@@ -16,6 +16,7 @@ from deskapp.domain.enums import OPEN_STATES, ResolutionCode
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.people import Group
 from deskapp.persistence.database import Database
+from deskapp.persistence.tables import ConfigurationItemRecord
 from deskapp.services import exporting
 from deskapp.services.dto import CallerView, IncidentRow
 from deskapp.services.exporting import (
@@ -118,6 +119,7 @@ def test_csv_round_trip(database: Database, clock: FakeClock, logged: list[Incid
         assert row["Channel"] == "Phone"
         assert row["VIP caller"] == "yes"
         assert row["Major incident"] == "no"
+        assert row["Configuration item"] == ""
     assert rows[0]["Assignment group"] == "Réseau & Sécurité"
     assert rows[0]["Assigned to"] == "Franziska"
     # Read back as times, the local wall clock gives the stored moment again.
@@ -338,3 +340,32 @@ def test_sla_conditions_use_the_clock_at_the_start(database: Database, clock: Fa
     assert exporter(database, clock).export(request, tmp_path / "late.csv").rows == 0
     clock.advance(days=30)  # every open incident is past its resolution time now
     assert exporter(database, clock).export(request, tmp_path / "late.csv").rows == OPEN
+
+
+def test_the_configuration_item_is_exported_by_name(database: Database, clock: FakeClock,
+                                                    service: IncidentService,
+                                                    caller: CallerView, tmp_path: Path) -> None:
+    with database.uow_factory(write=True) as uow:
+        printing = uow.catalog.add_service("Printing")
+        uow.commit()
+    with database.uow_factory(write=True) as uow:
+        uow.session.add(ConfigurationItemRecord(name="=prt-floor2", ci_class="other",
+                                                service_id=printing, description="",
+                                                active=True, version=1))
+        uow.commit()
+    with database.uow_factory() as uow:
+        [item] = uow.catalog.list_configuration_items()
+    service.log_call(LogCallRequest(caller.id, "Printer jammed", 2, 2, service_id=printing,
+                                    configuration_item_id=item.id))
+    service.log_call(LogCallRequest(caller.id, "No item", 2, 2))
+    columns = (ExportColumn.NUMBER, ExportColumn.CONFIGURATION_ITEM)
+    assert parse_columns("number,configuration-item") == columns
+    path = tmp_path / "items.csv"
+    exporter(database, clock).export(
+        ExportRequest(QueueFilter(), SortKey.NUMBER, False, columns), path)
+    assert [row["Configuration item"] for row in read_csv(path)] == ["'=prt-floor2", ""]
+    xlsx = tmp_path / "items.xlsx"
+    exporter(database, clock).export(
+        ExportRequest(QueueFilter(), SortKey.NUMBER, False, columns), xlsx)
+    sheet = openpyxl.load_workbook(xlsx).active
+    assert [c.value for c in sheet["B"]] == ["Configuration item", "=prt-floor2", None]

@@ -301,6 +301,8 @@ STATEMENTS: dict[Permission, str] = {
                                  "WHERE id = {unassigned}",
     Permission.MANAGE_ASSIGNMENT_RULES: "UPDATE assignment_rules SET name = name WHERE false",
     Permission.SET_AWAY: "UPDATE users SET away = away WHERE id = {self}",
+    Permission.MANAGE_CATALOG: "INSERT INTO configuration_items (name, ci_class) "
+                               "VALUES ('pg-walk-01', 'server')",
 }
 
 

@@ -19,8 +19,8 @@ POSTGRES_ENV = "DESKAPP_TEST_POSTGRES_URL"
 
 # Everything a test may write; reference data (priorities, the first matrix) is restored.
 _VOLATILE = ("activity", "incident_search", "incidents", "group_members", "assignment_groups",
-             "callers", "categories", "services", "saved_filters", "review_actions",
-             "reviews", "business_holidays", "assignment_rules",
+             "callers", "categories", "services", "configuration_items", "saved_filters",
+             "review_actions", "reviews", "business_holidays", "assignment_rules",
              "email_attachments", "email_messages",
              "alert_links", "alert_rules", "user_credentials",
              "deskapp_settings")

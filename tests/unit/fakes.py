@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -18,6 +18,7 @@ from deskapp.domain.priority import PriorityMatrix, default_matrix
 from deskapp.services.dto import (
     ActivityView,
     CategoryView,
+    ConfigurationItemView,
     IncidentRow,
     ServiceView,
     StoredFilter,
@@ -269,6 +270,22 @@ class FakeCatalog:
     def list_services(self) -> list[ServiceView]:
         return sorted((ServiceView(i, self._store.names.get(("service", i), f"Service {i}"))
                        for i in self._store.services), key=lambda s: s.name)
+
+    def add_configuration_item(self, name: str, ci_class: str, service_id: int | None) -> int:
+        raise NotImplementedError("no configuration items in the fakes")
+
+    def list_configuration_items(self) -> list[ConfigurationItemView]:
+        return []
+
+    def configuration_item(self, ci_id: int) -> ConfigurationItemView:
+        raise NotFoundError(f"There is no configuration item {ci_id}.")
+
+    def inactive_names(self, category_ids: Collection[int], service_ids: Collection[int],
+                       ci_ids: Collection[int]) -> list[str]:
+        return []
+
+    def configuration_item_names(self, incident_ids: Collection[int]) -> dict[int, str]:
+        return {}
 
 
 class FakeMatrix:

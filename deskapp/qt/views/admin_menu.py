@@ -16,6 +16,7 @@ from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.accounts import DatabaseLogins
 from deskapp.services.audit import AuditService
+from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import utc_now
 from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
 from deskapp.services.matrix_admin import MatrixAdminService
@@ -23,6 +24,7 @@ from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from deskapp.qt.views.catalog_admin import CatalogAdminWindow
     from deskapp.qt.views.groups_admin import GroupsWindow
     from deskapp.qt.views.matrix_editor import MatrixEditor
     from deskapp.qt.views.users_admin import UsersWindow
@@ -69,6 +71,16 @@ class AdminMenu(QObject):
         self.users_action = self._people_action("&Users…", "usersAction", self.open_users, user)
         self.groups_action = self._people_action("&Groups…", "groupsAction", self.open_groups,
                                                  user)
+        # The catalogue (deskapp.qt.views.catalog_admin), for admins only.
+        self._catalog = CatalogAdminService(cast(CatalogAdminUnitOfWorkFactory, uow_factory),
+                                            user.id)
+        self.catalog_windows: dict[str, CatalogAdminWindow] = {}
+        for text, name in (("&Categories…", "categoriesAdminAction"),
+                           ("&Services and CIs…", "servicesAdminAction")):
+            action = self.menu.addAction(text)
+            action.setObjectName(name)
+            action.setVisible(allowed(user, Permission.MANAGE_CATALOG))
+            action.triggered.connect(lambda _=False, n=name: self.open_catalog_admin(n))
 
     def _people_action(self, text: str, name: str, slot: Callable[[], object],
                        user: User) -> QAction:
@@ -125,6 +137,19 @@ class AdminMenu(QObject):
         self._runner.spawn(self.alert_rules_editor.load(), name="alert-rules-load")
         return self.alert_rules_editor
 
+
+    def open_catalog_admin(self, action_name: str) -> CatalogAdminWindow:
+        """Show the categories (or services and CIs) window, loading it afresh."""
+        from deskapp.qt.views.catalog_admin import CategoriesAdmin, ServicesAdmin
+
+        window = self.catalog_windows.get(action_name)
+        if window is None:
+            kind = CategoriesAdmin if action_name == "categoriesAdminAction" else ServicesAdmin
+            window = self.catalog_windows[action_name] = kind(self._catalog, self._runner,
+                                                              self._window)
+        bring_to_front(window)
+        self._runner.spawn(window.load(), name="catalog-admin-load")
+        return window
 
     def open_audit_viewer(self) -> AuditViewer:
         """Show the audit viewer (loading the newest rows) and return it."""

@@ -41,6 +41,7 @@ from deskapp.qt.views.assignment_rules_model import (
     AssignmentRulesModel,
     RulesColumn,
 )
+from deskapp.qt.views.catalog_pickers import INACTIVE
 from deskapp.services.assignment_rules import AssignmentRuleService, RuleView
 from deskapp.services.catalog import CatalogService, FormCatalog
 
@@ -56,13 +57,16 @@ def permission_text(exc: PermissionDeniedError) -> str:
     return f"Not allowed: {exc} Nothing was changed."
 
 
-def category_choices(catalog: FormCatalog) -> list[tuple[int, str]]:
-    """Categories by name, each followed by its subcategories as "Category / Sub"."""
+def category_choices(catalog: FormCatalog, keep: int | None = None) -> list[tuple[int, str]]:
+    """Active categories by name, each followed by its active subcategories as
+    "Category / Sub"; ``keep`` (what the rule names) is offered even if inactive."""
     out: list[tuple[int, str]] = []
-    for top in sorted(catalog.top_categories(), key=lambda c: c.name.casefold()):
-        out.append((top.id, top.name))
-        subs = [c for c in catalog.categories if c.parent_id == top.id]
-        out.extend((s.id, f"{top.name} / {s.name}")
+    kept = next((c for c in catalog.categories if c.id == keep), None)
+    keep_top = kept.parent_id if kept is not None and kept.parent_id is not None else keep
+    for top in sorted(catalog.top_categories(keep_top), key=lambda c: c.name.casefold()):
+        out.append((top.id, top.name + ("" if top.active else INACTIVE)))
+        subs = catalog.subcategories(top.id, keep)
+        out.extend((s.id, f"{top.name} / {s.name}" + ("" if s.active else INACTIVE))
                    for s in sorted(subs, key=lambda c: c.name.casefold()))
     return out
 
@@ -97,12 +101,15 @@ class RuleDialog(QDialog):
         self.name_edit.setMaxLength(MAX_RULE_NAME + 20)  # longer is refused with a message
         self.name_edit.setPlaceholderText("e.g. Printers to the Service Desk")
         form.addRow("&Name:", self.name_edit)
-        self.category_combo = self._combo("ruleCategory", [(None, NONE_TEXT),
-                                                           *category_choices(catalog)])
+        # New choices come from active rows; what the rule names stays offered.
+        self.category_combo = self._combo("ruleCategory", [
+            (None, NONE_TEXT), *category_choices(catalog, rule.category_id if rule else None)])
         form.addRow("&Category:", self.category_combo)
-        services = sorted(catalog.services, key=lambda s: s.name.casefold())
-        self.service_combo = self._combo("ruleService",
-                                         [(None, NONE_TEXT), *((s.id, s.name) for s in services)])
+        services = sorted(catalog.active_services(rule.service_id if rule else None),
+                          key=lambda s: s.name.casefold())
+        self.service_combo = self._combo("ruleService", [
+            (None, NONE_TEXT),
+            *((s.id, s.name + ("" if s.active else INACTIVE)) for s in services)])
         form.addRow("&Service:", self.service_combo)
         # Inactive groups get no new rules; a rule of one keeps showing its group.
         groups = sorted((g for g in catalog.groups

@@ -27,7 +27,9 @@ ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.CALLER_CREATED, audit.MATRIX_SAVED, audit.USER_UPDATED,
            audit.USER_GROUPS_SET, audit.USER_DEACTIVATED, audit.USER_REACTIVATED,
            audit.GROUP_CREATED, audit.GROUP_UPDATED, audit.GROUP_MEMBERS_SET,
-           audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED, "change"]
+           audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED,
+           audit.CATALOG_ADDED, audit.CATALOG_CHANGED, audit.CATALOG_DEACTIVATED,
+           audit.CATALOG_REACTIVATED, "change"]
 PAGE = 500
 
 

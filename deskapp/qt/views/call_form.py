@@ -31,6 +31,7 @@ from deskapp.qt.generated.call_form_ui import Ui_CallForm
 from deskapp.qt.models.incident_list_model import IncidentListModel, ListedIncident
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.views.catalog_pickers import ConfigurationItemPicker, catalog_items
 from deskapp.qt.widgets.lookup import LookupItem
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.qt.widgets.windows import bring_to_front
@@ -244,6 +245,7 @@ class CallForm(QWidget):
         for edit in (ui.newCallerNameEdit, ui.newCallerEmailEdit, ui.newCallerPhoneEdit):
             edit.returnPressed.connect(self._add_caller)
         ui.categoryEdit.chosen.connect(self._on_category_chosen)
+        self._ci_picker = ConfigurationItemPicker(ui.serviceEdit, ui.configurationItemEdit)
         ui.serviceEdit.chosen.connect(lambda _item: self._look_for_similar_soon())
         ui.groupEdit.chosen.connect(self._on_group_chosen)
         ui.impactCombo.currentIndexChanged.connect(self._update_priority)
@@ -351,6 +353,7 @@ class CallForm(QWidget):
             self._caller is not None or ui.callerEdit.text().strip()
             or ui.shortDescriptionEdit.text().strip()
             or ui.descriptionEdit.toPlainText().strip() or ui.serviceEdit.text().strip()
+            or ui.configurationItemEdit.text().strip()
             or ui.categoryEdit.text().strip() or ui.groupEdit.text().strip()
             or ui.resolveCheck.isChecked()
             or self._link is not None
@@ -376,9 +379,9 @@ class CallForm(QWidget):
         """Fill the pickers and the impact and urgency levels."""
         self._catalog = catalog
         ui = self.ui
-        ui.serviceEdit.set_items([LookupItem(s.id, s.name, payload=s) for s in catalog.services])
-        ui.categoryEdit.set_items([LookupItem(c.id, c.name, payload=c)
-                                   for c in catalog.top_categories()])
+        # New calls choose from active rows only (catalog_pickers).
+        self._ci_picker.set_catalog(catalog)
+        ui.categoryEdit.set_items(catalog_items(catalog.top_categories()))
         self._on_category_chosen(ui.categoryEdit.item)
         ui.groupEdit.set_items([LookupItem(g.id, g.name, payload=g)
                                 for g in catalog.active_groups()])
@@ -689,8 +692,8 @@ class CallForm(QWidget):
         ui = self.ui
         self._clear_messages()
         problems: list[tuple[QLabel, QWidget, str]] = []
-        for edit in (ui.serviceEdit, ui.categoryEdit, ui.subcategoryEdit, ui.groupEdit,
-                     ui.assigneeEdit):
+        for edit in (ui.serviceEdit, ui.configurationItemEdit, ui.categoryEdit,
+                     ui.subcategoryEdit, ui.groupEdit, ui.assigneeEdit):
             edit.choose_best()
         if self._caller is None:
             problems.append((ui.callerError, ui.callerEdit,
@@ -706,7 +709,10 @@ class CallForm(QWidget):
                              f"{MAX_DESCRIPTION:,} are allowed."))
         if ui.serviceEdit.text().strip() and ui.serviceEdit.item is None:
             problems.append((ui.serviceError, ui.serviceEdit,
-                             "Choose a service or configuration item from the list."))
+                             "Choose a service from the list."))
+        elif ui.configurationItemEdit.text().strip() and ui.configurationItemEdit.item is None:
+            problems.append((ui.serviceError, ui.configurationItemEdit,
+                             "Choose a configuration item from the list, or leave it empty."))
         if ui.categoryEdit.text().strip() and ui.categoryEdit.item is None:
             problems.append((ui.categoryError, ui.categoryEdit,
                              "Choose a category from the list."))
@@ -758,6 +764,7 @@ class CallForm(QWidget):
             category_id=ui.categoryEdit.item_id,
             subcategory_id=ui.subcategoryEdit.item_id,
             service_id=ui.serviceEdit.item_id,
+            configuration_item_id=ui.configurationItemEdit.item_id,
             assignment_group_id=group.id if group is not None else None,
             assignee_id=ui.assigneeEdit.item_id if group is not None else None,
             parent_id=self._link[1].id if self._link and self._link[0] == "child" else None,
@@ -874,6 +881,7 @@ class CallForm(QWidget):
                        ui.resolutionBox, ui.unlinkButton):
             widget.setEnabled(enabled)
         ui.assigneeEdit.setEnabled(enabled and ui.groupEdit.item is not None)
+        self._ci_picker.set_enabled(enabled)
 
     def _reset(self, *, keep_banner: bool) -> None:
         """Empty the form for the next call; the call timer starts again."""
@@ -891,6 +899,7 @@ class CallForm(QWidget):
         ui.shortDescriptionEdit.clear()
         ui.descriptionEdit.clear()
         ui.serviceEdit.set_item(None)
+        ui.configurationItemEdit.set_item(None)
         ui.categoryEdit.set_item(None)
         ui.subcategoryEdit.set_item(None)
         ui.groupEdit.set_item(None)  # and the assignee with it
@@ -948,8 +957,9 @@ class CallForm(QWidget):
         self._closing = True
         self._call_timer.stop()
         self._similar_timer.stop()
-        for edit in (self.ui.callerEdit, self.ui.serviceEdit, self.ui.categoryEdit,
-                     self.ui.subcategoryEdit, self.ui.groupEdit, self.ui.assigneeEdit):
+        for edit in (self.ui.callerEdit, self.ui.serviceEdit, self.ui.configurationItemEdit,
+                     self.ui.categoryEdit, self.ui.subcategoryEdit, self.ui.groupEdit,
+                     self.ui.assigneeEdit):
             edit.shutdown()
         for task in list(self._tasks):
             if task is not asyncio.current_task():

@@ -38,6 +38,7 @@ from deskapp.qt.views.call_form import (
     priority_style,
     show_message,
 )
+from deskapp.qt.views.catalog_pickers import ConfigurationItemPicker, catalog_items
 from deskapp.qt.views.conflict_dialog import ConflictDialog, Resolution
 from deskapp.qt.widgets.lookup import LookupItem
 from deskapp.qt.widgets.questions import Button, QuestionBox
@@ -163,6 +164,7 @@ class IncidentForm(QWidget):
 
         ui.callerEdit.set_lookup(self._find_callers)
         ui.categoryEdit.chosen.connect(self._on_category_chosen)
+        self._ci_picker = ConfigurationItemPicker(ui.serviceEdit, ui.configurationItemEdit)
         ui.impactCombo.currentIndexChanged.connect(self._update_priority_hint)
         ui.urgencyCombo.currentIndexChanged.connect(self._update_priority_hint)
         ui.groupCombo.currentIndexChanged.connect(self._on_group_changed)
@@ -294,9 +296,7 @@ class IncidentForm(QWidget):
     def _set_catalog(self, catalog: FormCatalog) -> None:
         self._catalog = catalog
         ui = self.ui
-        ui.serviceEdit.set_items([LookupItem(s.id, s.name, payload=s) for s in catalog.services])
-        ui.categoryEdit.set_items([LookupItem(c.id, c.name, payload=c)
-                                   for c in catalog.top_categories()])
+        self._offer_catalog(None)
         matrix = catalog.matrix
         fill_levels(ui.impactCombo, [(lv.value, lv.name) for lv in matrix.impact_levels], None)
         fill_levels(ui.urgencyCombo, [(lv.value, lv.name) for lv in matrix.urgency_levels], None)
@@ -347,7 +347,9 @@ class IncidentForm(QWidget):
         ui.shortDescriptionEdit.setText(d.short_description)
         ui.shortDescriptionEdit.setCursorPosition(0)
         ui.descriptionEdit.setPlainText(d.description)
+        self._offer_catalog(d)
         ui.serviceEdit.set_item_id(d.service_id)
+        ui.configurationItemEdit.set_item_id(d.configuration_item_id)
         ui.categoryEdit.set_item_id(d.category_id)
         self._on_category_chosen(ui.categoryEdit.item)
         ui.subcategoryEdit.set_item_id(d.subcategory_id)
@@ -409,7 +411,8 @@ class IncidentForm(QWidget):
         for line in (ui.shortDescriptionEdit, ui.parentEdit):
             line.setReadOnly(not can_edit)
         ui.descriptionEdit.setReadOnly(not can_edit)
-        for lookup in (ui.callerEdit, ui.serviceEdit, ui.categoryEdit, ui.subcategoryEdit):
+        for lookup in (ui.callerEdit, ui.serviceEdit, ui.configurationItemEdit, ui.categoryEdit,
+                       ui.subcategoryEdit):
             lookup.setReadOnly(not can_edit)
         for choice in (ui.channelCombo, ui.impactCombo, ui.urgencyCombo, ui.majorCheck):
             choice.setEnabled(can_edit)
@@ -436,9 +439,20 @@ class IncidentForm(QWidget):
         callers = await self._runner.db(self._incidents.lookup_callers, text, 15)
         return [caller_item(c) for c in callers]
 
+    def _offer_catalog(self, d: IncidentDetail | None) -> None:
+        """Offer the active catalogue rows, and those the incident holds even if inactive."""
+        catalog = self._catalog
+        if catalog is None:
+            return
+        self._ci_picker.set_catalog(catalog, d.service_id if d else None,
+                                    d.configuration_item_id if d else None)
+        self.ui.categoryEdit.set_items(catalog_items(
+            catalog.top_categories(d.category_id if d else None)))
+
     def _on_category_chosen(self, item: LookupItem | None) -> None:
-        subs = self._catalog.subcategories(item.id) if self._catalog and item else []
-        self.ui.subcategoryEdit.set_items([LookupItem(c.id, c.name, payload=c) for c in subs])
+        keep = self.detail.subcategory_id if self.detail is not None else None
+        subs = self._catalog.subcategories(item.id, keep) if self._catalog and item else []
+        self.ui.subcategoryEdit.set_items(catalog_items(subs))
         self.ui.subcategoryEdit.setEnabled(bool(subs))
 
     def _on_group_changed(self) -> None:
@@ -710,6 +724,7 @@ class IncidentForm(QWidget):
             "short_description": ui.shortDescriptionEdit.text().strip(),
             "description": ui.descriptionEdit.toPlainText().strip(),
             "service_id": ui.serviceEdit.item_id,
+            "configuration_item_id": ui.configurationItemEdit.item_id,
             "category_id": ui.categoryEdit.item_id,
             "subcategory_id": ui.subcategoryEdit.item_id,
             "parent_id": parent_id,
@@ -729,7 +744,8 @@ class IncidentForm(QWidget):
     def _check_fields(self) -> bool:
         """Say next to each field what is missing or wrong; True if nothing is."""
         ui = self.ui
-        for edit in (ui.serviceEdit, ui.categoryEdit, ui.subcategoryEdit):
+        for edit in (ui.serviceEdit, ui.configurationItemEdit, ui.categoryEdit,
+                     ui.subcategoryEdit):
             if not edit.isReadOnly():
                 edit.choose_best()
         problems: list[tuple[QLabel, QWidget, str]] = []
@@ -744,7 +760,8 @@ class IncidentForm(QWidget):
             problems.append((ui.descriptionError, ui.descriptionEdit,
                              f"Description is {len(description):,} characters long; at most "
                              f"{MAX_DESCRIPTION:,} are allowed."))
-        for edit, what in ((ui.serviceEdit, "a service or configuration item"),
+        for edit, what in ((ui.serviceEdit, "a service"),
+                           (ui.configurationItemEdit, "a configuration item (or none)"),
                            (ui.categoryEdit, "a category"), (ui.subcategoryEdit, "a subcategory")):
             if edit.text().strip() and edit.item is None:
                 problems.append((ui.catalogError, edit, f"Choose {what} from the list."))
@@ -933,6 +950,8 @@ class IncidentForm(QWidget):
                 return catalog.category_name(int(value)) or str(value)
             if field == "service_id" and catalog:
                 return catalog.service_name(int(value)) or str(value)
+            if field == "configuration_item_id" and catalog:
+                return catalog.configuration_item_name(int(value)) or str(value)
             if field == "assignment_group_id" and catalog:
                 return catalog.group_name(int(value)) or str(value)
             if field in ("assignee_id", "updated_by_id") and catalog:
@@ -1003,8 +1022,8 @@ class IncidentForm(QWidget):
             return
         self._closing = True
         self._sla_timer.stop()
-        for edit in (self.ui.callerEdit, self.ui.serviceEdit, self.ui.categoryEdit,
-                     self.ui.subcategoryEdit):
+        for edit in (self.ui.callerEdit, self.ui.serviceEdit, self.ui.configurationItemEdit,
+                     self.ui.categoryEdit, self.ui.subcategoryEdit):
             edit.shutdown()
         for task in list(self._tasks):
             if task is not asyncio.current_task():

@@ -273,9 +273,14 @@ class AlertRuleService:
         with self._uow() as uow:
             actor = uow.users.get(self._actor_id)
             matrix = uow.matrix.current()
+            rules = uow.alerts.rules()
+            # Inactive services are not offered, unless a rule already names one.
+            used = {rule.service_id for rule in rules.rules}
             return RuleEditorData(
-                rules=uow.alerts.rules(),
-                services=tuple(Choice(s.id, s.name) for s in uow.catalog.list_services()),
+                rules=rules,
+                services=tuple(Choice(s.id, s.name if s.active else f"{s.name} (inactive)")
+                               for s in uow.catalog.list_services()
+                               if s.active or s.id in used),
                 groups=tuple(Choice(g.id, g.name) for g in uow.groups.all()),
                 impact_levels=tuple(Choice(lvl.value, lvl.name) for lvl in matrix.impact_levels),
                 urgency_levels=tuple(Choice(lvl.value, lvl.name)
@@ -376,7 +381,9 @@ class AlertRuleService:
         matrix = uow.matrix.current()
         impacts = {lvl.value for lvl in matrix.impact_levels}
         urgencies = {lvl.value for lvl in matrix.urgency_levels}
-        services = {s.id for s in uow.catalog.list_services()}
+        # A deactivated service may stay in the rules that name it, but not be newly chosen.
+        named = {rule.service_id for rule in uow.alerts.rules().rules}
+        services = {s.id for s in uow.catalog.list_services() if s.active or s.id in named}
         groups = {g.id for g in uow.groups.all()}
         checked = []
         for n, rule in enumerate(rules, 1):
@@ -392,7 +399,8 @@ class AlertRuleService:
                 raise ValidationError(f"{where}: urgency {rule.urgency} is not a level of the "
                                       f"priority matrix ({sorted(urgencies)}).", field="urgency")
             if rule.service_id is not None and rule.service_id not in services:
-                raise ValidationError(f"{where}: there is no service {rule.service_id}.",
+                raise ValidationError(f"{where}: there is no service {rule.service_id} in "
+                                      "use.",
                                       field="service_id")
             if rule.group_id is not None and rule.group_id not in groups:
                 raise ValidationError(f"{where}: there is no assignment group "
