@@ -32,7 +32,14 @@ class Group:
 
 @dataclass(frozen=True)
 class Caller:
-    """Someone who reports incidents."""
+    """Someone who reports incidents.
+
+    Attributes:
+        active: False once deactivated or merged: not offered for new calls, but the caller's
+            incidents keep showing it.
+        merged_into_id: The caller this one was merged into (a duplicate), or None.
+        version: Raised by every change; an edit states the version it read.
+    """
 
     id: int
     name: str
@@ -41,3 +48,6 @@ class Caller:
     department: str = ""
     location: str = ""
     vip: bool = False
+    active: bool = True
+    merged_into_id: int | None = None
+    version: int = 1
