@@ -14,6 +14,7 @@ from deskapp.qt.views.audit_viewer import AuditViewer
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.audit import AuditService
+from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.incidents import utc_now
 from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
 from deskapp.services.matrix_admin import MatrixAdminService
@@ -21,6 +22,7 @@ from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from deskapp.qt.views.callers_admin import CallersAdminWindow
     from deskapp.qt.views.matrix_editor import MatrixEditor
 
 
@@ -57,6 +59,14 @@ class AdminMenu(QObject):
         # Only admins read the trail (the service refuses anyone else too).
         self.audit_action.setVisible(allowed(user, Permission.MANAGE_PEOPLE))
         self.menu.addAction(self.audit_action)
+        # Callers: edit, deactivate, merge duplicates (deskapp.qt.views.callers_admin).
+        self._callers = CallerAdminService(uow_factory, user.id)
+        self.callers_window: CallersAdminWindow | None = None
+        self.callers_action = QAction("&Callers…", self.menu)
+        self.callers_action.setObjectName("callersAdminAction")
+        self.callers_action.triggered.connect(self.open_callers)
+        self.callers_action.setVisible(allowed(user, Permission.MANAGE_PEOPLE))
+        self.menu.addAction(self.callers_action)
 
     def open_matrix_editor(self) -> MatrixEditor:
         """Show the editor (loading it afresh) and return it."""
@@ -80,6 +90,15 @@ class AdminMenu(QObject):
         self._runner.spawn(self.alert_rules_editor.load(), name="alert-rules-load")
         return self.alert_rules_editor
 
+    def open_callers(self) -> CallersAdminWindow:
+        """Show the callers window (searching afresh) and return it."""
+        if self.callers_window is None:
+            from deskapp.qt.views.callers_admin import CallersAdminWindow
+
+            self.callers_window = CallersAdminWindow(self._callers, self._runner, self._window)
+        bring_to_front(self.callers_window)
+        self._runner.spawn(self.callers_window.load(), name="callers-load")
+        return self.callers_window
 
     def open_audit_viewer(self) -> AuditViewer:
         """Show the audit viewer (loading the newest rows) and return it."""
