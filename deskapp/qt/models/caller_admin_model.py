@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from deskapp.qt import theme
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.services.caller_admin_dto import CallerAdminRow, CallerPage, CallerPageQuery
@@ -55,8 +56,8 @@ def status_text(row: CallerAdminRow) -> str:
 class CallerAdminModel(QAbstractTableModel):
     """Callers in name order; ``search`` starts over, scrolling fetches the next page.
 
-    Roles: DisplayRole, ToolTipRole (status), TextAlignmentRole (counts), ItemRole.ROW (the
-    CallerAdminRow), ItemRole.ID (its id).
+    Roles: DisplayRole, ToolTipRole (status), TextAlignmentRole (counts), ForegroundRole
+    (muted for inactive callers), ItemRole.ROW (the CallerAdminRow), ItemRole.ID (its id).
 
     Args:
         source: Reads one page (run in the runner's worker thread).
@@ -205,6 +206,8 @@ class CallerAdminModel(QAbstractTableModel):
             if column == CallerColumn.STATUS:
                 return status_text(row)
             return str(row.value(column.name.lower()))
+        if role == Qt.ItemDataRole.ForegroundRole and not row.active:
+            return theme.colours().muted  # inactive and merged callers recede
         if role == Qt.ItemDataRole.TextAlignmentRole and column == CallerColumn.INCIDENTS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -362,6 +362,8 @@ class CallersAdminWindow(QWidget):
         self._may_edit = False
         self._may_administer = False
         self._current: CallerAdminRow | None = None
+        self._dirty = False
+        self._note = ""
         self.model = CallerAdminModel(service.page, runner, self)
         self.merge_flow = MergeFlow(service, runner, self, self._merged, self.show_message)
 
@@ -378,7 +380,7 @@ class CallersAdminWindow(QWidget):
         bar.addWidget(self.search, 1)
         self.inactive = QCheckBox("Show &inactive")
         self.inactive.setObjectName("showInactive")
-        self.inactive.setChecked(True)
+        self.inactive.setChecked(False)
         bar.addWidget(self.inactive)
         self.duplicatesButton = QPushButton("Find &duplicates")
         self.duplicatesButton.setObjectName("findDuplicatesButton")
@@ -399,9 +401,9 @@ class CallersAdminWindow(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in ((CallerColumn.NAME, 180), (CallerColumn.EMAIL, 220),
-                              (CallerColumn.PHONE, 120), (CallerColumn.DEPARTMENT, 120),
-                              (CallerColumn.LOCATION, 110), (CallerColumn.VIP, 40),
+        for column, width in ((CallerColumn.NAME, 160), (CallerColumn.EMAIL, 200),
+                              (CallerColumn.PHONE, 120), (CallerColumn.DEPARTMENT, 100),
+                              (CallerColumn.LOCATION, 100), (CallerColumn.VIP, 36),
                               (CallerColumn.INCIDENTS, 70)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
@@ -497,7 +499,9 @@ class CallersAdminWindow(QWidget):
     def _page_loaded(self, first: bool) -> None:
         shown = self.model.rowCount()
         more = "" if self.model.exhausted else " (more as you scroll)"
-        self.show_message(f"{shown:,} caller(s) shown{more}.", False)
+        # What a merge said stays in front of the count of the list read after it.
+        note, self._note = (self._note + " ") if self._note else "", ""
+        self.show_message(f"{note}{shown:,} caller(s) shown{more}.", False)
         if first:
             if shown:
                 self.table.selectionModel().setCurrentIndex(
@@ -674,6 +678,7 @@ class CallersAdminWindow(QWidget):
 
     def _merged(self, result: MergeResult) -> None:
         self.model.update_row(result.survivor)
+        self._note = self.status.text()
         self.reload()
 
     def show_message(self, text: str, error: bool = False) -> None:

@@ -204,8 +204,9 @@ class CallersReviewDialog(QDialog):
         from deskapp.qt.views.callers_admin import merge_into_existing
 
         def merged(_result: object) -> None:
+            # The list read again keeps saying what the merge did.
             self.loaded = False
-            self.reload()
+            self._runner.spawn(self._load(self.statusLabel.text()), name="callers to review")
         merge_into_existing(self._admin, self._runner, self, chosen[0].caller_id, merged,
                             lambda text, error: self._show(text, error=error))
 
