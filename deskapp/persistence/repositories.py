@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session
 
 from deskapp.domain.business_hours import BusinessCalendar, Holiday
 from deskapp.domain.enums import Role
-from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
+from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.matrix_document import (
     calendar_from_dict,
     calendar_to_dict,

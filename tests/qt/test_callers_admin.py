@@ -214,7 +214,8 @@ def test_admin_menu_offers_callers_to_admins_only(
         assert menu.callers_action.isVisible() is visible
         if visible:
             callers = menu.open_callers()
-            qtbot.waitUntil(lambda: "caller(s) shown" in callers.status.text())
+            status = callers.status
+            qtbot.waitUntil(lambda: "caller(s) shown" in status.text())  # noqa: B023
             callers.close()
         window.close()
 
