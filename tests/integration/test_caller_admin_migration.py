@@ -3,11 +3,8 @@ with callers and incidents in it, on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 
 from deskapp.persistence import migrate
@@ -16,20 +13,6 @@ from deskapp.persistence.engine import make_engine
 from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.caller_admin_dto import CallerPageQuery, MergeRequest
 from deskapp.services.incidents import IncidentService
-from tests.support.databases import postgres_admin_url, private_empty_postgres_database
-
-
-@pytest.fixture
-def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema at all."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    admin = postgres_admin_url()
-    if admin is None:
-        pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
-    with private_empty_postgres_database(admin) as url:
-        yield url
 
 
 def _seed_0012(url: str, backend: str) -> None:
