@@ -18,13 +18,15 @@ from deskapp.domain.audit import AuditEntry
 from deskapp.domain.errors import DeskappError
 from deskapp.qt.models.audit_model import AuditColumn, AuditModel
 from deskapp.qt.runner import DbRunner
-from deskapp.services import audit
+from deskapp.services import audit, caller_admin
 from deskapp.services.audit import AuditService
 
 ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.PASSWORD_CHANGED, audit.PASSWORD_RESET, audit.USER_CREATED,
            audit.INCIDENT_CREATED, audit.INCIDENT_UPDATED, audit.INCIDENT_NOTE,
-           audit.CALLER_CREATED, audit.MATRIX_SAVED, "change"]
+           audit.CALLER_CREATED, caller_admin.CALLER_EDITED, caller_admin.CALLER_DEACTIVATED,
+           caller_admin.CALLER_REACTIVATED, caller_admin.CALLERS_MERGED, audit.MATRIX_SAVED,
+           "change"]
 PAGE = 500
 
 

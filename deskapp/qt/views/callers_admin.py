@@ -401,10 +401,10 @@ class CallersAdminWindow(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in ((CallerColumn.NAME, 160), (CallerColumn.EMAIL, 200),
-                              (CallerColumn.PHONE, 120), (CallerColumn.DEPARTMENT, 100),
+        for column, width in ((CallerColumn.NAME, 140), (CallerColumn.EMAIL, 180),
+                              (CallerColumn.PHONE, 110), (CallerColumn.DEPARTMENT, 100),
                               (CallerColumn.LOCATION, 100), (CallerColumn.VIP, 36),
-                              (CallerColumn.INCIDENTS, 70)):
+                              (CallerColumn.INCIDENTS, 64)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
         splitter.addWidget(self.table)
@@ -441,6 +441,7 @@ class CallersAdminWindow(QWidget):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([820, 300])
 
         self.status = QLabel()
         self.status.setObjectName("callersStatus")
