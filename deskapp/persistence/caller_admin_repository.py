@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, upda
 from sqlalchemy.orm import Session
 
 from deskapp.domain.errors import NotFoundError
+from deskapp.persistence import live
 from deskapp.persistence.repositories import _starts_with, name_key, phone_key
 from deskapp.persistence.tables import (
     Base,
@@ -18,6 +19,8 @@ from deskapp.persistence.tables import (
 from deskapp.services.caller_admin_dto import CallerAdminRow, CallerPageQuery, DuplicateGroup
 
 _IN_CHUNK = 500
+_NOTE_LIMIT = 1000
+"""Past this many moved incidents, the change notice says "everything"."""
 MIN_PHONE_DIGITS = 6
 """Shorter numbers (extensions, "0") say little about who someone is."""
 
@@ -142,6 +145,12 @@ class SqlCallerAdmin:
                           .order_by(CallerRecord.id))
 
     def repoint(self, from_ids: Sequence[int], to_id: int) -> dict[str, int]:
+        # Open queues and forms on other desktops show the caller's name: tell them which
+        # incidents now name another caller (their versions stay: nothing of theirs changed).
+        moving = list(self._session.execute(
+            select(IncidentRecord.id).where(IncidentRecord.caller_id.in_(list(from_ids)))
+            .limit(_NOTE_LIMIT + 1)).scalars())
+        live.note_changed(self._session, moving if len(moving) <= _NOTE_LIMIT else None)
         moved: dict[str, int] = {}
         for table_name, column_name in FOREIGN_KEYS:
             table = Base.metadata.tables[table_name]

@@ -15,6 +15,7 @@ from deskapp.persistence.database import Database
 from deskapp.services import caller_admin
 from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.caller_admin_dto import CallerEdit, CallerPageQuery, MergeRequest
+from deskapp.services.changes import ChangeNotice
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.intake.caller_review import CallerReviewService
@@ -218,3 +219,23 @@ def test_merge_refuses_itself_missing_versions_and_non_admins(
         admin_service.merge(MergeRequest(two.id, (one.id,), {one.id: 2, two.id: 2}))
     with pytest.raises(ValidationError, match="cannot be reactivated"):
         admin_service.set_active(two.id, 2, True)
+
+
+def test_other_desktops_hear_which_incidents_a_merge_moved(
+        database: Database, service: IncidentService, admin_service: CallerAdminService,
+        backend: str) -> None:
+    one = service.add_caller("Di Double")
+    two = service.add_caller("Di Double")
+    moved = _log(service, two, "Headset crackles")
+    feed = database.open_change_feed()
+    try:
+        feed.wait(0.3)  # what was written above (SQLite cannot tell what)
+        admin_service.merge(MergeRequest(one.id, (two.id,), {one.id: 1, two.id: 1}))
+        notice = feed.wait(5)
+    finally:
+        feed.close()
+    assert notice is not None
+    if backend == "postgres":
+        assert notice == ChangeNotice(frozenset({moved}))
+    else:
+        assert notice.everything
