@@ -417,7 +417,8 @@ class BulkIncidentWriter(Protocol):
         ...
 
     def callers_by_name(self, names: Collection[str]) -> dict[str, int]:
-        """Existing callers by name (compared case-insensitively, trimmed); the oldest wins.
+        """Existing callers by name (compared case-insensitively, trimmed); the oldest active
+        one wins, and a merged caller gives the caller it was merged into.
 
         Returns:
             The id of a caller for each of ``names`` that has one, keyed by the name as given.

@@ -239,3 +239,13 @@ def test_other_desktops_hear_which_incidents_a_merge_moved(
         assert notice == ChangeNotice(frozenset({moved}))
     else:
         assert notice.everything
+
+
+def test_an_import_naming_a_merged_caller_files_under_the_survivor(
+        database: Database, service: IncidentService,
+        admin_service: CallerAdminService) -> None:
+    old = service.add_caller("Eve Early")
+    new = service.add_caller("Eve Early", "eve@example.com")
+    admin_service.merge(MergeRequest(new.id, (old.id,), {old.id: 1, new.id: 1}))
+    with database.uow_factory() as uow:
+        assert uow.bulk.callers_by_name(["eve early", "Nobody"]) == {"eve early": new.id}
