@@ -282,3 +282,31 @@ def test_render_the_window_and_the_merge_dialog(
     dialog.grab().save(str(OUTPUT / "callers-merge.png"))
     dialog.close()
     window.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_window_works_from_the_keyboard(
+        qtbot: QtBot, run: Await, service: IncidentService,
+        callers_window: CallersAdminWindow) -> None:
+    service.add_caller("Ada Lovelace", "ada@example.com")
+    service.add_caller("Grace Hopper", "grace@example.com")
+    window = callers_window
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    run(window.load())
+    assert window.search.hasFocus()
+    qtbot.keyClicks(window.search, "gra")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    qtbot.keyClick(window.search, Qt.Key.Key_Down)
+    assert window.table.hasFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)
+    name = window.edits["name"]
+    assert name.hasFocus() and name.selectedText() == "Grace Hopper"
+    qtbot.keyClicks(name, "Grace B. Hopper")
+    qtbot.keyClick(name, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.status.text() == "Saved Grace B. Hopper (#2).")
+    qtbot.keyClick(window.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search.hasFocus() and window.search.selectedText() == "gra"
+    qtbot.keyClick(window.search, Qt.Key.Key_Escape)  # nothing unsaved: Esc closes
+    assert not window.isVisible()
