@@ -137,7 +137,9 @@ class CallerAdminModel(QAbstractTableModel):
         return self._next is None
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._next is not None and self._task is None
+        # A view may still ask after its window closed and the runner with it.
+        return (not parent.isValid() and self._next is not None and self._task is None
+                and not self._runner.closed)
 
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
         if self.canFetchMore(parent):

@@ -495,7 +495,8 @@ class CallersAdminWindow(QWidget):
     def reload(self) -> None:
         """Search again (the box's text, the inactive switch), from the first page."""
         self._timer.stop()
-        self.model.search(self.search.text(), self.inactive.isChecked())
+        if not self._runner.closed:
+            self.model.search(self.search.text(), self.inactive.isChecked())
 
     def _page_loaded(self, first: bool) -> None:
         shown = self.model.rowCount()
@@ -705,6 +706,7 @@ class CallersAdminWindow(QWidget):
         return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._timer.stop()
         self.model.cancel()
         super().closeEvent(event)
 
