@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deskapp.domain.enums import Role
+from deskapp.domain.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,14 @@ class Group:
 
 @dataclass(frozen=True)
 class Caller:
-    """Someone who reports incidents."""
+    """Someone who reports incidents.
+
+    Attributes:
+        active: False once deactivated or merged: not offered for new calls, but the caller's
+            incidents keep showing it.
+        merged_into_id: The caller this one was merged into (a duplicate), or None.
+        version: Raised by every change; an edit states the version it read.
+    """
 
     id: int
     name: str
@@ -43,3 +51,21 @@ class Caller:
     department: str = ""
     location: str = ""
     vip: bool = False
+    active: bool = True
+    merged_into_id: int | None = None
+    version: int = 1
+
+
+def check_caller(caller: Caller) -> None:
+    """Raise ValidationError, naming the field, unless the caller's details can be stored."""
+    if not caller.name.strip():
+        raise ValidationError("A caller needs a name.", field="name")
+    for value, what, limit in ((caller.name, "name", 120), (caller.email, "email", 200),
+                               (caller.phone, "phone", 40),
+                               (caller.department, "department", 120),
+                               (caller.location, "location", 120)):
+        if len(value) > limit:
+            raise ValidationError(f"The caller's {what} is longer than {limit} characters.",
+                                  field=what)
+    if caller.email and "@" not in caller.email:
+        raise ValidationError(f"'{caller.email}' is not an email address.", field="email")

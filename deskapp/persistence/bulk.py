@@ -18,7 +18,6 @@ from sqlalchemy import (
     TableClause,
     Text,
     column,
-    func,
     insert,
     select,
     table,
@@ -180,14 +179,16 @@ class SqlBulkIncidentWriter:
         found: dict[str, int] = {}
         keys = sorted(wanted)
         for start in range(0, len(keys), _IN_CHUNK):
+            # The oldest active caller of each name; failing that the oldest, or (for a
+            # merged one) its survivor: merges flatten chains, so one step reaches it.
             rows = self._session.execute(
-                select(CallerRecord.name_key, func.min(CallerRecord.id))
+                select(CallerRecord.name_key, CallerRecord.id, CallerRecord.merged_into_id)
                 .where(CallerRecord.name_key.in_(keys[start:start + _IN_CHUNK]))
-                .group_by(CallerRecord.name_key)
+                .order_by(CallerRecord.name_key, CallerRecord.active.desc(), CallerRecord.id)
             ).all()
-            for key, caller_id in rows:
+            for key, caller_id, merged_into_id in rows:
                 for name in wanted.get(key, ()):
-                    found[name] = int(caller_id)
+                    found.setdefault(name, int(merged_into_id or caller_id))
         return found
 
     def add_group_members(self, members: Collection[tuple[int, int]]) -> int:

@@ -19,7 +19,8 @@ from deskapp.services.intake.mail_parsing import Attachment
 
 
 def _caller(r: CallerRecord) -> Caller:
-    return Caller(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip)
+    return Caller(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip, r.active,
+                  r.merged_into_id, r.version)
 
 
 class SqlEmailIntakeRepository:
@@ -83,9 +84,17 @@ class SqlEmailIntakeRepository:
         key = name_key(address)
         if not key:
             return None
+        # An active caller with the address first; else the oldest, followed to the caller
+        # it was merged into (a merged duplicate's mail belongs to the survivor).
         record = self._session.execute(
             select(CallerRecord).where(CallerRecord.email_key == key)
-            .order_by(CallerRecord.id).limit(1)).scalar_one_or_none()
+            .order_by(CallerRecord.active.desc(), CallerRecord.id).limit(1)
+        ).scalar_one_or_none()
+        seen: set[int] = set()
+        while record is not None and record.merged_into_id is not None \
+                and record.id not in seen:
+            seen.add(record.id)
+            record = self._session.get(CallerRecord, record.merged_into_id)
         return _caller(record) if record is not None else None
 
     def flag_for_review(self, caller_id: int) -> None:

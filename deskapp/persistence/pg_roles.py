@@ -48,6 +48,10 @@ READ_TABLES = ("users", "assignment_groups", "group_members", "callers", "catego
                "email_messages", "email_attachments", "configuration_items")
 """Every role reads these (who may export a report is the services' rule)."""
 
+CALLER_DETAILS = ("name", "email", "phone", "department", "location", "vip", "name_key",
+                  "email_key", "phone_key", "version")
+"""The callers' columns an edit of their details writes (services/caller_admin.py)."""
+
 TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
     Permission.LOG: (("INSERT", "incidents"), ("INSERT", "activity"),
                      ("INSERT", "incident_search"), ("UPDATE", "incident_search"),
@@ -60,6 +64,9 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
     Permission.EDIT: (("UPDATE", "incidents"), ("INSERT", "activity"),
                       # Callers to review: an agent clears the flag of a new caller.
                       ("UPDATE", "callers.needs_review"),
+                      # An agent corrects a caller's details during a call (versioned);
+                      # deactivating and merging (active, merged_into_id) are admins'.
+                      *(("UPDATE", f"callers.{column}") for column in CALLER_DETAILS),
                       ("UPDATE", "incident_search"), ("INSERT", "reviews"),
                       ("UPDATE", "reviews"), ("INSERT", "review_actions"),
                       ("DELETE", "review_actions")),
@@ -79,6 +86,8 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                                ("UPDATE", "assignment_groups"),
                                ("INSERT", "group_members"), ("DELETE", "group_members"),
                                ("INSERT", "callers"), ("UPDATE", "callers"),
+                               # A merge moves the duplicates' incidents to the survivor.
+                               ("UPDATE", "incidents.caller_id"),
                                ("SELECT", "audit_log"), ("UPDATE", "deskapp_settings")),
     Permission.ESCALATE: (("UPDATE", "incidents"), ("INSERT", "activity")),
     Permission.CLEAR_ESCALATION: (("UPDATE", "incidents"), ("INSERT", "activity")),

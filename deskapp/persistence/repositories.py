@@ -12,14 +12,14 @@ from sqlalchemy.orm import Mapped, Session
 
 from deskapp.domain.business_hours import BusinessCalendar, Holiday
 from deskapp.domain.enums import Role
-from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
+from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.matrix_document import (
     calendar_from_dict,
     calendar_to_dict,
     priority_from_dict,
     priority_to_dict,
 )
-from deskapp.domain.people import Caller, Group, User
+from deskapp.domain.people import Caller, Group, User, check_caller
 from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
 from deskapp.persistence.tables import (
     BusinessCalendarRecord,
@@ -64,7 +64,8 @@ def _starts_with(column: Mapped[str], prefix: str) -> ColumnElement[bool]:
 
 
 def _caller(r: CallerRecord) -> Caller:
-    return Caller(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip)
+    return Caller(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip, r.active,
+                  r.merged_into_id, r.version)
 
 
 def caller_values(caller: Caller) -> dict[str, object]:
@@ -90,17 +91,7 @@ class SqlCallerRepository:
         return _caller(record)
 
     def add(self, caller: Caller) -> Caller:
-        if not caller.name:
-            raise ValidationError("A caller needs a name.", field="name")
-        for value, what, limit in ((caller.name, "name", 120), (caller.email, "email", 200),
-                                   (caller.phone, "phone", 40),
-                                   (caller.department, "department", 120),
-                                   (caller.location, "location", 120)):
-            if len(value) > limit:
-                raise ValidationError(f"The caller's {what} is longer than {limit} characters.",
-                                      field=what)
-        if caller.email and "@" not in caller.email:
-            raise ValidationError(f"'{caller.email}' is not an email address.", field="email")
+        check_caller(caller)
         record = CallerRecord(**caller_values(caller))
         self._session.add(record)
         self._session.flush()
@@ -115,8 +106,9 @@ class SqlCallerRepository:
         digits = phone_key(prefix)
         if len(digits) >= 3:
             conditions.append(_starts_with(CallerRecord.phone_key, digits))
+        # Deactivated and merged callers keep their incidents but take no new calls.
         rows = self._session.execute(
-            select(CallerRecord).where(or_(*conditions))
+            select(CallerRecord).where(or_(*conditions), CallerRecord.active.is_(True))
             .order_by(CallerRecord.name_key, CallerRecord.id).limit(limit)
         ).scalars()
         return [_caller(r) for r in rows]

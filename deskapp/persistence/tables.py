@@ -93,6 +93,12 @@ class CallerRecord(Base):
     # Added by 0009: made by the email intake from an unknown sender; someone should check it.
     # A server default only, so that bulk inserts that name their columns leave it out.
     needs_review: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Added by 0013b: an inactive caller is not offered for new calls but keeps its incidents;
+    # a merged one is inactive and names the caller it was merged into. Server defaults
+    # only, like needs_review, so that bulk inserts may leave them out.
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class CategoryRecord(Base):

@@ -17,6 +17,7 @@ from deskapp.persistence.alert_repository import SqlAlertRepository
 from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.audit_log import SqlAuditLog, track_writes
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
+from deskapp.persistence.caller_admin_repository import SqlCallerAdmin
 from deskapp.persistence.catalog_admin_repository import SqlCatalogAdminRepository
 from deskapp.persistence.credentials_repository import SqlCredentialRepository
 from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
@@ -80,6 +81,7 @@ class SqlUnitOfWork:
         self.assignment = SqlAssignmentStore(self.session)
         self.workload = SqlWorkloadQueries(self.session)
         self.email_intake = SqlEmailIntakeRepository(self.session)
+        self.caller_admin = SqlCallerAdmin(self.session)
         self.alerts = SqlAlertRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.credentials = SqlCredentialRepository(self.session)

@@ -78,6 +78,22 @@ def caller_view(caller: Caller) -> CallerView:
                       caller.location, caller.vip)
 
 
+def callable_caller(uow: UnitOfWork, caller_id: int) -> Caller:
+    """The caller a new incident (or a change of caller) names; refused if it is inactive.
+
+    A form opened before the caller was deactivated or merged must not give it new work.
+    """
+    caller = uow.callers.get(caller_id)
+    if caller.merged_into_id is not None:
+        raise ValidationError(f"The caller {caller.name} was merged into another caller "
+                              f"(#{caller.merged_into_id}); choose that caller instead.",
+                              field="caller_id")
+    if not caller.active:
+        raise ValidationError(f"The caller {caller.name} is inactive; choose another caller "
+                              f"or ask an admin to reactivate them.", field="caller_id")
+    return caller
+
+
 class IncidentService:
     """Everything an agent does to incidents, as the signed-in user."""
 
@@ -104,7 +120,7 @@ class IncidentService:
         now = self._clock()
         with self._uow(write=True) as uow:
             self._actor(uow, Permission.LOG)
-            caller = uow.callers.get(request.caller_id)
+            caller = callable_caller(uow, request.caller_id)
             self._check_references(uow, request.category_id, request.subcategory_id,
                                    request.service_id, request.assignment_group_id,
                                    request.assignee_id, request.parent_id, None)
@@ -154,8 +170,8 @@ class IncidentService:
                                                                                Change]:
         """Edit plain fields (descriptions, caller, channel, category, service, parent)."""
         def apply(uow: UnitOfWork, incident: Incident, now: datetime) -> None:
-            if "caller_id" in changes:
-                uow.callers.get(changes["caller_id"])
+            if changes.get("caller_id", incident.caller_id) != incident.caller_id:
+                callable_caller(uow, changes["caller_id"])
             self._check_references(
                 uow,
                 changes.get("category_id", incident.category_id),
@@ -444,7 +460,7 @@ class IncidentService:
         with self._uow(write=True) as uow:
             self._actor(uow, Permission.LOG)
             original = uow.incidents.get(original_id)
-            caller = uow.callers.get(request.caller_id)
+            caller = callable_caller(uow, request.caller_id)
             incident = self._open_from(uow, request, now)
             notes = f"Duplicate of {original.number}: {original.short_description}"
             if request.resolution_notes.strip():
@@ -469,7 +485,7 @@ class IncidentService:
 
     def _open_from(self, uow: UnitOfWork, request: LogCallRequest, now: datetime) -> Incident:
         """A new incident from what the call form holds, with its call logged."""
-        caller = uow.callers.get(request.caller_id)
+        caller = callable_caller(uow, request.caller_id)
         self._check_references(uow, request.category_id, request.subcategory_id,
                                request.service_id, request.assignment_group_id,
                                request.assignee_id, request.parent_id, None)
@@ -525,8 +541,8 @@ class IncidentService:
                 kinds.add(ChangeKind.STATE)
             if edit.fields:
                 changes = dict(edit.fields)
-                if "caller_id" in changes:
-                    uow.callers.get(changes["caller_id"])
+                if changes.get("caller_id", incident.caller_id) != incident.caller_id:
+                    callable_caller(uow, changes["caller_id"])
                 self._check_references(
                     uow, changes.get("category_id", incident.category_id),
                     changes.get("subcategory_id", incident.subcategory_id),

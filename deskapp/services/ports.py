@@ -12,6 +12,7 @@ from deskapp.domain.credentials import Credential
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
+from deskapp.services.caller_admin_dto import CallerAdminRow, CallerPageQuery, DuplicateGroup
 from deskapp.services.changes import ChangeNotice
 from deskapp.services.dto import (
     ActivityView,
@@ -115,6 +116,44 @@ class CallerRepository(Protocol):
 
     def lookup(self, prefix: str, limit: int) -> list[Caller]:
         """Callers whose name, email or phone starts with ``prefix``."""
+        ...
+
+
+class CallerAdminStore(Protocol):
+    """The callers administration's reads and writes (lists, versioned edits, merges)."""
+
+    def row(self, caller_id: int) -> CallerAdminRow:
+        """One caller with its incident count; NotFoundError if there is none."""
+        ...
+
+    def page(self, query: CallerPageQuery) -> list[CallerAdminRow]:
+        """Up to ``query.limit`` callers after ``query.after``, by (name key, id)."""
+        ...
+
+    def sort_key(self, row: CallerAdminRow) -> tuple[str, int]:
+        """The keyset position of a row (for ``CallerPageQuery.after``)."""
+        ...
+
+    def update(self, caller_id: int, expected_version: int, values: dict[str, object]) -> bool:
+        """Set the columns named in ``values`` (look-up keys follow name, email and phone)
+        and raise the version, only if it is still ``expected_version``; False otherwise."""
+        ...
+
+    def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
+        """Groups of active callers sharing an email, a phone number or a name."""
+        ...
+
+    def duplicates_of(self, caller_id: int) -> list[CallerAdminRow]:
+        """Active callers sharing the caller's email, phone number or name (not itself)."""
+        ...
+
+    def repoint(self, from_ids: Sequence[int], to_id: int) -> dict[str, int]:
+        """Point every foreign key that names one of ``from_ids`` at ``to_id`` instead;
+        rows changed by "table.column"."""
+        ...
+
+    def email_messages_of(self, caller_ids: Sequence[int]) -> int:
+        """How many intake messages belong to incidents of these callers."""
         ...
 
 
@@ -314,6 +353,9 @@ class UnitOfWork(Protocol):
     def email_intake(self) -> EmailIntakeRepository: ...
 
     @property
+    def caller_admin(self) -> CallerAdminStore: ...
+
+    @property
     def audit(self) -> AuditLog: ...
 
     @property
@@ -398,7 +440,8 @@ class BulkIncidentWriter(Protocol):
         ...
 
     def callers_by_name(self, names: Collection[str]) -> dict[str, int]:
-        """Existing callers by name (compared case-insensitively, trimmed); the oldest wins.
+        """Existing callers by name (compared case-insensitively, trimmed); the oldest active
+        one wins, and a merged caller gives the caller it was merged into.
 
         Returns:
             The id of a caller for each of ``names`` that has one, keyed by the name as given.

@@ -23,6 +23,8 @@ from deskapp.persistence.database import Database
 from deskapp.services.accounts import AccountService
 from deskapp.services.assignment import AssignmentService, IncidentRef
 from deskapp.services.assignment_rules import AssignmentRuleService
+from deskapp.services.caller_admin import CallerAdminService
+from deskapp.services.caller_admin_dto import CallerEdit, MergeRequest
 from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
@@ -282,4 +284,36 @@ def test_people_administration_needs_manage_people(database: Database, clock: Fa
     else:
         with pytest.raises(PermissionDeniedError, match="may not"):
             PEOPLE_CALLS[call](people, target.id, group.id)
+# --- the callers administration (services/caller_admin.py) ----------------------------------
+
+def _caller_admin_calls(w: World) -> dict[str, tuple[Permission, Callable[[], object]]]:
+    admin = CallerAdminService(w.database.uow_factory, w.actor.id)
+    owner = ensure_admin(w.database.uow_factory)
+    other = IncidentService(w.database.uow_factory, owner.id, w.clock).add_caller("Ada Caller")
+    return {
+        "edit": (Permission.EDIT, lambda: admin.edit(
+            w.caller_id, 1, CallerEdit("Ada Caller", "ada@example.com"))),
+        "deactivate": (Permission.MANAGE_PEOPLE,
+                       lambda: admin.set_active(other.id, 1, False)),
+        "merge": (Permission.MANAGE_PEOPLE, lambda: admin.merge(
+            MergeRequest(w.caller_id, (other.id,), {w.caller_id: 1, other.id: 1}))),
+    }
+
+
+@pytest.mark.parametrize("call", ["edit", "deactivate", "merge"])
+@pytest.mark.parametrize("role", list(Role))
+def test_the_caller_administration_follows_the_permission_table(
+        database: Database, service: IncidentService, clock: FakeClock, role: Role,
+        call: str) -> None:
+    actor = add_user(database, f"who_{role.value}", role)
+    caller = service.add_caller("Ada Caller")
+    world = World(database, actor, clock, 0, 0, caller.id)
+    permission, act = _caller_admin_calls(world)[call]
+    before = _audit_count(database)
+    if permission in GRANTS[role]:
+        act()
+        assert _audit_count(database) == before + 1
+    else:
+        with pytest.raises(PermissionDeniedError, match="may not"):
+            act()
         assert _audit_count(database) == before

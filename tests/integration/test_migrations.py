@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from deskapp.persistence import migrate
@@ -14,20 +11,6 @@ from deskapp.persistence.database import open_database
 from deskapp.persistence.engine import make_engine
 from deskapp.services.incidents import IncidentService
 from deskapp.services.setup import ensure_admin
-from tests.support.databases import postgres_admin_url, private_empty_postgres_database
-
-
-@pytest.fixture
-def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema at all."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    admin = postgres_admin_url()
-    if admin is None:
-        pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
-    with private_empty_postgres_database(admin) as url:
-        yield url
 
 
 def test_upgrade_from_empty_reaches_head_and_matches_the_models(empty_url: str) -> None:

@@ -32,6 +32,8 @@ from deskapp.persistence.pg_roles import TABLE_PRIVILEGES, PgRoles, role_name, s
 from deskapp.services import audit
 from deskapp.services.accounts import AccountService
 from deskapp.services.audit import verify_chain
+from deskapp.services.caller_admin import CallerAdminService
+from deskapp.services.caller_admin_dto import CallerEdit, MergeRequest
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 from deskapp.services.permissions import GRANTS, Permission
@@ -390,3 +392,46 @@ def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None
     # An agent's login may read people but not change them, in the server too.
     with desk.connect(Role.AGENT) as connection, pytest.raises(errors.InsufficientPrivilege):
         connection.execute("UPDATE assignment_groups SET active = true")
+# --- callers: agents correct details, admins deactivate and merge (services/caller_admin) ----
+
+@pytest.mark.parametrize(("role", "column", "allowed"), [
+    (Role.AGENT, "name", True), (Role.AGENT, "vip", True), (Role.AGENT, "version", True),
+    (Role.AGENT, "active", False), (Role.AGENT, "merged_into_id", False),
+    (Role.LEAD, "phone_key", True), (Role.LEAD, "active", False),
+    (Role.MANAGER, "name", False),
+    (Role.ADMIN, "active", True), (Role.ADMIN, "merged_into_id", True),
+])
+def test_caller_columns_follow_the_permission_table(desk: Desk, role: Role, column: str,
+                                                    allowed: bool) -> None:
+    statement = f"UPDATE callers SET {column} = {column} WHERE name = 'Ada Caller'"
+    with desk.connect(role) as connection:
+        try:
+            done = connection.execute(statement).rowcount >= 1
+        except errors.InsufficientPrivilege:
+            done = False
+        connection.rollback()
+    assert done == allowed, f"{role.value}: {statement}"
+
+
+def test_callers_are_edited_and_merged_on_peoples_own_logins(desk: Desk) -> None:
+    owner = IncidentService(desk.database.uow_factory, desk.users[Role.ADMIN].id)
+    one = owner.add_caller("Bea Twin", "bea@example.com")
+    two = owner.add_caller("Bea Twin", "bea@example.com")
+    detail, _ = owner.log_call(LogCallRequest(caller_id=two.id, short_description="Twin's call",
+                                              impact=3, urgency=3))
+    agent_db = open_database(desk.login_url(Role.AGENT), upgrade=False)
+    admin_db = open_database(desk.login_url(Role.ADMIN), upgrade=False)
+    try:
+        as_agent = CallerAdminService(agent_db.uow_factory, desk.users[Role.AGENT].id)
+        edited = as_agent.edit(one.id, 1, CallerEdit("Bea Twin", "bea@example.com", "555 0199"))
+        with pytest.raises(PermissionDeniedError):
+            as_agent.set_active(two.id, 1, False)
+        as_admin = CallerAdminService(admin_db.uow_factory, desk.users[Role.ADMIN].id)
+        result = as_admin.merge(MergeRequest(one.id, (two.id,),
+                                             {one.id: edited.version, two.id: 1}))
+        assert result.incidents_moved == 1
+        assert owner.get(detail.id).caller_id == one.id
+    finally:
+        agent_db.close()
+        admin_db.close()
+    assert verify_chain(desk.database.uow_factory).ok

@@ -211,8 +211,10 @@ def test_groups_window_creates_renames_sets_members_and_deactivates(
     qtbot.keyClick(window.members, Qt.Key.Key_Space)
     assert window.members.item(row).checkState() == Qt.CheckState.Checked
     qtbot.keyClick(window.members, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: "Saved Network" in window.status.text()
-                    or "Members of Network" in window.status.text())
+    # Saving reloads the list and selects the group again: wait for that reload to end, so
+    # that it cannot land after (and override) the load below.
+    qtbot.waitUntil(lambda: (current := window.current()) is not None
+                    and current.member_ids == (ann,) and window.save_button.isEnabled())
     network = next(g for g in people.groups() if g.name == "Network")
     assert (network.lead_name, network.member_ids, network.description) == (
         "Ann Agent", (ann,), "Switches and Wi-Fi")

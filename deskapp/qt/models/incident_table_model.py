@@ -453,8 +453,10 @@ class IncidentTableModel(QAbstractTableModel):
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
         if parent.isValid():
             return False
+        # A view may still ask after its window closed and the runner with it.
         return (self._started and not self._exhausted and self._task is None
-                and self._rows_order == (self._sort_column, self._sort_order))
+                and self._rows_order == (self._sort_column, self._sort_order)
+                and not self._runner.closed)
 
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
         if self.canFetchMore(parent):

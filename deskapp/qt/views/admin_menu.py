@@ -16,6 +16,7 @@ from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.accounts import DatabaseLogins
 from deskapp.services.audit import AuditService
+from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import utc_now
 from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
@@ -24,6 +25,7 @@ from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from deskapp.qt.views.callers_admin import CallersAdminWindow
     from deskapp.qt.views.catalog_admin import CatalogAdminWindow
     from deskapp.qt.views.groups_admin import GroupsWindow
     from deskapp.qt.views.matrix_editor import MatrixEditor
@@ -81,6 +83,14 @@ class AdminMenu(QObject):
             action.setObjectName(name)
             action.setVisible(allowed(user, Permission.MANAGE_CATALOG))
             action.triggered.connect(lambda _=False, n=name: self.open_catalog_admin(n))
+        # Callers: edit, deactivate, merge duplicates (deskapp.qt.views.callers_admin).
+        self._callers = CallerAdminService(uow_factory, user.id)
+        self.callers_window: CallersAdminWindow | None = None
+        self.callers_action = QAction("Ca&llers…", self.menu)
+        self.callers_action.setObjectName("callersAdminAction")
+        self.callers_action.triggered.connect(self.open_callers)
+        self.callers_action.setVisible(allowed(user, Permission.MANAGE_PEOPLE))
+        self.menu.addAction(self.callers_action)
 
     def _people_action(self, text: str, name: str, slot: Callable[[], object],
                        user: User) -> QAction:
@@ -137,6 +147,15 @@ class AdminMenu(QObject):
         self._runner.spawn(self.alert_rules_editor.load(), name="alert-rules-load")
         return self.alert_rules_editor
 
+    def open_callers(self) -> CallersAdminWindow:
+        """Show the callers window (searching afresh) and return it."""
+        if self.callers_window is None:
+            from deskapp.qt.views.callers_admin import CallersAdminWindow
+
+            self.callers_window = CallersAdminWindow(self._callers, self._runner, self._window)
+        bring_to_front(self.callers_window)
+        self._runner.spawn(self.callers_window.load(), name="callers-load")
+        return self.callers_window
 
     def open_catalog_admin(self, action_name: str) -> CatalogAdminWindow:
         """Show the categories (or services and CIs) window, loading it afresh."""

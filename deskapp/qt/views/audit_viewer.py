@@ -18,16 +18,17 @@ from deskapp.domain.audit import AuditEntry
 from deskapp.domain.errors import DeskappError
 from deskapp.qt.models.audit_model import AuditColumn, AuditModel
 from deskapp.qt.runner import DbRunner
-from deskapp.services import audit
+from deskapp.services import audit, caller_admin
 from deskapp.services.audit import AuditService
 
 ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.PASSWORD_CHANGED, audit.PASSWORD_RESET, audit.USER_CREATED,
            audit.INCIDENT_CREATED, audit.INCIDENT_UPDATED, audit.INCIDENT_NOTE,
-           audit.CALLER_CREATED, audit.MATRIX_SAVED, audit.USER_UPDATED,
-           audit.USER_GROUPS_SET, audit.USER_DEACTIVATED, audit.USER_REACTIVATED,
-           audit.GROUP_CREATED, audit.GROUP_UPDATED, audit.GROUP_MEMBERS_SET,
-           audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED,
+           audit.CALLER_CREATED, caller_admin.CALLER_EDITED, caller_admin.CALLER_DEACTIVATED,
+           caller_admin.CALLER_REACTIVATED, caller_admin.CALLERS_MERGED, audit.MATRIX_SAVED,
+           audit.USER_UPDATED, audit.USER_GROUPS_SET, audit.USER_DEACTIVATED,
+           audit.USER_REACTIVATED, audit.GROUP_CREATED, audit.GROUP_UPDATED,
+           audit.GROUP_MEMBERS_SET, audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED,
            audit.CATALOG_ADDED, audit.CATALOG_CHANGED, audit.CATALOG_DEACTIVATED,
            audit.CATALOG_REACTIVATED, "change"]
 PAGE = 500

@@ -2,6 +2,8 @@
 
 A table (name, email, first incident) and "Mark reviewed", which takes the flag off through
 :class:`CallerReviewService` (agents, leads and admins may; others see the list read-only).
+Admins also get "Merge into existing caller…" (deskapp.qt.views.callers_admin): the sender
+was someone the desk knew under another address.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from deskapp.qt import theme
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
+from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.intake.caller_review import CallerReviewService, CallerToReview
 from deskapp.services.ports import UnitOfWorkFactory
 
@@ -86,9 +89,12 @@ class CallersReviewDialog(QDialog):
     """Lists the flagged callers; "Mark reviewed" clears the selected ones' flag."""
 
     def __init__(self, service: CallerReviewService, runner: DbRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 admin: CallerAdminService | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("callersReviewDialog")
+        self._admin = admin
+        self._may_merge = False
         self.setWindowTitle("Callers to review")
         self.resize(640, 360)
         self._service = service
@@ -116,6 +122,11 @@ class CallersReviewDialog(QDialog):
         self.markButton.setObjectName("markReviewedButton")
         self.markButton.setEnabled(False)
         buttons.addButton(self.markButton, QDialogButtonBox.ButtonRole.ActionRole)
+        self.mergeButton = QPushButton("Merge into e&xisting caller…")
+        self.mergeButton.setObjectName("mergeIntoExistingButton")
+        self.mergeButton.setEnabled(False)
+        self.mergeButton.setVisible(admin is not None)
+        buttons.addButton(self.mergeButton, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -123,6 +134,7 @@ class CallersReviewDialog(QDialog):
         layout.addWidget(self.statusLabel)
         layout.addWidget(buttons)
         self.markButton.clicked.connect(self.mark_selected)
+        self.mergeButton.clicked.connect(self.merge_selected)
         self.table.selectionModel().selectionChanged.connect(self._update_enabled)
         self.model.modelReset.connect(self._update_enabled)
 
@@ -133,6 +145,8 @@ class CallersReviewDialog(QDialog):
     async def _load(self, message: str = "") -> None:
         try:
             self._may_review = await self._runner.db(self._service.may_review)
+            if self._admin is not None:
+                self._may_merge = await self._runner.db(self._admin.may_administer)
             rows = await self._runner.db(self._service.callers_to_review)
         except Exception as exc:  # the reason is what the user needs, whatever it is
             self._show(describe_error(exc), error=True)
@@ -179,6 +193,22 @@ class CallersReviewDialog(QDialog):
     def _update_enabled(self) -> None:
         self.markButton.setEnabled(self._may_review
                                    and self.table.selectionModel().hasSelection())
+        self.mergeButton.setEnabled(self._may_merge and len(self.selected_rows()) == 1)
+
+    def merge_selected(self) -> None:
+        """Pick the existing caller the selected one is, and merge it into that caller."""
+        chosen = self.selected_rows()
+        if self._admin is None or len(chosen) != 1 or not self._may_merge:
+            return
+        # Loaded on first use, to keep the app's start short.
+        from deskapp.qt.views.callers_admin import merge_into_existing
+
+        def merged(_result: object) -> None:
+            # The list read again keeps saying what the merge did.
+            self.loaded = False
+            self._runner.spawn(self._load(self.statusLabel.text()), name="callers to review")
+        merge_into_existing(self._admin, self._runner, self, chosen[0].caller_id, merged,
+                            lambda text, error: self._show(text, error=error))
 
 
 class CallersReviewMenu(QObject):
@@ -190,6 +220,7 @@ class CallersReviewMenu(QObject):
         self.setObjectName("callersReviewMenu")
         self._window = window
         self._service = CallerReviewService(uow_factory, user.id)
+        self._admin = CallerAdminService(uow_factory, user.id)
         self._runner = runner
         self.dialog: CallersReviewDialog | None = None
         self.action = QAction("Callers to &review…", window)
@@ -206,7 +237,8 @@ class CallersReviewMenu(QObject):
     def open_dialog(self) -> CallersReviewDialog:
         """Show the dialog (one at a time), reading the list afresh."""
         if self.dialog is None:
-            self.dialog = CallersReviewDialog(self._service, self._runner, self._window)
+            self.dialog = CallersReviewDialog(self._service, self._runner, self._window,
+                                              admin=self._admin)
             theme.follow(self.dialog)
         self.dialog.reload()
         self.dialog.show()

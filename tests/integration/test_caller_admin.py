@@ -1,0 +1,251 @@
+"""The callers administration on both databases: paging, edits, deactivation, merges."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import pytest
+from sqlalchemy import text
+
+from deskapp.domain.enums import Role
+from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
+from deskapp.domain.people import User
+from deskapp.persistence.database import Database
+from deskapp.services import caller_admin
+from deskapp.services.caller_admin import CallerAdminService
+from deskapp.services.caller_admin_dto import CallerEdit, CallerPageQuery, MergeRequest
+from deskapp.services.changes import ChangeNotice
+from deskapp.services.dto import CallerView
+from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.intake.caller_review import CallerReviewService
+from deskapp.services.intake.email_intake import EmailIntakeService, ensure_intake_user
+from deskapp.services.intake.email_ports import Outcome
+from tests.conftest import FakeClock, add_user, table_count
+
+
+@pytest.fixture
+def admin_service(database: Database, admin: User) -> CallerAdminService:
+    return CallerAdminService(database.uow_factory, admin.id)
+
+
+def _log(service: IncidentService, caller: CallerView, what: str) -> int:
+    detail, _ = service.log_call(LogCallRequest(caller_id=caller.id, short_description=what,
+                                                impact=3, urgency=3))
+    return detail.id
+
+
+def _mail(subject: str, sender: str, clock: FakeClock) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "servicedesk@example.com"
+    message["Subject"] = subject
+    message["Date"] = format_datetime(clock.now)
+    message["Message-ID"] = make_msgid(domain="example.com")
+    message.set_content("Please help.")
+    return message.as_bytes()
+
+
+def _caller_of(database: Database, incident_id: int) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(text("SELECT caller_id FROM incidents WHERE id = :i"),
+                                      {"i": incident_id}).scalar_one())
+
+
+def _audit_rows(database: Database, action: str) -> int:
+    with database.engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM audit_log WHERE action = :a"),
+                                      {"a": action}).scalar_one())
+
+
+def test_pages_follow_the_name_order_with_incident_counts(
+        database: Database, service: IncidentService,
+        admin_service: CallerAdminService) -> None:
+    callers = [service.add_caller(f"Caller {n:03d}", f"c{n}@example.com") for n in range(25)]
+    _log(service, callers[3], "Printer jam")
+    _log(service, callers[3], "Printer jam again")
+    seen: list[str] = []
+    after = None
+    while True:
+        page = admin_service.page(CallerPageQuery(after=after, limit=10))
+        seen.extend(row.name for row in page.rows)
+        counts = {row.name: row.incident_count for row in page.rows}
+        if "Caller 003" in counts:
+            assert counts["Caller 003"] == 2
+        after = page.next_after
+        if after is None:
+            break
+    assert seen == sorted(seen) and len(seen) == 25
+    found = admin_service.page(CallerPageQuery(text="c7@"))
+    assert [row.name for row in found.rows] == ["Caller 007"]
+
+
+def test_an_edit_states_its_version_and_a_stale_one_is_refused(
+        database: Database, service: IncidentService, admin_service: CallerAdminService,
+        admin: User) -> None:
+    caller = service.add_caller("Ola Nordmann", "ola@example.com")
+    row = admin_service.get(caller.id)
+    agent = add_user(database, "agnes", Role.AGENT)
+    as_agent = CallerAdminService(database.uow_factory, agent.id)
+    edited = as_agent.edit(caller.id, row.version,
+                           CallerEdit("Ola Nordmann", "ola@example.com", "+47 22 33 44 55",
+                                      vip=True))
+    assert edited.version == row.version + 1 and edited.phone == "+47 22 33 44 55"
+    assert service.lookup_callers("4722")[0].id == caller.id
+    with pytest.raises(ConflictError, match="changed by another user"):
+        admin_service.edit(caller.id, row.version, CallerEdit("Ola N."))
+    assert admin_service.get(caller.id).name == "Ola Nordmann"
+    with pytest.raises(ValidationError, match="not an email address"):
+        admin_service.edit(caller.id, edited.version, CallerEdit("Ola", "nope"))
+    with pytest.raises(PermissionDeniedError):
+        as_agent.set_active(caller.id, edited.version, False)
+    assert _audit_rows(database, caller_admin.CALLER_EDITED) == 1
+
+
+def test_a_deactivated_caller_is_not_offered_but_keeps_its_incidents(
+        database: Database, service: IncidentService,
+        admin_service: CallerAdminService) -> None:
+    caller = service.add_caller("Dora Departed")
+    incident = _log(service, caller, "Old laptop")
+    row = admin_service.set_active(caller.id, admin_service.get(caller.id).version, False)
+    assert not row.active
+    assert service.lookup_callers("Dora") == []
+    assert service.get(incident).caller_name == "Dora Departed"
+    # A call form opened before the deactivation cannot give the caller new work.
+    with pytest.raises(ValidationError, match="Dora Departed is inactive"):
+        _log(service, caller, "New laptop")
+    again = admin_service.set_active(caller.id, row.version, True)
+    assert again.active and service.lookup_callers("Dora")[0].id == caller.id
+    assert _audit_rows(database, caller_admin.CALLER_DEACTIVATED) == 1
+    assert _audit_rows(database, caller_admin.CALLER_REACTIVATED) == 1
+
+
+def test_merge_moves_incidents_and_email_and_files_new_mail_under_the_survivor(
+        database: Database, service: IncidentService, admin_service: CallerAdminService,
+        admin: User, clock: FakeClock) -> None:
+    survivor = service.add_caller("Ada Lovelace", "", "+44 20 7946 0001", "Analytics")
+    phoned = _log(service, survivor, "Engine stalls")
+    intake = EmailIntakeService(database.uow_factory,
+                                ensure_intake_user(database.uow_factory).id, clock)
+    result = intake.take_in(_mail("VPN is down", "Ada L <ada@example.com>", clock))
+    assert result.outcome is Outcome.CREATED
+    reviews = CallerReviewService(database.uow_factory, admin.id)
+    flagged = reviews.callers_to_review()
+    assert [c.email for c in flagged] == ["ada@example.com"]
+    duplicate = flagged[0].caller_id
+    assert result.incident_number is not None
+    mailed = service.get_by_number(result.incident_number).id
+    other = service.add_caller("A. Lovelace", "ada.l@example.com")
+    _log(service, other, "Password reset")
+    _log(service, other, "Second screen")
+
+    suggested = {c.id for c in admin_service.duplicates_of(survivor.id)}
+    assert duplicate not in suggested  # no shared key: chosen by hand, as below
+    rows = {i: admin_service.get(i) for i in (survivor.id, duplicate, other.id)}
+    merged = admin_service.merge(MergeRequest(
+        survivor.id, (duplicate, other.id), {i: r.version for i, r in rows.items()},
+        choices={"email": duplicate}))
+
+    assert merged.incidents_moved == 3
+    assert merged.moved["email_messages"] == 1
+    assert merged.survivor.email == "ada@example.com"
+    assert merged.survivor.phone == "+44 20 7946 0001"  # the survivor's, not empty
+    assert merged.survivor.incident_count == 4
+    assert _caller_of(database, phoned) == survivor.id
+    assert _caller_of(database, mailed) == survivor.id
+    with database.engine.connect() as connection:
+        left = connection.execute(text(
+            "SELECT count(*) FROM incidents WHERE caller_id IN (:a, :b)"),
+            {"a": duplicate, "b": other.id}).scalar_one()
+        states = connection.execute(text(
+            "SELECT id, active, merged_into_id, needs_review FROM callers "
+            "WHERE id IN (:a, :b) ORDER BY id"), {"a": duplicate, "b": other.id}).all()
+        mail_callers = connection.execute(text(
+            "SELECT DISTINCT i.caller_id FROM email_messages m "
+            "JOIN incidents i ON i.id = m.incident_id")).scalars().all()
+    assert left == 0 and list(mail_callers) == [survivor.id]
+    assert [(bool(a), m, bool(n)) for _, a, m, n in states] == [(False, survivor.id, False)] * 2
+    assert reviews.callers_to_review() == []
+    assert [c.id for c in service.lookup_callers("A")] == [survivor.id]
+    assert _audit_rows(database, caller_admin.CALLERS_MERGED) == 1
+
+    # Mail from the duplicate's old address (kept on the merged row) files under the survivor.
+    again = intake.take_in(_mail("VPN again", "ada.l@example.com", clock))
+    assert again.outcome is Outcome.CREATED and again.detail == ""
+    with database.engine.connect() as connection:
+        newest = connection.execute(text(
+            "SELECT caller_id FROM incidents ORDER BY id DESC LIMIT 1")).scalar_one()
+    assert newest == survivor.id
+    assert table_count(database, "callers") == 3  # no new caller for the old address
+
+
+def test_a_stale_merge_writes_nothing(database: Database, service: IncidentService,
+                                      admin_service: CallerAdminService) -> None:
+    one = service.add_caller("Bo Bright", "bo@example.com")
+    two = service.add_caller("Bo Bright", "bo@example.com")
+    incident = _log(service, two, "Desk phone dead")
+    versions = {one.id: admin_service.get(one.id).version,
+                two.id: admin_service.get(two.id).version}
+    groups = admin_service.duplicates()
+    assert any({c.id for c in g.callers} == {one.id, two.id} for g in groups)
+    admin_service.edit(two.id, versions[two.id], CallerEdit("Bo Bright", "bo@example.com",
+                                                            "555 0100"))
+    audit_before = table_count(database, "audit_log")
+    with pytest.raises(ConflictError, match=r"Bo Bright.*changed by another user"):
+        admin_service.merge(MergeRequest(one.id, (two.id,), versions))
+    assert _caller_of(database, incident) == two.id
+    assert admin_service.get(two.id).active
+    assert table_count(database, "audit_log") == audit_before
+
+
+def test_merge_refuses_itself_missing_versions_and_non_admins(
+        database: Database, service: IncidentService,
+        admin_service: CallerAdminService) -> None:
+    one = service.add_caller("Cy Same")
+    two = service.add_caller("Cy Same")
+    versions = {one.id: 1, two.id: 1}
+    with pytest.raises(ValidationError, match="into itself"):
+        admin_service.merge(MergeRequest(one.id, (one.id,), versions))
+    with pytest.raises(ValidationError, match="at least one"):
+        admin_service.merge(MergeRequest(one.id, (), versions))
+    with pytest.raises(ValidationError, match="version read"):
+        admin_service.merge(MergeRequest(one.id, (two.id,), {one.id: 1}))
+    lead = add_user(database, "lena", Role.LEAD)
+    with pytest.raises(PermissionDeniedError):
+        CallerAdminService(database.uow_factory, lead.id).merge(
+            MergeRequest(one.id, (two.id,), versions))
+    admin_service.merge(MergeRequest(one.id, (two.id,), versions))
+    with pytest.raises(ValidationError, match="already merged"):
+        admin_service.merge(MergeRequest(two.id, (one.id,), {one.id: 2, two.id: 2}))
+    with pytest.raises(ValidationError, match="cannot be reactivated"):
+        admin_service.set_active(two.id, 2, True)
+
+
+def test_other_desktops_hear_which_incidents_a_merge_moved(
+        database: Database, service: IncidentService, admin_service: CallerAdminService,
+        backend: str) -> None:
+    one = service.add_caller("Di Double")
+    two = service.add_caller("Di Double")
+    moved = _log(service, two, "Headset crackles")
+    feed = database.open_change_feed()
+    try:
+        feed.wait(0.3)  # what was written above (SQLite cannot tell what)
+        admin_service.merge(MergeRequest(one.id, (two.id,), {one.id: 1, two.id: 1}))
+        notice = feed.wait(5)
+    finally:
+        feed.close()
+    assert notice is not None
+    if backend == "postgres":
+        assert notice == ChangeNotice(frozenset({moved}))
+    else:
+        assert notice.everything
+
+
+def test_an_import_naming_a_merged_caller_files_under_the_survivor(
+        database: Database, service: IncidentService,
+        admin_service: CallerAdminService) -> None:
+    old = service.add_caller("Eve Early")
+    new = service.add_caller("Eve Early", "eve@example.com")
+    admin_service.merge(MergeRequest(new.id, (old.id,), {old.id: 1, new.id: 1}))
+    with database.uow_factory() as uow:
+        assert uow.bulk.callers_by_name(["eve early", "Nobody"]) == {"eve early": new.id}
