@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Self
+from functools import cached_property
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -13,15 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
-from deskapp.persistence.alert_repository import SqlAlertRepository
-from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.audit_log import SqlAuditLog, track_writes
-from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.credentials_repository import SqlCredentialRepository
-from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import BUSY_TIMEOUT_MS, writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
-from deskapp.persistence.report_queries import SqlReportQueries
 from deskapp.persistence.repositories import (
     SqlCallerRepository,
     SqlCatalogRepository,
@@ -30,8 +26,20 @@ from deskapp.persistence.repositories import (
     SqlSavedFilterRepository,
     SqlUserRepository,
 )
-from deskapp.persistence.review_repository import SqlReviewRepository
-from deskapp.persistence.workload_queries import SqlWorkloadQueries
+
+if TYPE_CHECKING:
+    from deskapp.persistence.alert_repository import SqlAlertRepository
+    from deskapp.persistence.assignment_repository import SqlAssignmentStore
+    from deskapp.persistence.bulk import SqlBulkIncidentWriter
+    from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
+    from deskapp.persistence.report_queries import SqlReportQueries
+    from deskapp.persistence.review_repository import SqlReviewRepository
+    from deskapp.persistence.workload_queries import SqlWorkloadQueries
+
+# The repositories the queue window does not use at start (bulk writes, reviews, reports,
+# assignment, workload, email and alert intake) are imported when a unit of work first asks
+# for one: they and the services they import cost about a third of persistence's start-up
+# import time and memory (tests/qt/test_start_imports.py keeps them out).
 
 LOCK_ATTEMPTS = 3
 """A SQLite write waits up to busy_timeout for the write lock at BEGIN, this many times over
@@ -53,6 +61,10 @@ class LockStats:
 LOCK_STATS = LockStats()
 
 
+_LAZY_REPOSITORIES = ("bulk", "reviews", "report_queries", "assignment", "workload",
+                      "email_intake", "alerts")
+
+
 class SqlUnitOfWork:
     """UnitOfWork over a SQLAlchemy session."""
 
@@ -71,16 +83,55 @@ class SqlUnitOfWork:
         self.catalog = SqlCatalogRepository(self.session)
         self.matrix = SqlMatrixRepository(self.session)
         self.saved_filters = SqlSavedFilterRepository(self.session)
-        self.bulk = SqlBulkIncidentWriter(self.session)
-        self.reviews = SqlReviewRepository(self.session)
-        self.report_queries = SqlReportQueries(self.session)
-        self.assignment = SqlAssignmentStore(self.session)
-        self.workload = SqlWorkloadQueries(self.session)
-        self.email_intake = SqlEmailIntakeRepository(self.session)
-        self.alerts = SqlAlertRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.credentials = SqlCredentialRepository(self.session)
+        for name in _LAZY_REPOSITORIES:
+            self.__dict__.pop(name, None)  # a re-entered unit of work has a new session
         return self
+
+    # --- repositories made on first use (see the note at the imports) --------------------
+
+    @cached_property
+    def bulk(self) -> SqlBulkIncidentWriter:
+        from deskapp.persistence.bulk import SqlBulkIncidentWriter
+
+        return SqlBulkIncidentWriter(self.session)
+
+    @cached_property
+    def reviews(self) -> SqlReviewRepository:
+        from deskapp.persistence.review_repository import SqlReviewRepository
+
+        return SqlReviewRepository(self.session)
+
+    @cached_property
+    def report_queries(self) -> SqlReportQueries:
+        from deskapp.persistence.report_queries import SqlReportQueries
+
+        return SqlReportQueries(self.session)
+
+    @cached_property
+    def assignment(self) -> SqlAssignmentStore:
+        from deskapp.persistence.assignment_repository import SqlAssignmentStore
+
+        return SqlAssignmentStore(self.session)
+
+    @cached_property
+    def workload(self) -> SqlWorkloadQueries:
+        from deskapp.persistence.workload_queries import SqlWorkloadQueries
+
+        return SqlWorkloadQueries(self.session)
+
+    @cached_property
+    def email_intake(self) -> SqlEmailIntakeRepository:
+        from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
+
+        return SqlEmailIntakeRepository(self.session)
+
+    @cached_property
+    def alerts(self) -> SqlAlertRepository:
+        from deskapp.persistence.alert_repository import SqlAlertRepository
+
+        return SqlAlertRepository(self.session)
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
         try:

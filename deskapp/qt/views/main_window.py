@@ -106,12 +106,16 @@ class MainWindow(QMainWindow):
         log_call_requested(): the user asked to log a new call (Ctrl+N or the toolbar).
         live_refresh_started(): the window reloads what it shows after changes it made or
             heard of (debounced): other views (the workload panel) reload with it.
+        first_rows_shown(): the first queue's first rows are in (or failed to load), once
+            per window: work that can wait until the user sees the queue (the workload
+            panel, notifications, drafts) starts then, in the first paint's shadow.
     """
 
     closed = Signal()
     incident_activated = Signal(int)
     log_call_requested = Signal()
     live_refresh_started = Signal()
+    first_rows_shown = Signal()
 
     def __init__(
         self,
@@ -158,6 +162,7 @@ class MainWindow(QMainWindow):
         self._user_order: tuple[Column, Qt.SortOrder] | None = None
         self._remembered_queue = DEFAULT_QUEUE_KEY
         self._selecting = False
+        self._first_rows_done = False
         # The window's own tasks, cancelled when it closes so none outlives its widgets.
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -217,6 +222,11 @@ class MainWindow(QMainWindow):
     def current_queue(self) -> QueueView | None:
         """The queue the table shows."""
         return self._current
+
+    @property
+    def first_rows_done(self) -> bool:
+        """True once ``first_rows_shown`` has been emitted."""
+        return self._first_rows_done
 
     @property
     def busy(self) -> bool:
@@ -577,7 +587,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{queue.title} — Deskapp")
         self._update_filter_actions()
         self._show_count()
-        await asyncio.gather(self._reload_current(reset=True), self._load_counts())
+        # The rows first, the counts after: the rows are what the user waits for, and on
+        # SQLite's one database thread the counts would otherwise run before the page.
+        await self._reload_current(reset=True)
+        self._note_first_rows()
+        await self._load_counts()
+
+    def _note_first_rows(self) -> None:
+        if not self._first_rows_done and not self._closed:
+            self._first_rows_done = True
+            self.first_rows_shown.emit()
 
     def _switch_order(self, queue: QueueView) -> None:
         """Give a queue the order it is best read in (a search newest number first, the SLA
