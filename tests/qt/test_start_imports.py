@@ -19,7 +19,9 @@ _START = """
 import json, sys
 from PySide6.QtWidgets import QApplication
 
-import deskapp.cli  # python -m deskapp parses its arguments first
+from deskapp import cli
+
+cli._parser([]).parse_args([])  # `deskapp` parses its (absent) arguments first
 from deskapp.app import build_main_window
 from deskapp.persistence.database import open_database
 from deskapp.qt.runner import DbRunner
@@ -43,8 +45,11 @@ NOT_AT_START = (
     "alembic", "mako", "keyring", "reportlab", "openpyxl", "imaplib",
     # Qt modules the queue window does not use.
     "PySide6.QtSql", "PySide6.QtNetwork", "PySide6.QtSvg", "PySide6.QtPrintSupport",
-    # Email intake (the IMAP client, the mail parser) runs only when switched on.
+    # Email and alert intake (the IMAP client, the mail parser, the listener) run only when
+    # switched on or asked for on the command line.
     "deskapp.intake.background", "deskapp.intake.imap_mailbox",
+    "deskapp.intake.email_command", "deskapp.intake.alerts_cli",
+    "deskapp.intake.alert_listener",
     "deskapp.services.intake.mail_parsing",
     # Repositories a unit of work makes on first use.
     "deskapp.persistence.alert_repository", "deskapp.persistence.assignment_repository",
