@@ -60,7 +60,10 @@ NOT_AT_START = (
     "deskapp.qt.views.call_form", "deskapp.qt.views.incident_form",
     "deskapp.qt.views.review_form", "deskapp.qt.views.report_dialogs",
     "deskapp.qt.views.reassign_dialog", "deskapp.qt.views.assignment_rules_editor",
-    "deskapp.qt.views.matrix_editor", "deskapp.services.report_data",
+    "deskapp.qt.views.matrix_editor", "deskapp.qt.views.alert_rules_editor",
+    "deskapp.qt.views.audit_viewer", "deskapp.qt.views.filter_dialog",
+    "deskapp.services.matrix_admin", "deskapp.services.intake.alert_rules",
+    "deskapp.services.report_data",
     "deskapp.services.reviews", "deskapp.services.demo", "deskapp.reports",
 )
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QByteArray,
@@ -45,7 +45,6 @@ from deskapp.qt.models.incident_table_model import COLUMNS, Column, IncidentTabl
 from deskapp.qt.models.queue_list_model import QueueListModel
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.filter_dialog import FilterDialog
 from deskapp.services.changes import Change, ChangeNotice
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import ChangeFeed, Clock
@@ -58,6 +57,9 @@ from deskapp.services.queues import (
     search_queue,
 )
 from deskapp.services.reference import ReferenceService
+
+if TYPE_CHECKING:
+    from deskapp.qt.views.filter_dialog import FilterDialog  # loaded when first opened
 
 log = logging.getLogger(__name__)
 
@@ -588,10 +590,15 @@ class MainWindow(QMainWindow):
         self._update_filter_actions()
         self._show_count()
         # The rows first, the counts after: the rows are what the user waits for, and on
-        # SQLite's one database thread the counts would otherwise run before the page.
-        await self._reload_current(reset=True)
-        self._note_first_rows()
-        await self._load_counts()
+        # SQLite's one database thread the counts would otherwise run before the page. One
+        # busy span over both: the window is not idle between them.
+        self.begin_busy()
+        try:
+            await self._reload_current(reset=True)
+            self._note_first_rows()
+            await self._load_counts()
+        finally:
+            self.end_busy()
 
     def _note_first_rows(self) -> None:
         if not self._first_rows_done and not self._closed:
@@ -794,6 +801,8 @@ class MainWindow(QMainWindow):
     def _edit_filter(self, queue: QueueView | None, *, copy_of: QueueView | None = None
                      ) -> FilterDialog:
         """Open the filter editor for a new filter, a copy, or a saved one (not modal)."""
+        from deskapp.qt.views.filter_dialog import FilterDialog
+
         dialog = FilterDialog(self._queue_service, self._reference, self._runner,
                               queue=queue, copy_of=copy_of, parent=self)
         dialog.saved.connect(self._on_filter_saved)
