@@ -8,6 +8,11 @@ rows. The baseline child imports only Qt and shows the same open queue through
 QSqlQueryModel. Medians are printed with the ratio, and each child's peak resident memory
 and CPU time at that moment (DESIGN.md: memory within 1.5x QSqlQueryModel's).
 
+The children may write and use compiled bytecode (PYTHONDONTWRITEBYTECODE is dropped from
+their environment), as an installed Deskapp has it: pip compiles the modules when it
+installs them and PyInstaller ships them compiled. Without it every start compiles Deskapp's
+sources again (0.2-0.4 s here), which no user's start does.
+
 Signing in is the one step left out: on a local desk it is a password check (argon2, about
 0.1-0.4 s of CPU here) after a person has typed it, so it is no part of a cold start's time.
 
@@ -111,6 +116,7 @@ def _child_qsql(database: str) -> None:
 def _time_child(kind: str, database: Path) -> tuple[float, float, float]:
     """Seconds until the child painted, its peak MiB and CPU seconds by then."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # see the module's docstring
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "tests.bench.startup", "--child", kind,
                               "--database", str(database)],
