@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
             heard of (debounced): other views (the workload panel) reload with it.
         first_rows_shown(): the first queue's first rows are in (or failed to load), once
             per window: work that can wait until the user sees the queue (the workload
-            panel, notifications, drafts) starts then, in the first paint's shadow.
+            panel's figures, assignment notifications) starts then, in its shadow.
     """
 
     closed = Signal()
