@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"deskapp: error: {message} (see: {self.prog} --help)\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="deskapp",
         description="Deskapp: a service desk for IT incident management. "
@@ -153,15 +153,18 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: this computer's)")
 
     # Detection channels: each channel adds its own subcommands to the one ``intake`` group
-    # (monitoring's set ``intake_handler``; email is dispatched by _INTAKE_CHANNELS).
-    from deskapp.intake.alerts_cli import add_alert_commands
-    from deskapp.intake.email_command import add_email_parser
-
+    # (monitoring's set ``intake_handler``; email is dispatched by _INTAKE_CHANNELS). Their
+    # modules import the IMAP client, the mail parser and the alert listener: declared only
+    # when the command line says ``intake``, not on every start of the GUI.
     intake = commands.add_parser(
         "intake", help="take incidents in from email and monitoring, without anyone typing")
     channels = intake.add_subparsers(dest="channel", metavar="CHANNEL", required=True)
-    add_email_parser(channels)
-    add_alert_commands(channels)
+    if "intake" in (sys.argv[1:] if argv is None else argv):
+        from deskapp.intake.alerts_cli import add_alert_commands
+        from deskapp.intake.email_command import add_email_parser
+
+        add_email_parser(channels)
+        add_alert_commands(channels)
 
     security_cli.add_commands(commands)
     return parser
@@ -484,7 +487,7 @@ def _soak(_settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run; errors become one readable line and a non-zero exit."""
-    args = _parser().parse_args(argv)
+    args = _parser(argv).parse_args(argv)
     if args.smoke_test:
         from deskapp.smoke import run_smoke_test
 

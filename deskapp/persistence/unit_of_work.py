@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Self
+from functools import cached_property
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -13,18 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.errors import DatabaseUnavailableError, ValidationError
 from deskapp.persistence import live
-from deskapp.persistence.alert_repository import SqlAlertRepository
-from deskapp.persistence.assignment_repository import SqlAssignmentStore
 from deskapp.persistence.audit_log import SqlAuditLog, track_writes
-from deskapp.persistence.bulk import SqlBulkIncidentWriter
-from deskapp.persistence.caller_admin_repository import SqlCallerAdmin
-from deskapp.persistence.catalog_admin_repository import SqlCatalogAdminRepository
 from deskapp.persistence.credentials_repository import SqlCredentialRepository
-from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
 from deskapp.persistence.engine import BUSY_TIMEOUT_MS, writer
 from deskapp.persistence.incident_repository import SqlIncidentRepository
-from deskapp.persistence.people_repository import SqlPeopleStore
-from deskapp.persistence.report_queries import SqlReportQueries
 from deskapp.persistence.repositories import (
     SqlCallerRepository,
     SqlCatalogRepository,
@@ -33,8 +26,23 @@ from deskapp.persistence.repositories import (
     SqlSavedFilterRepository,
     SqlUserRepository,
 )
-from deskapp.persistence.review_repository import SqlReviewRepository
-from deskapp.persistence.workload_queries import SqlWorkloadQueries
+
+if TYPE_CHECKING:
+    from deskapp.persistence.alert_repository import SqlAlertRepository
+    from deskapp.persistence.assignment_repository import SqlAssignmentStore
+    from deskapp.persistence.bulk import SqlBulkIncidentWriter
+    from deskapp.persistence.caller_admin_repository import SqlCallerAdmin
+    from deskapp.persistence.catalog_admin_repository import SqlCatalogAdminRepository
+    from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
+    from deskapp.persistence.people_repository import SqlPeopleStore
+    from deskapp.persistence.report_queries import SqlReportQueries
+    from deskapp.persistence.review_repository import SqlReviewRepository
+    from deskapp.persistence.workload_queries import SqlWorkloadQueries
+
+# The repositories the queue window does not use at start (bulk writes, reviews, reports,
+# assignment, workload, email and alert intake) are imported when a unit of work first asks
+# for one: they and the services they import cost about a third of persistence's start-up
+# import time and memory (tests/qt/test_start_imports.py keeps them out).
 
 LOCK_ATTEMPTS = 3
 """A SQLite write waits up to busy_timeout for the write lock at BEGIN, this many times over
@@ -56,6 +64,10 @@ class LockStats:
 LOCK_STATS = LockStats()
 
 
+_LAZY_REPOSITORIES = ("bulk", "reviews", "report_queries", "assignment", "workload",
+                      "email_intake", "alerts", "caller_admin", "catalog_admin", "people")
+
+
 class SqlUnitOfWork:
     """UnitOfWork over a SQLAlchemy session."""
 
@@ -72,21 +84,75 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(self.session)
         self.groups = SqlGroupRepository(self.session)
         self.catalog = SqlCatalogRepository(self.session)
-        self.catalog_admin = SqlCatalogAdminRepository(self.session)
         self.matrix = SqlMatrixRepository(self.session)
         self.saved_filters = SqlSavedFilterRepository(self.session)
-        self.bulk = SqlBulkIncidentWriter(self.session)
-        self.reviews = SqlReviewRepository(self.session)
-        self.report_queries = SqlReportQueries(self.session)
-        self.assignment = SqlAssignmentStore(self.session)
-        self.workload = SqlWorkloadQueries(self.session)
-        self.email_intake = SqlEmailIntakeRepository(self.session)
-        self.caller_admin = SqlCallerAdmin(self.session)
-        self.alerts = SqlAlertRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.credentials = SqlCredentialRepository(self.session)
-        self.people = SqlPeopleStore(self.session)
+        for name in _LAZY_REPOSITORIES:
+            self.__dict__.pop(name, None)  # a re-entered unit of work has a new session
         return self
+
+    # --- repositories made on first use (see the note at the imports) --------------------
+
+    @cached_property
+    def bulk(self) -> SqlBulkIncidentWriter:
+        from deskapp.persistence.bulk import SqlBulkIncidentWriter
+
+        return SqlBulkIncidentWriter(self.session)
+
+    @cached_property
+    def reviews(self) -> SqlReviewRepository:
+        from deskapp.persistence.review_repository import SqlReviewRepository
+
+        return SqlReviewRepository(self.session)
+
+    @cached_property
+    def report_queries(self) -> SqlReportQueries:
+        from deskapp.persistence.report_queries import SqlReportQueries
+
+        return SqlReportQueries(self.session)
+
+    @cached_property
+    def assignment(self) -> SqlAssignmentStore:
+        from deskapp.persistence.assignment_repository import SqlAssignmentStore
+
+        return SqlAssignmentStore(self.session)
+
+    @cached_property
+    def workload(self) -> SqlWorkloadQueries:
+        from deskapp.persistence.workload_queries import SqlWorkloadQueries
+
+        return SqlWorkloadQueries(self.session)
+
+    @cached_property
+    def email_intake(self) -> SqlEmailIntakeRepository:
+        from deskapp.persistence.email_intake_repository import SqlEmailIntakeRepository
+
+        return SqlEmailIntakeRepository(self.session)
+
+    @cached_property
+    def alerts(self) -> SqlAlertRepository:
+        from deskapp.persistence.alert_repository import SqlAlertRepository
+
+        return SqlAlertRepository(self.session)
+
+    @cached_property
+    def caller_admin(self) -> SqlCallerAdmin:
+        from deskapp.persistence.caller_admin_repository import SqlCallerAdmin
+
+        return SqlCallerAdmin(self.session)
+
+    @cached_property
+    def catalog_admin(self) -> SqlCatalogAdminRepository:
+        from deskapp.persistence.catalog_admin_repository import SqlCatalogAdminRepository
+
+        return SqlCatalogAdminRepository(self.session)
+
+    @cached_property
+    def people(self) -> SqlPeopleStore:
+        from deskapp.persistence.people_repository import SqlPeopleStore
+
+        return SqlPeopleStore(self.session)
 
     def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None:
         try:

@@ -65,6 +65,16 @@ class DatabaseLogins(Protocol):
         ...
 
 
+UNKNOWN_USER_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$xmzmfUVsA+c2j+b7gTKLzw$"
+                     "AlBZM35XY8o70FP3bUdPOA8rYZ8M49w2B4RRpNXHocA")
+"""An argon2id hash of no one's password, made with ``default_hasher()``'s parameters.
+
+Sign-in verifies against it for unknown usernames, so that timing does not tell which names
+exist. A constant rather than hashed when the service is made: hashing costs as much as a
+sign-in (0.1-0.4 s and 64 MiB here) and would delay every start (tests/unit check that it
+still matches the hasher's parameters)."""
+
+
 def default_hasher() -> PasswordHasher:
     """argon2id with argon2-cffi's recommended parameters (RFC 9106, low-memory profile)."""
     return PasswordHasher()
@@ -100,7 +110,8 @@ class AccountService:
         self._clock = clock
         self._hasher = hasher or default_hasher()
         # Spent on unknown usernames too, so that timing does not tell which names exist.
-        self._dummy = self._hasher.hash("not a password of anyone")
+        self._dummy = UNKNOWN_USER_HASH if hasher is None else \
+            self._hasher.hash("not a password of anyone")
 
     @property
     def local(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from deskapp.domain.assignment import AssignmentRule
 from deskapp.domain.audit import AuditEntry
@@ -22,17 +22,21 @@ from deskapp.services.dto import (
     ServiceView,
     StoredFilter,
 )
-from deskapp.services.intake.email_ports import EmailIntakeRepository
 from deskapp.services.matrix_dto import CellCount, MatrixVersionInfo
 from deskapp.services.queries import QueueFilter, QueueQuery
-from deskapp.services.report_dto import (
-    PeriodFigures,
-    PeriodQuery,
-    ReviewContent,
-    ReviewStatus,
-    ReviewView,
-)
-from deskapp.services.workload_dto import AssignmentNotice, LoadCount, MemberInfo
+
+if TYPE_CHECKING:
+    # Annotations only: the persistence layer imports this module at start, and these pull
+    # in the email parser and the report and workload types the queue window never needs.
+    from deskapp.services.intake.email_ports import EmailIntakeRepository
+    from deskapp.services.report_dto import (
+        PeriodFigures,
+        PeriodQuery,
+        ReviewContent,
+        ReviewStatus,
+        ReviewView,
+    )
+    from deskapp.services.workload_dto import AssignmentNotice, LoadCount, MemberInfo
 
 
 class IncidentRepository(Protocol):

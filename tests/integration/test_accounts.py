@@ -15,7 +15,14 @@ from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError, ValidationError
 from deskapp.persistence.database import Database
 from deskapp.services import audit
-from deskapp.services.accounts import LOCK_AFTER_FAILURES, LOCK_MINUTES, WRONG, AccountService
+from deskapp.services.accounts import (
+    LOCK_AFTER_FAILURES,
+    LOCK_MINUTES,
+    UNKNOWN_USER_HASH,
+    WRONG,
+    AccountService,
+    default_hasher,
+)
 from deskapp.services.audit import verify_chain
 from tests.conftest import FakeClock, add_user
 
@@ -200,3 +207,11 @@ def test_cli_creates_and_resets_local_accounts(
     monkeypatch.setenv("DESKAPP_PASSWORD", "long enough now")
     assert cli.main(["--database-url", database_url, "admin", "reset-password", "dora"]) == 0
     assert AccountService(database.uow_factory).sign_in("dora", "long enough now")
+
+
+def test_the_unknown_user_hash_costs_what_a_real_one_does() -> None:
+    # Verifying it must take as long as verifying a stored hash: same algorithm and
+    # parameters as the hasher sign-in uses (else timing would tell which names exist).
+    hasher = default_hasher()
+    assert not hasher.check_needs_rehash(UNKNOWN_USER_HASH)
+    assert UNKNOWN_USER_HASH.startswith("$argon2id$")

@@ -10,26 +10,22 @@ from PySide6.QtGui import QAction
 
 from deskapp.domain.people import User
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.alert_rules_editor import AlertRulesEditor
-from deskapp.qt.views.audit_viewer import AuditViewer
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
-from deskapp.services.accounts import DatabaseLogins
-from deskapp.services.audit import AuditService
-from deskapp.services.caller_admin import CallerAdminService
-from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import utc_now
-from deskapp.services.intake.alert_rules import AlertRuleService, AlertUnitOfWorkFactory
-from deskapp.services.matrix_admin import MatrixAdminService
 from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    # The windows and their services load when first opened, not at the window's start.
+    from deskapp.qt.views.alert_rules_editor import AlertRulesEditor
+    from deskapp.qt.views.audit_viewer import AuditViewer
     from deskapp.qt.views.callers_admin import CallersAdminWindow
     from deskapp.qt.views.catalog_admin import CatalogAdminWindow
     from deskapp.qt.views.groups_admin import GroupsWindow
     from deskapp.qt.views.matrix_editor import MatrixEditor
     from deskapp.qt.views.users_admin import UsersWindow
+    from deskapp.services.accounts import DatabaseLogins
 
 
 class AdminMenu(QObject):
@@ -42,7 +38,9 @@ class AdminMenu(QObject):
         self.setObjectName("adminMenu")
         self._window = window
         self._runner = runner
-        self._service = MatrixAdminService(uow_factory, user.id, clock)
+        self._uow_factory = uow_factory
+        self._user = user
+        self._clock = clock
         self.editor: MatrixEditor | None = None
         self.menu = window.menuBar().addMenu("&Admin")
         self.menu.setObjectName("adminMenu")
@@ -51,14 +49,11 @@ class AdminMenu(QObject):
         self.matrix_action.triggered.connect(self.open_matrix_editor)
         self.menu.addAction(self.matrix_action)
         # Monitoring intake: the alert mapping editor (deskapp.qt.views.alert_rules_editor).
-        # The composition root's factory holds the alert repository too.
-        self._alert_rules = AlertRuleService(cast(AlertUnitOfWorkFactory, uow_factory), user.id)
         self.alert_rules_editor: AlertRulesEditor | None = None
         self.alert_rules_action = QAction("&Alert mappings…", self.menu)
         self.alert_rules_action.setObjectName("alertMappingsAction")
         self.alert_rules_action.triggered.connect(self.open_alert_rules)
         self.menu.addAction(self.alert_rules_action)
-        self._audit = AuditService(uow_factory, user.id)
         self.audit_viewer: AuditViewer | None = None
         self.audit_action = QAction("&Audit trail…", self.menu)
         self.audit_action.setObjectName("auditTrailAction")
@@ -74,8 +69,6 @@ class AdminMenu(QObject):
         self.groups_action = self._people_action("&Groups…", "groupsAction", self.open_groups,
                                                  user)
         # The catalogue (deskapp.qt.views.catalog_admin), for admins only.
-        self._catalog = CatalogAdminService(cast(CatalogAdminUnitOfWorkFactory, uow_factory),
-                                            user.id)
         self.catalog_windows: dict[str, CatalogAdminWindow] = {}
         for text, name in (("&Categories…", "categoriesAdminAction"),
                            ("&Services and CIs…", "servicesAdminAction")):
@@ -84,7 +77,6 @@ class AdminMenu(QObject):
             action.setVisible(allowed(user, Permission.MANAGE_CATALOG))
             action.triggered.connect(lambda _=False, n=name: self.open_catalog_admin(n))
         # Callers: edit, deactivate, merge duplicates (deskapp.qt.views.callers_admin).
-        self._callers = CallerAdminService(uow_factory, user.id)
         self.callers_window: CallersAdminWindow | None = None
         self.callers_action = QAction("Ca&llers…", self.menu)
         self.callers_action.setObjectName("callersAdminAction")
@@ -130,8 +122,10 @@ class AdminMenu(QObject):
         if self.editor is None:
             # Loaded on first use, to keep the app's start short.
             from deskapp.qt.views.matrix_editor import MatrixEditor
+            from deskapp.services.matrix_admin import MatrixAdminService
 
-            self.editor = MatrixEditor(self._service, self._runner,
+            service = MatrixAdminService(self._uow_factory, self._user.id, self._clock)
+            self.editor = MatrixEditor(service, self._runner,
                                        on_change=self._window.apply_change,
                                        parent=self._window)
         bring_to_front(self.editor)
@@ -141,7 +135,16 @@ class AdminMenu(QObject):
     def open_alert_rules(self) -> AlertRulesEditor:
         """Show the alert mapping editor (loading it afresh) and return it."""
         if self.alert_rules_editor is None:
-            self.alert_rules_editor = AlertRulesEditor(self._alert_rules, self._runner,
+            from deskapp.qt.views.alert_rules_editor import AlertRulesEditor
+            from deskapp.services.intake.alert_rules import (
+                AlertRuleService,
+                AlertUnitOfWorkFactory,
+            )
+
+            # The composition root's factory holds the alert repository too.
+            rules = AlertRuleService(cast(AlertUnitOfWorkFactory, self._uow_factory),
+                                     self._user.id)
+            self.alert_rules_editor = AlertRulesEditor(rules, self._runner,
                                                        parent=self._window)
         bring_to_front(self.alert_rules_editor)
         self._runner.spawn(self.alert_rules_editor.load(), name="alert-rules-load")
@@ -151,8 +154,10 @@ class AdminMenu(QObject):
         """Show the callers window (searching afresh) and return it."""
         if self.callers_window is None:
             from deskapp.qt.views.callers_admin import CallersAdminWindow
+            from deskapp.services.caller_admin import CallerAdminService
 
-            self.callers_window = CallersAdminWindow(self._callers, self._runner, self._window)
+            callers = CallerAdminService(self._uow_factory, self._user.id)
+            self.callers_window = CallersAdminWindow(callers, self._runner, self._window)
         bring_to_front(self.callers_window)
         self._runner.spawn(self.callers_window.load(), name="callers-load")
         return self.callers_window
@@ -160,11 +165,17 @@ class AdminMenu(QObject):
     def open_catalog_admin(self, action_name: str) -> CatalogAdminWindow:
         """Show the categories (or services and CIs) window, loading it afresh."""
         from deskapp.qt.views.catalog_admin import CategoriesAdmin, ServicesAdmin
+        from deskapp.services.catalog_admin import (
+            CatalogAdminService,
+            CatalogAdminUnitOfWorkFactory,
+        )
 
         window = self.catalog_windows.get(action_name)
         if window is None:
             kind = CategoriesAdmin if action_name == "categoriesAdminAction" else ServicesAdmin
-            window = self.catalog_windows[action_name] = kind(self._catalog, self._runner,
+            catalog = CatalogAdminService(cast(CatalogAdminUnitOfWorkFactory, self._uow_factory),
+                                          self._user.id)
+            window = self.catalog_windows[action_name] = kind(catalog, self._runner,
                                                               self._window)
         bring_to_front(window)
         self._runner.spawn(window.load(), name="catalog-admin-load")
@@ -173,7 +184,11 @@ class AdminMenu(QObject):
     def open_audit_viewer(self) -> AuditViewer:
         """Show the audit viewer (loading the newest rows) and return it."""
         if self.audit_viewer is None:
-            self.audit_viewer = AuditViewer(self._audit, self._runner, self._window)
+            from deskapp.qt.views.audit_viewer import AuditViewer
+            from deskapp.services.audit import AuditService
+
+            audit = AuditService(self._uow_factory, self._user.id)
+            self.audit_viewer = AuditViewer(audit, self._runner, self._window)
             self.audit_viewer.setWindowFlag(Qt.WindowType.Window, True)
         bring_to_front(self.audit_viewer)
         self._runner.spawn(self.audit_viewer.load(), name="audit-viewer-load")

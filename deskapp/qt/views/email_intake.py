@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -24,11 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from deskapp.intake.background import BackgroundEmailIntake, PollStatus, stored_mailbox_password
-from deskapp.intake.imap_mailbox import IMPLICIT_TLS_PORT, STARTTLS_PORT
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.services.ports import UnitOfWorkFactory
 from deskapp.user_settings import EmailIntakeSettings
+
+if TYPE_CHECKING:
+    # The intake (imaplib, ssl, the mail parser, the keyring) loads when it starts or the
+    # settings tab opens: most desks never run it in the window.
+    from deskapp.intake.background import BackgroundEmailIntake, PollStatus
 
 W = TypeVar("W", bound=QWidget)
 
@@ -96,6 +99,8 @@ class EmailIntakeTab(QWidget):
         self.intervalSpin.setValue(settings.interval)
         self.runCheck.setChecked(settings.run_in_window)
         self.passwordEdit.clear()
+        from deskapp.intake.background import stored_mailbox_password
+
         kept = settings.host and settings.user and stored_mailbox_password(settings)
         self.passwordEdit.setPlaceholderText(KEPT_PLACEHOLDER if kept else "")
 
@@ -113,6 +118,8 @@ class EmailIntakeTab(QWidget):
 
     def _security_changed(self) -> None:
         # Follow the usual port for the security chosen, unless the user typed another.
+        from deskapp.intake.imap_mailbox import IMPLICIT_TLS_PORT, STARTTLS_PORT
+
         starttls = bool(self.securityCombo.currentData())
         old, new = ((IMPLICIT_TLS_PORT, STARTTLS_PORT) if starttls
                     else (STARTTLS_PORT, IMPLICIT_TLS_PORT))
@@ -168,6 +175,8 @@ class InWindowEmailIntake(QObject):
             self._show(f"Email intake: {problem}")
             return
         self._show(f"Email intake: checking {settings.user}@{settings.host}…")
+        from deskapp.intake.background import BackgroundEmailIntake
+
         self._intake = BackgroundEmailIntake(self._uow, settings, self._report,
                                              cafile=self._cafile)
         self._intake.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtWidgets import QWidget
@@ -17,12 +18,15 @@ from PySide6.QtWidgets import QWidget
 from deskapp.domain.people import User
 from deskapp.qt.drafts import CALL_KEY, Draft, DraftKeeper, DraftStore, ask_about
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.call_form import CallForm
-from deskapp.qt.views.incident_form import IncidentForm
 from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import Clock
 from deskapp.user_settings import CallFormDefaults
+
+if TYPE_CHECKING:
+    # Imported when the first form opens: the forms are not part of the queue window's start.
+    from deskapp.qt.views.call_form import CallForm
+    from deskapp.qt.views.incident_form import IncidentForm
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,8 @@ class FormHost(QObject):
         """Show the call form (Ctrl+N), building it the first time."""
         form = self._call_form
         if form is None:
+            from deskapp.qt.views.call_form import CallForm
+
             form = CallForm(incidents=self._incidents, catalog=self._catalog,
                             runner=self._runner, user=self._user, clock=self._clock,
                             parent=self._window)
@@ -91,6 +97,8 @@ class FormHost(QObject):
         """Show the incident's detail form (Enter in the queue); bring it forward if open."""
         form = self._incident_forms.get(incident_id)
         if form is None:
+            from deskapp.qt.views.incident_form import IncidentForm
+
             form = IncidentForm(incident_id, incidents=self._incidents, catalog=self._catalog,
                                 runner=self._runner, user=self._user, clock=self._clock,
                                 parent=self._window)

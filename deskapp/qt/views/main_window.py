@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QByteArray,
@@ -45,7 +45,6 @@ from deskapp.qt.models.incident_table_model import COLUMNS, Column, IncidentTabl
 from deskapp.qt.models.queue_list_model import QueueListModel
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.filter_dialog import FilterDialog
 from deskapp.services.changes import Change, ChangeNotice
 from deskapp.services.incidents import IncidentService, utc_now
 from deskapp.services.ports import ChangeFeed, Clock
@@ -58,6 +57,9 @@ from deskapp.services.queues import (
     search_queue,
 )
 from deskapp.services.reference import ReferenceService
+
+if TYPE_CHECKING:
+    from deskapp.qt.views.filter_dialog import FilterDialog  # loaded when first opened
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +108,16 @@ class MainWindow(QMainWindow):
         log_call_requested(): the user asked to log a new call (Ctrl+N or the toolbar).
         live_refresh_started(): the window reloads what it shows after changes it made or
             heard of (debounced): other views (the workload panel) reload with it.
+        first_rows_shown(): the first queue's first rows are in (or failed to load), once
+            per window: work that can wait until the user sees the queue (the workload
+            panel's figures, assignment notifications) starts then, in its shadow.
     """
 
     closed = Signal()
     incident_activated = Signal(int)
     log_call_requested = Signal()
     live_refresh_started = Signal()
+    first_rows_shown = Signal()
 
     def __init__(
         self,
@@ -158,6 +164,7 @@ class MainWindow(QMainWindow):
         self._user_order: tuple[Column, Qt.SortOrder] | None = None
         self._remembered_queue = DEFAULT_QUEUE_KEY
         self._selecting = False
+        self._first_rows_done = False
         # The window's own tasks, cancelled when it closes so none outlives its widgets.
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -217,6 +224,11 @@ class MainWindow(QMainWindow):
     def current_queue(self) -> QueueView | None:
         """The queue the table shows."""
         return self._current
+
+    @property
+    def first_rows_done(self) -> bool:
+        """True once ``first_rows_shown`` has been emitted."""
+        return self._first_rows_done
 
     @property
     def busy(self) -> bool:
@@ -577,7 +589,21 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{queue.title} — Deskapp")
         self._update_filter_actions()
         self._show_count()
-        await asyncio.gather(self._reload_current(reset=True), self._load_counts())
+        # The rows first, the counts after: the rows are what the user waits for, and on
+        # SQLite's one database thread the counts would otherwise run before the page. One
+        # busy span over both: the window is not idle between them.
+        self.begin_busy()
+        try:
+            await self._reload_current(reset=True)
+            self._note_first_rows()
+            await self._load_counts()
+        finally:
+            self.end_busy()
+
+    def _note_first_rows(self) -> None:
+        if not self._first_rows_done and not self._closed:
+            self._first_rows_done = True
+            self.first_rows_shown.emit()
 
     def _switch_order(self, queue: QueueView) -> None:
         """Give a queue the order it is best read in (a search newest number first, the SLA
@@ -775,6 +801,8 @@ class MainWindow(QMainWindow):
     def _edit_filter(self, queue: QueueView | None, *, copy_of: QueueView | None = None
                      ) -> FilterDialog:
         """Open the filter editor for a new filter, a copy, or a saved one (not modal)."""
+        from deskapp.qt.views.filter_dialog import FilterDialog
+
         dialog = FilterDialog(self._queue_service, self._reference, self._runner,
                               queue=queue, copy_of=copy_of, parent=self)
         dialog.saved.connect(self._on_filter_saved)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,16 +16,16 @@ from deskapp.domain.people import User
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import MainWindow
-from deskapp.qt.views.report_dialogs import PDF_FILTER, PeriodReportDialog, ReportExporter
 from deskapp.qt.widgets.path_dialog import PathDialog
 from deskapp.services.incidents import utc_now
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 from deskapp.services.queues import QueueService
-from deskapp.services.report_data import PeriodFilters, ReportService
-from deskapp.services.reviews import ReviewService
 
 if TYPE_CHECKING:
+    from deskapp.qt.views.report_dialogs import ReportExporter
     from deskapp.qt.views.review_form import ReviewForm
+    from deskapp.services.report_data import PeriodFilters, ReportService
+    from deskapp.services.reviews import ReviewService
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,9 @@ class ReportsMenu(QObject):
         self._window = window
         self._runner = runner
         self._clock = clock
-        self.reviews = ReviewService(uow_factory, user.id, clock)
-        self.reports = ReportService(uow_factory, user.id, clock)
+        self._uow_factory = uow_factory
+        self._user = user
         self._queues = QueueService(uow_factory, user.id, clock)
-        self.exporter = ReportExporter(runner, self)
         self.forms: dict[int, ReviewForm] = {}
 
         menu = window.menuBar().addMenu("&Reports")
@@ -63,6 +63,30 @@ class ReportsMenu(QObject):
         menu.addAction(self.review_action)
         menu.addAction(self.period_action)
         window.closed.connect(self.close)
+
+    # The services and the exporter (and the report modules they import) are made on first
+    # use: they are no part of the queue window's start.
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        """Post-incident reviews, as the signed-in user."""
+        from deskapp.services.reviews import ReviewService
+
+        return ReviewService(self._uow_factory, self._user.id, self._clock)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        """The data of the reports, as the signed-in user."""
+        from deskapp.services.report_data import ReportService
+
+        return ReportService(self._uow_factory, self._user.id, self._clock)
+
+    @cached_property
+    def exporter(self) -> ReportExporter:
+        """Writes PDFs in the reports' own thread."""
+        from deskapp.qt.views.report_dialogs import ReportExporter
+
+        return ReportExporter(self._runner, self)
 
     def selected_incident(self) -> int | None:
         """The id of the incident selected in the window's table, if any."""
@@ -104,6 +128,8 @@ class ReportsMenu(QObject):
     async def period_report(self, path: Path | None = None,
                             filters: PeriodFilters | None = None) -> Path | None:
         """Ask for the filters and a file, then make the period report off the GUI thread."""
+        from deskapp.qt.views.report_dialogs import PDF_FILTER, PeriodReportDialog
+
         window = self._window
         if filters is None:
             choices = await self._runner.db(self._queues.choices)
@@ -134,7 +160,8 @@ class ReportsMenu(QObject):
 
     def close(self) -> None:
         """Stop the reports' thread; the forms close with the window."""
-        self.exporter.close()
+        if "exporter" in self.__dict__:  # made on first use
+            self.exporter.close()
 
 
 def install_reports_menu(window: MainWindow, *, uow_factory: UnitOfWorkFactory,

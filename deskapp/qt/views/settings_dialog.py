@@ -24,7 +24,6 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QWidget
 
 from deskapp import user_settings
 from deskapp.domain.enums import Channel
-from deskapp.intake.background import store_mailbox_password
 from deskapp.qt import theme
 from deskapp.qt.generated.settings_dialog_ui import Ui_SettingsDialog
 from deskapp.qt.views.email_intake import EmailIntakeTab
@@ -205,6 +204,8 @@ class SettingsDialog(QDialog):
                                      "is for.")
                     self.ui.tabs.setCurrentWidget(self.emailTab)
                     return
+                from deskapp.intake.background import store_mailbox_password
+
                 store_mailbox_password(new.email_intake, self.emailTab.password())
             if connection.kind is DatabaseKind.POSTGRESQL:
                 if connection.password_mode is PasswordMode.KEYRING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -21,15 +21,11 @@ from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import User
 from deskapp.qt.models.incident_mime import DraggedIncident
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.assignment_rules_editor import AssignmentRulesEditor
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.notifications import AssignmentNotifier
-from deskapp.qt.views.reassign_dialog import NoteDialog, ReassignDialog, permission_message
 from deskapp.qt.views.workload_view import WorkloadPanel
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.assignment import AssignmentService, IncidentRef
-from deskapp.services.assignment_rules import AssignmentRuleService
-from deskapp.services.catalog import CatalogService
 from deskapp.services.changes import Change
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, allowed
@@ -37,9 +33,14 @@ from deskapp.services.ports import Clock, UnitOfWorkFactory
 from deskapp.services.reference import ReferenceService
 from deskapp.services.workload import WorkloadService
 
+if TYPE_CHECKING:
+    # The dialogs and the rules editor load when first opened, not at the window's start.
+    from deskapp.qt.views.assignment_rules_editor import AssignmentRulesEditor
+    from deskapp.qt.views.reassign_dialog import NoteDialog, ReassignDialog
+
 log = logging.getLogger(__name__)
 
-_Dialog = TypeVar("_Dialog", ReassignDialog, NoteDialog)
+_Dialog = TypeVar("_Dialog", "ReassignDialog", "NoteDialog")
 
 SHOWS_WORKLOAD_AT_START = frozenset({Role.LEAD, Role.MANAGER, Role.ADMIN})
 """Roles that see the workload panel at first; agents open it from the Team menu."""
@@ -83,12 +84,9 @@ class TeamMenu(QObject):
         self._prepare_table()
         window.live_refresh_started.connect(self._on_live_refresh)
         window.action("actionRefresh").triggered.connect(self._on_live_refresh)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass  # no loop yet: the first live refresh starts the notifications
-        else:
-            runner.spawn(self.notifier.start(), name="notifications start")
+        # The panel's figures and the notifications wait for the queue's first rows: the
+        # user waits for those, and one database thread serves both on SQLite.
+        window.first_rows_shown.connect(self._after_first_rows)
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -210,6 +208,8 @@ class TeamMenu(QObject):
         chosen = incidents if incidents is not None else self._need_selection()
         if not chosen:
             return None
+        from deskapp.qt.views.reassign_dialog import ReassignDialog
+
         dialog = ReassignDialog(self.assignment, self.workload, self._runner, chosen,
                                 group_id=group_id, assignee_id=assignee_id,
                                 parent=self._window)
@@ -220,6 +220,8 @@ class TeamMenu(QObject):
         chosen = self._need_selection()
         if not chosen:
             return None
+        from deskapp.qt.views.reassign_dialog import ReassignDialog
+
         dialog = ReassignDialog(self.assignment, self.workload, self._runner, chosen,
                                 escalate=True, parent=self._window)
         return self._show(dialog, load=True)
@@ -234,6 +236,8 @@ class TeamMenu(QObject):
 
         async def submit(note: str) -> Change:
             return await self._runner.db(self.assignment.hand_back, ref, note)
+
+        from deskapp.qt.views.reassign_dialog import NoteDialog
 
         dialog = NoteDialog(f"Hand back {first.number}",
                             "A note for the group: what you found, what is left to do.",
@@ -251,12 +255,16 @@ class TeamMenu(QObject):
         async def submit(reason: str) -> Change:
             return await self._runner.db(self.assignment.escalate_hierarchical, ref, reason)
 
+        from deskapp.qt.views.reassign_dialog import NoteDialog
+
         dialog = NoteDialog(f"Escalate {first.number} to the lead",
                             "Why the lead or a manager must look at it:", "Escalate",
                             submit, self._runner, parent=self._window)
         return self._show(dialog)
 
     def _show(self, dialog: _Dialog, *, load: bool = False) -> _Dialog:
+        from deskapp.qt.views.reassign_dialog import ReassignDialog
+
         if self.dialog is not None and self.dialog.isVisible():
             self.dialog.close()
         self.dialog = dialog
@@ -273,6 +281,10 @@ class TeamMenu(QObject):
     def open_rules_editor(self) -> AssignmentRulesEditor:
         """Show the assignment rules window (one per main window), loading the rules."""
         if self.rules_editor is None:
+            from deskapp.qt.views.assignment_rules_editor import AssignmentRulesEditor
+            from deskapp.services.assignment_rules import AssignmentRuleService
+            from deskapp.services.catalog import CatalogService
+
             self.rules_editor = AssignmentRulesEditor(
                 AssignmentRuleService(self._uow_factory, self._user.id, self._clock),
                 CatalogService(self._uow_factory), self._runner,
@@ -303,6 +315,8 @@ class TeamMenu(QObject):
                 change = await self._runner.db(self.assignment.assign_to_me,
                                                IncidentRef(incident.id, incident.version))
             except PermissionDeniedError as exc:
+                from deskapp.qt.views.reassign_dialog import permission_message
+
                 self._window.show_error(permission_message(exc))
                 break
             except Exception as exc:
@@ -352,8 +366,14 @@ class TeamMenu(QObject):
         self.notifier.check_soon()
 
     def _on_dock_visibility(self, visible: bool) -> None:
-        if visible:
+        if visible and self._window.first_rows_done:
             self.panel.start_refresh()
+
+    def _after_first_rows(self) -> None:
+        if self.dock.isVisible():
+            self.panel.start_refresh()
+        if not self.notifier.started:
+            self._runner.spawn(self.notifier.start(), name="notifications start")
 
 
 def install_team_menu(window: MainWindow, *, uow_factory: UnitOfWorkFactory,

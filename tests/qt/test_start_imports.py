@@ -1,0 +1,87 @@
+"""The start path loads only what the first painted queue needs.
+
+Every module loaded before the queue shows costs start-up time and resident memory
+(DESIGN.md: cold start under 1 s, queue window memory within 1.5x QSqlQueryModel's). A fresh
+interpreter goes through the start as the application does (imports, open the database, sign
+in, build the main window with its menus) and then lists what it loaded: the modules below
+must load only when the user asks for what they do. Timing is the benchmark's business
+(``python -m tests.bench.startup``), not this test's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+_START = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+
+from deskapp import cli
+
+cli._parser([]).parse_args([])  # `deskapp` parses its (absent) arguments first
+from deskapp.app import build_main_window
+from deskapp.persistence.database import open_database
+from deskapp.qt.runner import DbRunner
+from deskapp.services.setup import sign_in
+
+app = QApplication(["deskapp-start-imports"])
+database = open_database(sys.argv[1])
+user = sign_in(database.uow_factory, None)
+runner = DbRunner.for_dialect(database.dialect)
+window = build_main_window(database, user, runner, live_updates=False)
+window.show()
+app.processEvents()
+print(json.dumps(sorted(sys.modules)))
+window.close()
+runner.close()
+database.close()
+"""
+
+NOT_AT_START = (
+    # Third-party libraries behind menus, dialogs and background work.
+    "alembic", "mako", "keyring", "reportlab", "openpyxl", "imaplib",
+    # Qt modules the queue window does not use.
+    "PySide6.QtSql", "PySide6.QtNetwork", "PySide6.QtSvg", "PySide6.QtPrintSupport",
+    # Email and alert intake (the IMAP client, the mail parser, the listener) run only when
+    # switched on or asked for on the command line.
+    "deskapp.intake.background", "deskapp.intake.imap_mailbox",
+    "deskapp.intake.email_command", "deskapp.intake.alerts_cli",
+    "deskapp.intake.alert_listener",
+    "deskapp.services.intake.mail_parsing",
+    # Repositories a unit of work makes on first use.
+    "deskapp.persistence.alert_repository", "deskapp.persistence.assignment_repository",
+    "deskapp.persistence.bulk", "deskapp.persistence.email_intake_repository",
+    "deskapp.persistence.report_queries", "deskapp.persistence.review_repository",
+    "deskapp.persistence.workload_queries",
+    # Forms, dialogs and windows behind menus, and the services only they use.
+    "deskapp.qt.views.call_form", "deskapp.qt.views.incident_form",
+    "deskapp.qt.views.review_form", "deskapp.qt.views.report_dialogs",
+    "deskapp.qt.views.reassign_dialog", "deskapp.qt.views.assignment_rules_editor",
+    "deskapp.qt.views.matrix_editor", "deskapp.qt.views.alert_rules_editor",
+    "deskapp.qt.views.audit_viewer", "deskapp.qt.views.filter_dialog",
+    "deskapp.services.matrix_admin", "deskapp.services.intake.alert_rules",
+    "deskapp.services.report_data",
+    "deskapp.services.reviews", "deskapp.services.demo", "deskapp.reports",
+)
+
+
+def _loaded_at_start(database_url: str) -> set[str]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", _START, database_url], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    return set(json.loads(last))
+
+
+def test_the_start_path_leaves_menus_dialogs_and_intake_unloaded(
+        database_url: str, backend: str) -> None:
+    loaded = _loaded_at_start(database_url)
+    assert "deskapp.qt.views.main_window" in loaded  # the test does reach the window
+    unwanted = [name for name in NOT_AT_START if name in loaded]
+    if backend == "sqlite":
+        unwanted += [name for name in ("psycopg",) if name in loaded]
+    assert unwanted == []
