@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -116,6 +117,18 @@ class AlertListener(ThreadingHTTPServer):
     def count(self) -> None:
         with self._count_lock:
             self.stored += 1
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a request's failure instead of printing a traceback to stderr.
+
+        A sender that hangs up on a kept-alive connection (a reset, a broken pipe) is
+        ordinary: one line at info level; anything else is logged with its traceback.
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            log.info("%s hung up: %s", client_address[0], error)
+        else:
+            log.exception("Request from %s failed", client_address[0])
 
 
 class _Handler(BaseHTTPRequestHandler):
