@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from deskapp.domain.errors import ValidationError
+from deskapp.domain.text import refuse_nul
 
 MAX_CATEGORY_NAME = 120
 MAX_SERVICE_NAME = 160
@@ -37,6 +38,7 @@ def catalog_name(value: str, what: str, limit: int) -> str:
     name = " ".join((value or "").split())
     if not name:
         raise ValidationError(f"{what} needs a name.", field="name")
+    refuse_nul(name, f"The name of {what[0].lower()}{what[1:]}", "name")
     if len(name) > limit:
         raise ValidationError(f"{what} names are at most {limit} characters long; "
                               f"this one has {len(name)}.", field="name")
@@ -46,6 +48,7 @@ def catalog_name(value: str, what: str, limit: int) -> str:
 def catalog_description(value: str) -> str:
     """A description stripped, or ValidationError when too long."""
     text = (value or "").strip()
+    refuse_nul(text, "The description", "description")
     if len(text) > MAX_CATALOG_DESCRIPTION:
         raise ValidationError(f"Descriptions are at most {MAX_CATALOG_DESCRIPTION} characters "
                               f"long; this one has {len(text)}.", field="description")

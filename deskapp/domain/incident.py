@@ -19,6 +19,7 @@ from deskapp.domain.enums import (
 from deskapp.domain.errors import TransitionError, ValidationError
 from deskapp.domain.lifecycle import check_transition
 from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.text import refuse_nul
 
 MAX_SHORT_DESCRIPTION = 160
 MAX_DESCRIPTION = 4000
@@ -36,6 +37,7 @@ def _text(value: str | None, what: str, limit: int, *, required: bool = False) -
     text = (value or "").strip()
     if required and not text:
         raise ValidationError(f"{what} is required.", field=what)
+    refuse_nul(text, what, what)
     if len(text) > limit:
         raise ValidationError(
             f"{what} is {len(text)} characters long; at most {limit} are allowed.", field=what

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ValidationError
+from deskapp.domain.text import refuse_nul
 
 
 @dataclass(frozen=True)
@@ -67,5 +68,6 @@ def check_caller(caller: Caller) -> None:
         if len(value) > limit:
             raise ValidationError(f"The caller's {what} is longer than {limit} characters.",
                                   field=what)
+        refuse_nul(value, f"The caller's {what}", what)
     if caller.email and "@" not in caller.email:
         raise ValidationError(f"'{caller.email}' is not an email address.", field="email")

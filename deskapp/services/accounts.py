@@ -23,6 +23,7 @@ from deskapp.domain.credentials import Credential, SignInError
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import NotFoundError, ValidationError
 from deskapp.domain.people import User
+from deskapp.domain.text import refuse_nul
 from deskapp.services import audit
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, require
@@ -290,6 +291,7 @@ class AccountService:
         check_password(password)
         if not full_name.strip():
             raise ValidationError("A person needs a name.", "full_name")
+        refuse_nul(full_name + email, "The name or email", "full_name")
         now = self._clock()
         with self._uow(write=True) as uow:
             self._require_admin(uow, actor_id)

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.people import Group, User
+from deskapp.domain.text import refuse_nul
 from deskapp.services import audit
 from deskapp.services.accounts import AccountService, DatabaseLogins
 from deskapp.services.incidents import utc_now
@@ -395,6 +396,7 @@ def _check_person(full_name: str, email: str) -> tuple[str, str]:
     name, mail = full_name.strip(), email.strip()
     if not name:
         raise ValidationError("A person needs a name.", "full_name")
+    refuse_nul(name + mail, "The name or email", "full_name")
     if len(name) > MAX_FULL_NAME:
         raise ValidationError(f"A name may have at most {MAX_FULL_NAME} characters.",
                               "full_name")
@@ -407,6 +409,8 @@ def _check_group(name: str, description: str) -> tuple[str, str]:
     name, description = name.strip(), description.strip()
     if not name:
         raise ValidationError("A group needs a name.", "name")
+    refuse_nul(name, "The group's name", "name")
+    refuse_nul(description, "The group's description", "description")
     if len(name) > MAX_GROUP_NAME:
         raise ValidationError(f"A group name may have at most {MAX_GROUP_NAME} characters.",
                               "name")

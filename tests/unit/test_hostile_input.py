@@ -9,6 +9,9 @@ table goes missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,8 +19,15 @@ from sqlalchemy import inspect
 
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.incident import MAX_DESCRIPTION, MAX_SHORT_DESCRIPTION
+from deskapp.domain.people import User
 from deskapp.persistence.database import Database
+from deskapp.services.caller_admin import CallerAdminService
+from deskapp.services.caller_admin_dto import CallerEdit
+from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.people_admin import PeopleAdminService
+
+T = TypeVar("T")
 
 SQL = ["'", '"', ";", "--", "/*", "*/", "\\", "%", "_", "' OR '1'='1", "'); DROP TABLE "
        "incidents; --", "\" OR \"\"=\"", "$$", "E'\\x00'", "NEAR(", "AND", "*", "^", ":",
@@ -98,3 +108,80 @@ def test_known_attacks_are_plain_text(database: Database, service: IncidentServi
     assert service.lookup_callers(value[:10], 5)[0].name == value.strip()
     service.search(value)
     assert {"incidents", "users"} <= _tables(database)
+
+
+def _stored_or_refused(act: Callable[[], T]) -> T | None:
+    """What ``act`` returns, or None when it refused the text with a sentence saying why."""
+    try:
+        return act()
+    except ValidationError as exc:
+        assert str(exc).strip(), "a refusal says why"
+        return None
+
+
+@SETTINGS
+@given(name=hostile, description=hostile)
+def test_hostile_text_through_the_administration_screens_services(
+        database: Database, admin: User, service: IncidentService, name: str,
+        description: str) -> None:
+    """Groups, categories, services, configuration items and callers, as the admin windows
+    send them: stored exactly as the rules keep them (trimmed; catalogue names with their
+    whitespace folded), or refused with a message; never a database error."""
+    tables = _tables(database)
+    people = PeopleAdminService(database.uow_factory, admin.id)
+    catalog = CatalogAdminService(cast(CatalogAdminUnitOfWorkFactory, database.uow_factory),
+                                  admin.id)
+    folded = " ".join(name.split())
+
+    group_id = _stored_or_refused(lambda: people.create_group(name, description))
+    if group_id is not None:
+        group = next(g for g in people.groups() if g.id == group_id)
+        assert (group.name, group.description) == (name.strip(), description.strip())
+
+    category = _stored_or_refused(lambda: catalog.add_category(name))
+    if category is not None:
+        assert category.name == folded
+        assert [c.name for c in catalog.load().categories if c.id == category.id] == [folded]
+
+    entry = _stored_or_refused(lambda: catalog.add_service(name, description))
+    if entry is not None:
+        stored = next(s for s in catalog.load().services if s.id == entry.id)
+        assert (stored.name, stored.description) == (folded, description.strip())
+
+    item = _stored_or_refused(
+        lambda: catalog.add_configuration_item(name, "server", None, description))
+    if item is not None:
+        stored_item = next(c for c in catalog.load().configuration_items if c.id == item.id)
+        assert (stored_item.name, stored_item.description) == (folded, description.strip())
+
+    callers = CallerAdminService(database.uow_factory, admin.id)
+    caller = service.add_caller("Plain Caller")
+    edited = _stored_or_refused(lambda: callers.edit(
+        caller.id, caller_version(callers, caller.id),
+        CallerEdit(name, department=description[:120], location=name[:120])))
+    if edited is not None:
+        assert callers.get(caller.id).name == edited.name == name.strip()
+    assert _tables(database) == tables
+
+
+def caller_version(callers: CallerAdminService, caller_id: int) -> int:
+    """The version the admin window would hold for the caller."""
+    return callers.get(caller_id).version
+
+
+@pytest.mark.parametrize("value", [
+    "'); DROP TABLE assignment_groups; --", "nul\x00inside", "\u202eevil\u202c \U0001f525",
+    "x" * 5000])
+def test_known_attacks_on_the_administration_services(database: Database, admin: User,
+                                                      value: str) -> None:
+    people = PeopleAdminService(database.uow_factory, admin.id)
+    catalog = CatalogAdminService(cast(CatalogAdminUnitOfWorkFactory, database.uow_factory),
+                                  admin.id)
+    group_id = _stored_or_refused(lambda: people.create_group(value))
+    category = _stored_or_refused(lambda: catalog.add_category(value))
+    if "\x00" in value or len(value) > 1000:
+        assert group_id is None and category is None
+    else:
+        assert [g.name for g in people.groups() if g.id == group_id] == [value]
+        assert category is not None and category.name == value
+    assert {"assignment_groups", "categories"} <= _tables(database)
