@@ -152,9 +152,13 @@ def _group_loads(groups: Iterable[Group], counts: Iterable[LoadCount],
                                  loads.get(None, ()))
         total = _agent_load(group.id, None, TOTAL_NAME, False, False,
                             [c for cs in loads.values() for c in cs])
+        if not group.active and total.open == 0:
+            continue  # deactivated and emptied: nothing left to watch or move
         lead_entry = leads.get(group.lead_id) if group.lead_id is not None else None
         lead = lead_entry[0] if lead_entry is not None else None
-        result.append(GroupLoad(group.id, group.name, lead, tuple(agents), unassigned, total))
+        # A deactivated group still holding work stays in view, named so, until it is moved.
+        name = group.name if group.active else f"{group.name} (inactive)"
+        result.append(GroupLoad(group.id, name, lead, tuple(agents), unassigned, total))
     return result
 
 

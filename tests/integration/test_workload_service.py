@@ -162,6 +162,28 @@ def test_who_sees_which_groups(database: Database, desk: Desk, clock: FakeClock)
     assert names(desk.manager) == ["Network", "Service Desk"]
 
 
+def test_a_deactivated_group_shows_while_it_still_holds_open_work(
+        database: Database, desk: Desk, clock: FakeClock) -> None:
+    with database.uow_factory(write=True) as uow:
+        uow.groups.add(Group(0, "Old Desk"), [desk.ann.id])
+        uow.commit()
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE assignment_groups SET active = false "
+                                   "WHERE name IN ('Network', 'Old Desk')")
+
+    def names() -> list[str]:
+        workload = WorkloadService(database.uow_factory, desk.manager.id, clock).workload()
+        return [g.name for g in workload.groups]
+
+    # Network still holds open incidents to move; the empty Old Desk is gone from view.
+    assert names() == ["Network (inactive)", "Service Desk"]
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE incidents SET assignment_group_id = NULL, assignee_id = NULL "
+            f"WHERE assignment_group_id = {desk.network.id}")
+    assert names() == ["Service Desk"]
+
+
 def test_an_inactive_user_reads_nothing(database: Database, desk: Desk,
                                         clock: FakeClock) -> None:
     with database.engine.begin() as connection:
