@@ -26,6 +26,7 @@ from deskapp.qt.views.callers_admin import (
     MergeDialog,
 )
 from deskapp.qt.views.callers_review import CallersReviewDialog
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.caller_admin_dto import CallerAdminRow, CallerEdit
 from deskapp.services.dto import CallerView
@@ -129,7 +130,9 @@ def test_the_window_edits_refuses_stale_edits_and_deactivates(
     assert window.edits["location"].text() == "London"
     qtbot.waitUntil(lambda: window.model.index(0, 0).data() == "Ada King")
     qtbot.keyClick(window.edits["location"], Qt.Key.Key_Escape)
-    assert window.edits["name"].text() == "Ada King" and window.edits["location"].text() == ""
+    _answer(qtbot, window, Button.Discard)  # Esc asks before it drops the typing
+    qtbot.waitUntil(lambda: window.edits["name"].text() == "Ada King")
+    assert window.edits["location"].text() == ""
 
     row = run(window.set_active(False))
     assert row is not None and not row.active
@@ -309,4 +312,124 @@ def test_the_window_works_from_the_keyboard(
     qtbot.keyClick(window.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window.search.hasFocus() and window.search.selectedText() == "gra"
     qtbot.keyClick(window.search, Qt.Key.Key_Escape)  # nothing unsaved: Esc closes
+    assert not window.isVisible()
+
+
+def _answer(qtbot: QtBot, window: CallersAdminWindow, button: Button) -> str:
+    """Answer the open question as a user would; what it asked."""
+    def open_box() -> QuestionBox | None:
+        # An answered box may linger (deleteLater) next to the new one.
+        return next((b for b in window.findChildren(QuestionBox) if b.isVisible()), None)
+
+    qtbot.waitUntil(lambda: open_box() is not None)
+    box = open_box()
+    assert box is not None
+    text = box.text()
+    box.button(button).click()
+    return text
+
+
+def _click_row(qtbot: QtBot, window: CallersAdminWindow, row: int) -> None:
+    rect = window.table.visualRect(window.model.index(row, CallerColumn.NAME))
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def _stored_email(database: Database, caller_id: int) -> str:
+    with database.engine.connect() as connection:
+        email: str = connection.execute(text("SELECT email FROM callers WHERE id = :c"),
+                                        {"c": caller_id}).scalar_one()
+    return email
+
+
+def test_unsaved_edits_are_not_lost_moving_to_another_caller(
+        qtbot: QtBot, run: Await, service: IncidentService, database: Database,
+        callers_window: CallersAdminWindow) -> None:
+    ada = service.add_caller("Ada Lovelace")
+    bo = service.add_caller("Bo Bright")
+    window = callers_window
+    window.show()
+    run(window.load())
+    assert window.edits["name"].text() == "Ada Lovelace"
+    qtbot.keyClicks(window.edits["email"], "ada@example.com")
+
+    # A click on the next row asks first; Cancel keeps Ada and what was typed.
+    _click_row(qtbot, window, 1)
+    assert "Ada Lovelace" in _answer(qtbot, window, Button.Cancel)
+    qtbot.waitUntil(lambda: not window._asking)
+    assert window.edits["email"].text() == "ada@example.com"
+    assert window.table.currentIndex().row() == 0 and window.panel.title() == f"Caller #{ada.id}"
+
+    # Down in the list asks too; Save stores the email, then Bo is shown.
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Down)
+    _answer(qtbot, window, Button.Save)
+    qtbot.waitUntil(lambda: window.edits["name"].text() == "Bo Bright")
+    assert window.table.currentIndex().row() == 1 and not window.saveButton.isEnabled()
+    assert _stored_email(database, ada.id) == "ada@example.com"
+
+    # Discard drops the typing and moves on.
+    qtbot.keyClicks(window.edits["email"], "bo@example.com")
+    _click_row(qtbot, window, 0)
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: window.edits["name"].text() == "Ada Lovelace")
+    assert window.edits["email"].text() == "ada@example.com"
+    assert _stored_email(database, bo.id) == ""
+
+    # A new search keeps the edited caller in the panel, without a question.
+    qtbot.keyClicks(window.edits["phone"], "555 0100")
+    qtbot.keyClicks(window.search, "B")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert window.edits["phone"].text() == "555 0100"
+    assert window.panel.title() == f"Caller #{ada.id}"
+    assert not [b for b in window.findChildren(QuestionBox) if b.isVisible()]
+    window.close()
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: not window.isVisible())
+
+
+def test_esc_and_closing_with_unsaved_edits_ask_first(
+        qtbot: QtBot, run: Await, service: IncidentService, database: Database,
+        callers_window: CallersAdminWindow) -> None:
+    ada = service.add_caller("Ada Lovelace")
+    window = callers_window
+    window.show()
+    run(window.load())
+    email = window.edits["email"]
+    qtbot.keyClicks(email, "ada@example.com")
+
+    # Esc asks; Cancel goes on typing, Discard shows the caller as stored (window open).
+    qtbot.keyClick(email, Qt.Key.Key_Escape)
+    _answer(qtbot, window, Button.Cancel)
+    qtbot.waitUntil(lambda: not window._asking)
+    assert window.isVisible() and email.text() == "ada@example.com"
+    window.activateWindow()  # offscreen, the answered box does not hand activation back
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(email, Qt.Key.Key_Escape)
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: email.text() == "")
+    assert window.isVisible() and window.status.text() == "Changes discarded."
+
+    # Closing asks; Cancel keeps the window, Save stores and closes.
+    qtbot.keyClicks(email, "ada@example.com")
+    window.close()
+    _answer(qtbot, window, Button.Cancel)
+    qtbot.waitUntil(lambda: not window._asking)
+    assert window.isVisible() and email.text() == "ada@example.com"
+    window.close()
+    _answer(qtbot, window, Button.Save)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert _stored_email(database, ada.id) == "ada@example.com"
+
+    # Discard on close closes; shown again, the panel holds what is stored.
+    window.show()
+    run(window.load())
+    qtbot.keyClicks(email, ".uk")
+    window.close()
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert _stored_email(database, ada.id) == "ada@example.com"
+    window.show()
+    run(window.load())
+    assert email.text() == "ada@example.com" and not window.saveButton.isEnabled()
+    window.close()
     assert not window.isVisible()

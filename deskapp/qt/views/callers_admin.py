@@ -8,8 +8,9 @@ the edit: a caller changed meanwhile by someone else is refused, and what was ty
 duplicates), which shows them side by side with a radio button per field.
 
 Keyboard: Ctrl+F search, Down from the search box into the list, Enter in the list to the
-edit panel, Ctrl+S save, Esc discards unsaved edits (or closes the window when there are
-none), Ctrl+M merge, Ctrl+D find duplicates.
+edit panel, Ctrl+S save, Esc asks whether to save or discard unsaved edits (or closes the
+window when there are none), Ctrl+M merge, Ctrl+D find duplicates. Moving to another caller
+or closing the window with unsaved edits asks Save / Discard / Cancel first.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from PySide6.QtWidgets import (
 from deskapp.qt import theme
 from deskapp.qt.models.caller_admin_model import CallerAdminModel, CallerColumn, status_text
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.caller_admin import CallerAdminService, merged_values
 from deskapp.services.caller_admin_dto import (
     MERGE_FIELDS,
@@ -363,6 +365,8 @@ class CallersAdminWindow(QWidget):
         self._may_administer = False
         self._current: CallerAdminRow | None = None
         self._dirty = False
+        self._asking = False
+        """A Save / Discard / Cancel question is open; its answer decides what comes next."""
         self._note = ""
         self.model = CallerAdminModel(service.page, runner, self)
         self.merge_flow = MergeFlow(service, runner, self, self._merged, self.show_message)
@@ -504,11 +508,16 @@ class CallersAdminWindow(QWidget):
         # What a merge said stays in front of the count of the list read after it.
         note, self._note = (self._note + " ") if self._note else "", ""
         self.show_message(f"{note}{shown:,} caller(s) shown{more}.", False)
-        if first:
+        if self._keeps_typing():
+            # A new search (or a page) never throws away what was typed: the edited caller
+            # stays in the panel, selected if the list shows it.
+            assert self._current is not None
+            at = self.model.row_of(self._current.id)
+            if at is not None and self.table.currentIndex().row() != at:
+                self._select_row(at)
+        elif first:
             if shown:
-                self.table.selectionModel().setCurrentIndex(
-                    self.model.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
-                    | QItemSelectionModel.SelectionFlag.Rows)
+                self._select_row(0)
             else:
                 self._show_caller(None)
         elif self._current is not None and self.model.row_of(self._current.id) is None:
@@ -516,9 +525,65 @@ class CallersAdminWindow(QWidget):
 
     # --- the edit panel -----------------------------------------------------------------
 
+    def _keeps_typing(self) -> bool:
+        return self._dirty and self._current is not None
+
+    def _select_row(self, at: int) -> None:
+        self.table.selectionModel().setCurrentIndex(
+            self.model.index(at, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+
     def _current_changed(self) -> None:
+        """Show the newly selected caller, unless that would throw away typed edits: then
+        go back to the edited caller and ask Save / Discard / Cancel first."""
+        if self._asking:
+            return  # the question is open (or being answered); its answer moves on
         index = self.table.currentIndex()
-        self._show_caller(self.model.row_at(index.row()) if index.isValid() else None)
+        target = self.model.row_at(index.row()) if index.isValid() else None
+        if not self._keeps_typing():
+            self._show_caller(target)
+            return
+        edited = self._current
+        assert edited is not None
+        if target is None or target.id == edited.id:
+            return  # the list was searched again or refreshed: the typing stays in view
+        self._asking = True
+        self._put_back(edited.id)
+        self._runner.spawn(self._ask_then_show(target.id), name="caller unsaved edits")
+
+    def _put_back(self, caller_id: int) -> None:
+        """Select the edited caller again (or nothing if the list no longer shows it)."""
+        at = self.model.row_of(caller_id)
+        if at is not None:
+            self._select_row(at)
+        else:
+            self.table.selectionModel().clear()
+
+    async def _ask_unsaved(self) -> Button:
+        """Ask what becomes of the panel's unsaved edits (the Users window's question)."""
+        edited = self._current
+        name = _caller_title(edited) if edited is not None else "this caller"
+        self._asking = True
+        try:
+            return await QuestionBox.ask(
+                self, "Unsaved changes",
+                f"The changes to {name} are not saved yet.",
+                Button.Save | Button.Discard | Button.Cancel, Button.Save)
+        finally:
+            self._asking = False
+
+    async def _ask_then_show(self, target_id: int) -> None:
+        """The user moved to another caller with unsaved edits: save or drop them first."""
+        answer = await self._ask_unsaved()
+        if answer == Button.Cancel or (answer == Button.Save and await self.save_now() is None):
+            return  # kept (or refused: the message says why, and the typing stays)
+        self._discard()  # after a save: nothing left to drop
+        at = self.model.row_of(target_id)
+        if at is None:
+            self._show_caller(None)
+            return
+        self._select_row(at)
+        self._show_caller(self.model.row_at(at))  # also when the row was current already
 
     def _show_caller(self, row: CallerAdminRow | None) -> None:
         self._current = row
@@ -560,6 +625,14 @@ class CallersAdminWindow(QWidget):
         return CallerEdit(text["name"], text["email"], text["phone"], text["department"],
                           text["location"], self.vip.isChecked())
 
+    def _restore(self, typed: CallerEdit) -> None:
+        for name, edit in self.edits.items():
+            edit.setText(str(getattr(typed, name)))
+        self.vip.blockSignals(True)
+        self.vip.setChecked(typed.vip)
+        self.vip.blockSignals(False)
+        self._edited()
+
     def save(self) -> None:
         """Save the panel's edits to the selected caller (the version read goes along)."""
         if self._current is not None and self._dirty and self.saveButton.isEnabled():
@@ -575,8 +648,8 @@ class CallersAdminWindow(QWidget):
             saved = await self._runner.db(self._service.edit, row.id, row.version,
                                           self.edit_values())
         except Exception as exc:  # the reason is what the user needs, whatever it is
-            self.show_message(describe_error(exc) + " (Esc discards your changes and shows "
-                              "the caller as stored.)", True)
+            self.show_message(describe_error(exc) + " (Esc, then Discard, drops your changes "
+                              "and shows the caller as stored.)", True)
             self._update_enabled()
             self._refresh_listed(row.id)
             return None
@@ -596,13 +669,28 @@ class CallersAdminWindow(QWidget):
         self._runner.spawn(refresh(), name="refresh caller")
 
     def _escape(self) -> None:
-        if self._dirty and self._current is not None:
-            at = self.model.row_of(self._current.id)
-            self._show_caller(self.model.row_at(at) if at is not None else self._current)
-            self.show_message("Changes discarded.", False)
-            self.table.setFocus()
+        if self._asking:
+            return
+        if self._keeps_typing():
+            self._runner.spawn(self._escape_unsaved(), name="caller escape")
         else:
             self.close()
+
+    async def _escape_unsaved(self) -> None:
+        """Esc with unsaved edits: save them, or show the caller as stored, or go on typing."""
+        answer = await self._ask_unsaved()
+        if answer == Button.Save:
+            await self.save_now()
+        elif answer == Button.Discard:
+            self._discard()
+            self.show_message("Changes discarded.", False)
+            self.table.setFocus()
+
+    def _discard(self) -> None:
+        """Drop the typed edits: the panel shows the caller as last listed."""
+        if self._current is not None:
+            at = self.model.row_of(self._current.id)
+            self._show_caller(self.model.row_at(at) if at is not None else self._current)
 
     def toggle_active(self) -> None:
         """Deactivate the selected caller, or reactivate it."""
@@ -620,7 +708,11 @@ class CallersAdminWindow(QWidget):
             self._refresh_listed(row.id)
             return None
         self.model.update_row(saved)
+        typed = self.edit_values() if self._dirty else None
         self._show_caller(saved)
+        if typed is not None:
+            # Deactivating is no reason to lose what was typed: it stays, to be saved.
+            self._restore(typed)
         self.show_message(f"{_caller_title(saved)} is now "
                           f"{'active' if active else 'inactive'}.", False)
         return saved
@@ -706,9 +798,22 @@ class CallersAdminWindow(QWidget):
         return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._keeps_typing() and not self._runner.closed:
+            event.ignore()  # the answer closes the window (or not)
+            if not self._asking:
+                self._runner.spawn(self._confirm_close(), name="caller close")
+            return
         self._timer.stop()
         self.model.cancel()
         super().closeEvent(event)
+
+    async def _confirm_close(self) -> None:
+        """Closing with unsaved edits: save them first, drop them, or stay."""
+        answer = await self._ask_unsaved()
+        if answer == Button.Cancel or (answer == Button.Save and await self.save_now() is None):
+            return
+        self._discard()  # shown again later (Admin > Callers…), it shows what is stored
+        self.close()
 
 
 def merge_into_existing(service: CallerAdminService, runner: DbRunner, parent: QWidget,
