@@ -433,3 +433,28 @@ def test_esc_and_closing_with_unsaved_edits_ask_first(
     assert email.text() == "ada@example.com" and not window.saveButton.isEnabled()
     window.close()
     assert not window.isVisible()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_long_message_gets_the_lines_it_needs_at_once(
+        qtbot: QtBot, run: Await, service: IncidentService,
+        callers_window: CallersAdminWindow) -> None:
+    service.add_caller("Ada Lovelace")
+    window = callers_window
+    window.show()
+    run(window.load())
+    QApplication.processEvents()
+    one_line = window.status.height()
+    for width in (1100, 700):
+        window.resize(width, 500)
+        QApplication.processEvents()
+        window.show_message("Caller “Ada Lovelace” (#1) was changed by another user after you "
+                            "opened it; reload it to see their change, then apply yours "
+                            "again. (Esc, then Discard, drops your changes and shows the "
+                            "caller as stored.)", True)
+        # No event loop in between: a grab (or a paint) now shows every line.
+        status = window.status
+        assert status.height() >= status.heightForWidth(status.width()) > one_line
+        assert status.geometry().bottom() < window.height()
+        window.show_message("1 caller(s) shown.")
+    window.close()

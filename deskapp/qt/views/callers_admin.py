@@ -779,6 +779,11 @@ class CallersAdminWindow(QWidget):
         """Say something under the list (in the error colour if ``error``)."""
         self.status.setText(text)
         self.status.setStyleSheet(theme.text_style(theme.colours().error) if error else "")
+        # The label wraps: a longer message needs more lines than the last one had. Lay out
+        # now, so it is never painted (or grabbed) squeezed into the old height, clipped.
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
 
     # --- keyboard -----------------------------------------------------------------------
 
