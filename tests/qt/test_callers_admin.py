@@ -458,3 +458,27 @@ def test_a_long_message_gets_the_lines_it_needs_at_once(
         assert status.geometry().bottom() < window.height()
         window.show_message("1 caller(s) shown.")
     window.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_every_column_shows_its_text_whole_at_the_default_size(
+        callers_window: CallersAdminWindow) -> None:
+    window = callers_window
+    merged = CallerAdminRow(5246, "Jane Duplicate", "jane.dup@example.com", "+47 555 12345",
+                            "Finance", "Oslo", False, False, 5247, True, 3, 0)
+    window.model.set_rows([_row(5247, "Jane  Duplicate", "Jane.Dup@Example.com",
+                                "+47 555 12345", count=1234, vip=True),
+                           merged,
+                           CallerAdminRow(5248, "Ann Other", "", "", "Changed by other",
+                                          "Bergen", False, False, None, False, 1, 0)])
+    window.show()
+    QApplication.processEvents()
+    table = window.table
+    assert not table.wordWrap()
+    assert window.model.index(1, CallerColumn.STATUS).data() == "Merged into #5247, to review"
+    for column in CallerColumn:
+        if column != CallerColumn.NAME:
+            assert table.columnWidth(column) >= table.sizeHintForColumn(column), column.name
+    assert table.columnWidth(CallerColumn.NAME) >= table.sizeHintForColumn(CallerColumn.NAME)
+    assert not table.horizontalScrollBar().isVisible()
+    window.close()

@@ -358,7 +358,8 @@ class CallersAdminWindow(QWidget):
         self.setObjectName("callersAdminWindow")
         self.setWindowTitle("Callers")
         self.setWindowFlag(Qt.WindowType.Window, True)
-        self.resize(1100, 600)
+        # Wide enough for every column at its contents' width next to the edit panel.
+        self.resize(1320, 640)
         self._service = service
         self._runner = runner
         self._may_edit = False
@@ -403,14 +404,13 @@ class CallersAdminWindow(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)
         self.table.verticalHeader().hide()
+        # One line per caller, each column as wide as what it shows (a status such as
+        # "Merged into #5247" whole); the name takes what is left.
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in ((CallerColumn.NAME, 140), (CallerColumn.EMAIL, 180),
-                              (CallerColumn.PHONE, 110), (CallerColumn.DEPARTMENT, 100),
-                              (CallerColumn.LOCATION, 100), (CallerColumn.VIP, 36),
-                              (CallerColumn.INCIDENTS, 64)):
-            header.resizeSection(column, width)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(CallerColumn.NAME, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(36)
         splitter.addWidget(self.table)
 
         self.panel = QGroupBox("Caller")
@@ -445,7 +445,7 @@ class CallersAdminWindow(QWidget):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([820, 300])
+        splitter.setSizes([1000, 320])
 
         self.status = QLabel()
         self.status.setObjectName("callersStatus")
