@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -24,6 +25,7 @@ from deskapp.qt.views.callers_admin import (
     CallersAdminWindow,
     DuplicatesDialog,
     MergeDialog,
+    visible_spaces,
 )
 from deskapp.qt.views.callers_review import CallersReviewDialog
 from deskapp.qt.widgets.questions import Button, QuestionBox
@@ -482,3 +484,29 @@ def test_every_column_shows_its_text_whole_at_the_default_size(
     assert table.columnWidth(CallerColumn.NAME) >= table.sizeHintForColumn(CallerColumn.NAME)
     assert not table.horizontalScrollBar().isVisible()
     window.close()
+
+
+def test_the_merge_dialog_shows_names_differing_only_in_spaces_apart(qtbot: QtBot) -> None:
+    assert visible_spaces("Jane  Duplicate") == "Jane··Duplicate"
+    assert visible_spaces(" Ada\tL ") == "·Ada·L·"
+    assert visible_spaces("Ada Lovelace") == "Ada Lovelace"
+    rows = [_row(5246, "Jane Duplicate", count=3), _row(5247, "Jane  Duplicate"),
+            _row(5248, "Smith & <Jones>")]
+    dialog = MergeDialog(rows)
+    qtbot.addWidget(dialog)
+    titles = [dialog.findChild(QLabel, f"mergeTitle_{i}") for i in (5246, 5247, 5248)]
+    shown = [QTextDocumentFragment.fromHtml(t.text()).toPlainText() for t in titles if t]
+    assert [line.split("\n")[0] for line in shown] == [
+        "Jane Duplicate (#5246)", "Jane··Duplicate (#5247)", "Smith & <Jones> (#5248)"]
+    note = dialog.findChild(QLabel, "mergeSpacesNote")
+    assert note is not None and note.text().startswith("“·” in a name above marks")
+    # The radio buttons keep the exact values.
+    names = dialog.field_groups["name"]
+    assert [names.button(i).text() for i in (5246, 5247, 5248)] == [
+        "Jane Duplicate", "Jane  Duplicate", "Smith && <Jones>"]
+    dialog.survivor_group.button(5247).setChecked(True)
+    assert "move to Jane··Duplicate (#5247)" in dialog.moveLabel.text()
+    assert dialog.findChild(QLabel, "mergeSpacesNote") is not None
+    plain = MergeDialog([*rows[:1], _row(2, "Ada Lovelace")])
+    qtbot.addWidget(plain)
+    assert plain.findChild(QLabel, "mergeSpacesNote") is None

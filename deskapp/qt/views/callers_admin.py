@@ -15,6 +15,8 @@ or closing the window with unsaved edits asks Save / Discard / Cancel first.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, QTimer
@@ -73,6 +75,21 @@ def _caller_title(row: CallerAdminRow) -> str:
     return f"{row.name} (#{row.id})"
 
 
+SPACE_MARK = "·"
+"""Stands for each character of a space a reader could not see (see ``visible_spaces``)."""
+_HIDDEN_SPACE = re.compile(r"^\s+|\s+$|\s{2,}|[^\S ]")
+
+
+def visible_spaces(text: str) -> str:
+    """``text`` with the spaces that do not show marked: "Jane··Duplicate".
+
+    A single space between words stays as it is; leading and trailing whitespace, runs of two
+    or more, and other whitespace characters (tab, no-break space) become one SPACE_MARK per
+    character, so two names differing only there look different.
+    """
+    return _HIDDEN_SPACE.sub(lambda match: SPACE_MARK * len(match.group()), text)
+
+
 # --- the merge dialog -----------------------------------------------------------------------
 
 class MergeDialog(QDialog):
@@ -99,9 +116,20 @@ class MergeDialog(QDialog):
         grid = QGridLayout()
         layout.addLayout(grid)
         for column, row in enumerate(rows, start=1):
-            title = QLabel(f"<b>{_caller_title(row)}</b><br>{row.incident_count:,} "
-                           f"incident(s), {status_text(row).lower()}")
+            # Rich text folds runs of spaces into one: mark them, or two names differing
+            # only by a double space would look the same.
+            title = QLabel(f"<b>{html.escape(visible_spaces(_caller_title(row)))}</b><br>"
+                           f"{row.incident_count:,} incident(s), "
+                           f"{html.escape(status_text(row).lower())}")
+            title.setTextFormat(Qt.TextFormat.RichText)
+            title.setObjectName(f"mergeTitle_{row.id}")
             grid.addWidget(title, 0, column)
+        if any(visible_spaces(row.name) != row.name for row in rows):
+            note = QLabel(f"“{SPACE_MARK}” in a name above marks a space you might not see "
+                          f"(a double space, a space at the start or end, a tab).")
+            note.setObjectName("mergeSpacesNote")
+            note.setWordWrap(True)
+            layout.addWidget(note)
         self.survivor_group = QButtonGroup(self)
         self.survivor_group.setObjectName("survivorGroup")
         grid.addWidget(QLabel("Keep this caller"), 1, 0)
@@ -117,13 +145,15 @@ class MergeDialog(QDialog):
             group.setObjectName(f"{name}Group")
             self.field_groups[name] = group
             for column, row in enumerate(rows, start=1):
-                button = QRadioButton(_shown(row.value(name)))
+                # The exact value ("&" doubled: it would make a shortcut, not show).
+                button = QRadioButton(_shown(row.value(name)).replace("&", "&&"))
                 button.setObjectName(f"{name}_{row.id}")
                 button.setToolTip(f"Keep {_caller_title(row)}'s {_FIELD_TITLES[name].lower()}")
                 group.addButton(button, row.id)
                 grid.addWidget(button, line, column)
         self.moveLabel = QLabel()
         self.moveLabel.setObjectName("mergeMoveLabel")
+        self.moveLabel.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.moveLabel)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.mergeButton = self.buttons.addButton("&Merge",
@@ -158,7 +188,8 @@ class MergeDialog(QDialog):
             group.button(chosen).setChecked(True)
         moving = sum(self.rows[i].incident_count for i in self.duplicate_ids)
         self.moveLabel.setText(
-            f"{moving:,} incident(s) will move to {_caller_title(self.rows[caller_id])}; "
+            f"{moving:,} incident(s) will move to "
+            f"{visible_spaces(_caller_title(self.rows[caller_id]))}; "
             f"{len(self.duplicate_ids)} caller(s) will be marked merged.")
 
     def choices(self) -> dict[str, int]:
