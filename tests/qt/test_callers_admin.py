@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -24,8 +25,10 @@ from deskapp.qt.views.callers_admin import (
     CallersAdminWindow,
     DuplicatesDialog,
     MergeDialog,
+    visible_spaces,
 )
 from deskapp.qt.views.callers_review import CallersReviewDialog
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.caller_admin_dto import CallerAdminRow, CallerEdit
 from deskapp.services.dto import CallerView
@@ -129,7 +132,9 @@ def test_the_window_edits_refuses_stale_edits_and_deactivates(
     assert window.edits["location"].text() == "London"
     qtbot.waitUntil(lambda: window.model.index(0, 0).data() == "Ada King")
     qtbot.keyClick(window.edits["location"], Qt.Key.Key_Escape)
-    assert window.edits["name"].text() == "Ada King" and window.edits["location"].text() == ""
+    _answer(qtbot, window, Button.Discard)  # Esc asks before it drops the typing
+    qtbot.waitUntil(lambda: window.edits["name"].text() == "Ada King")
+    assert window.edits["location"].text() == ""
 
     row = run(window.set_active(False))
     assert row is not None and not row.active
@@ -310,3 +315,198 @@ def test_the_window_works_from_the_keyboard(
     assert window.search.hasFocus() and window.search.selectedText() == "gra"
     qtbot.keyClick(window.search, Qt.Key.Key_Escape)  # nothing unsaved: Esc closes
     assert not window.isVisible()
+
+
+def _answer(qtbot: QtBot, window: CallersAdminWindow, button: Button) -> str:
+    """Answer the open question as a user would; what it asked."""
+    def open_box() -> QuestionBox | None:
+        # An answered box may linger (deleteLater) next to the new one.
+        return next((b for b in window.findChildren(QuestionBox) if b.isVisible()), None)
+
+    qtbot.waitUntil(lambda: open_box() is not None)
+    box = open_box()
+    assert box is not None
+    text = box.text()
+    box.button(button).click()
+    return text
+
+
+def _click_row(qtbot: QtBot, window: CallersAdminWindow, row: int) -> None:
+    rect = window.table.visualRect(window.model.index(row, CallerColumn.NAME))
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def _stored_email(database: Database, caller_id: int) -> str:
+    with database.engine.connect() as connection:
+        email: str = connection.execute(text("SELECT email FROM callers WHERE id = :c"),
+                                        {"c": caller_id}).scalar_one()
+    return email
+
+
+def test_unsaved_edits_are_not_lost_moving_to_another_caller(
+        qtbot: QtBot, run: Await, service: IncidentService, database: Database,
+        callers_window: CallersAdminWindow) -> None:
+    ada = service.add_caller("Ada Lovelace")
+    bo = service.add_caller("Bo Bright")
+    window = callers_window
+    window.show()
+    run(window.load())
+    assert window.edits["name"].text() == "Ada Lovelace"
+    qtbot.keyClicks(window.edits["email"], "ada@example.com")
+
+    # A click on the next row asks first; Cancel keeps Ada and what was typed.
+    _click_row(qtbot, window, 1)
+    assert "Ada Lovelace" in _answer(qtbot, window, Button.Cancel)
+    qtbot.waitUntil(lambda: not window._asking)
+    assert window.edits["email"].text() == "ada@example.com"
+    assert window.table.currentIndex().row() == 0 and window.panel.title() == f"Caller #{ada.id}"
+
+    # Down in the list asks too; Save stores the email, then Bo is shown.
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Down)
+    _answer(qtbot, window, Button.Save)
+    qtbot.waitUntil(lambda: window.edits["name"].text() == "Bo Bright")
+    assert window.table.currentIndex().row() == 1 and not window.saveButton.isEnabled()
+    assert _stored_email(database, ada.id) == "ada@example.com"
+
+    # Discard drops the typing and moves on.
+    qtbot.keyClicks(window.edits["email"], "bo@example.com")
+    _click_row(qtbot, window, 0)
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: window.edits["name"].text() == "Ada Lovelace")
+    assert window.edits["email"].text() == "ada@example.com"
+    assert _stored_email(database, bo.id) == ""
+
+    # A new search keeps the edited caller in the panel, without a question.
+    qtbot.keyClicks(window.edits["phone"], "555 0100")
+    qtbot.keyClicks(window.search, "B")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert window.edits["phone"].text() == "555 0100"
+    assert window.panel.title() == f"Caller #{ada.id}"
+    assert not [b for b in window.findChildren(QuestionBox) if b.isVisible()]
+    window.close()
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: not window.isVisible())
+
+
+def test_esc_and_closing_with_unsaved_edits_ask_first(
+        qtbot: QtBot, run: Await, service: IncidentService, database: Database,
+        callers_window: CallersAdminWindow) -> None:
+    ada = service.add_caller("Ada Lovelace")
+    window = callers_window
+    window.show()
+    run(window.load())
+    email = window.edits["email"]
+    qtbot.keyClicks(email, "ada@example.com")
+
+    # Esc asks; Cancel goes on typing, Discard shows the caller as stored (window open).
+    qtbot.keyClick(email, Qt.Key.Key_Escape)
+    _answer(qtbot, window, Button.Cancel)
+    qtbot.waitUntil(lambda: not window._asking)
+    assert window.isVisible() and email.text() == "ada@example.com"
+    window.activateWindow()  # offscreen, the answered box does not hand activation back
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(email, Qt.Key.Key_Escape)
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: email.text() == "")
+    assert window.isVisible() and window.status.text() == "Changes discarded."
+
+    # Closing asks; Cancel keeps the window, Save stores and closes.
+    qtbot.keyClicks(email, "ada@example.com")
+    window.close()
+    _answer(qtbot, window, Button.Cancel)
+    qtbot.waitUntil(lambda: not window._asking)
+    assert window.isVisible() and email.text() == "ada@example.com"
+    window.close()
+    _answer(qtbot, window, Button.Save)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert _stored_email(database, ada.id) == "ada@example.com"
+
+    # Discard on close closes; shown again, the panel holds what is stored.
+    window.show()
+    run(window.load())
+    qtbot.keyClicks(email, ".uk")
+    window.close()
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert _stored_email(database, ada.id) == "ada@example.com"
+    window.show()
+    run(window.load())
+    assert email.text() == "ada@example.com" and not window.saveButton.isEnabled()
+    window.close()
+    assert not window.isVisible()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_long_message_gets_the_lines_it_needs_at_once(
+        qtbot: QtBot, run: Await, service: IncidentService,
+        callers_window: CallersAdminWindow) -> None:
+    service.add_caller("Ada Lovelace")
+    window = callers_window
+    window.show()
+    run(window.load())
+    QApplication.processEvents()
+    one_line = window.status.height()
+    for width in (1100, 700):
+        window.resize(width, 500)
+        QApplication.processEvents()
+        window.show_message("Caller “Ada Lovelace” (#1) was changed by another user after you "
+                            "opened it; reload it to see their change, then apply yours "
+                            "again. (Esc, then Discard, drops your changes and shows the "
+                            "caller as stored.)", True)
+        # No event loop in between: a grab (or a paint) now shows every line.
+        status = window.status
+        assert status.height() >= status.heightForWidth(status.width()) > one_line
+        assert status.geometry().bottom() < window.height()
+        window.show_message("1 caller(s) shown.")
+    window.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_every_column_shows_its_text_whole_at_the_default_size(
+        callers_window: CallersAdminWindow) -> None:
+    window = callers_window
+    merged = CallerAdminRow(5246, "Jane Duplicate", "jane.dup@example.com", "+47 555 12345",
+                            "Finance", "Oslo", False, False, 5247, True, 3, 0)
+    window.model.set_rows([_row(5247, "Jane  Duplicate", "Jane.Dup@Example.com",
+                                "+47 555 12345", count=1234, vip=True),
+                           merged,
+                           CallerAdminRow(5248, "Ann Other", "", "", "Changed by other",
+                                          "Bergen", False, False, None, False, 1, 0)])
+    window.show()
+    QApplication.processEvents()
+    table = window.table
+    assert not table.wordWrap()
+    assert window.model.index(1, CallerColumn.STATUS).data() == "Merged into #5247, to review"
+    for column in CallerColumn:
+        if column != CallerColumn.NAME:
+            assert table.columnWidth(column) >= table.sizeHintForColumn(column), column.name
+    assert table.columnWidth(CallerColumn.NAME) >= table.sizeHintForColumn(CallerColumn.NAME)
+    assert not table.horizontalScrollBar().isVisible()
+    window.close()
+
+
+def test_the_merge_dialog_shows_names_differing_only_in_spaces_apart(qtbot: QtBot) -> None:
+    assert visible_spaces("Jane  Duplicate") == "Jane··Duplicate"
+    assert visible_spaces(" Ada\tL ") == "·Ada·L·"
+    assert visible_spaces("Ada Lovelace") == "Ada Lovelace"
+    rows = [_row(5246, "Jane Duplicate", count=3), _row(5247, "Jane  Duplicate"),
+            _row(5248, "Smith & <Jones>")]
+    dialog = MergeDialog(rows)
+    qtbot.addWidget(dialog)
+    titles = [dialog.findChild(QLabel, f"mergeTitle_{i}") for i in (5246, 5247, 5248)]
+    shown = [QTextDocumentFragment.fromHtml(t.text()).toPlainText() for t in titles if t]
+    assert [line.split("\n")[0] for line in shown] == [
+        "Jane Duplicate (#5246)", "Jane··Duplicate (#5247)", "Smith & <Jones> (#5248)"]
+    note = dialog.findChild(QLabel, "mergeSpacesNote")
+    assert note is not None and note.text().startswith("“·” in a name above marks")
+    # The radio buttons keep the exact values.
+    names = dialog.field_groups["name"]
+    assert [names.button(i).text() for i in (5246, 5247, 5248)] == [
+        "Jane Duplicate", "Jane  Duplicate", "Smith && <Jones>"]
+    dialog.survivor_group.button(5247).setChecked(True)
+    assert "move to Jane··Duplicate (#5247)" in dialog.moveLabel.text()
+    assert dialog.findChild(QLabel, "mergeSpacesNote") is not None
+    plain = MergeDialog([*rows[:1], _row(2, "Ada Lovelace")])
+    qtbot.addWidget(plain)
+    assert plain.findChild(QLabel, "mergeSpacesNote") is None

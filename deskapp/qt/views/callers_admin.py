@@ -8,12 +8,15 @@ the edit: a caller changed meanwhile by someone else is refused, and what was ty
 duplicates), which shows them side by side with a radio button per field.
 
 Keyboard: Ctrl+F search, Down from the search box into the list, Enter in the list to the
-edit panel, Ctrl+S save, Esc discards unsaved edits (or closes the window when there are
-none), Ctrl+M merge, Ctrl+D find duplicates.
+edit panel, Ctrl+S save, Esc asks whether to save or discard unsaved edits (or closes the
+window when there are none), Ctrl+M merge, Ctrl+D find duplicates. Moving to another caller
+or closing the window with unsaved edits asks Save / Discard / Cancel first.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, QTimer
@@ -44,6 +47,7 @@ from PySide6.QtWidgets import (
 from deskapp.qt import theme
 from deskapp.qt.models.caller_admin_model import CallerAdminModel, CallerColumn, status_text
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.caller_admin import CallerAdminService, merged_values
 from deskapp.services.caller_admin_dto import (
     MERGE_FIELDS,
@@ -69,6 +73,21 @@ def _shown(value: str | bool) -> str:
 
 def _caller_title(row: CallerAdminRow) -> str:
     return f"{row.name} (#{row.id})"
+
+
+SPACE_MARK = "·"
+"""Stands for each character of a space a reader could not see (see ``visible_spaces``)."""
+_HIDDEN_SPACE = re.compile(r"^\s+|\s+$|\s{2,}|[^\S ]")
+
+
+def visible_spaces(text: str) -> str:
+    """``text`` with the spaces that do not show marked: "Jane··Duplicate".
+
+    A single space between words stays as it is; leading and trailing whitespace, runs of two
+    or more, and other whitespace characters (tab, no-break space) become one SPACE_MARK per
+    character, so two names differing only there look different.
+    """
+    return _HIDDEN_SPACE.sub(lambda match: SPACE_MARK * len(match.group()), text)
 
 
 # --- the merge dialog -----------------------------------------------------------------------
@@ -97,9 +116,20 @@ class MergeDialog(QDialog):
         grid = QGridLayout()
         layout.addLayout(grid)
         for column, row in enumerate(rows, start=1):
-            title = QLabel(f"<b>{_caller_title(row)}</b><br>{row.incident_count:,} "
-                           f"incident(s), {status_text(row).lower()}")
+            # Rich text folds runs of spaces into one: mark them, or two names differing
+            # only by a double space would look the same.
+            title = QLabel(f"<b>{html.escape(visible_spaces(_caller_title(row)))}</b><br>"
+                           f"{row.incident_count:,} incident(s), "
+                           f"{html.escape(status_text(row).lower())}")
+            title.setTextFormat(Qt.TextFormat.RichText)
+            title.setObjectName(f"mergeTitle_{row.id}")
             grid.addWidget(title, 0, column)
+        if any(visible_spaces(row.name) != row.name for row in rows):
+            note = QLabel(f"“{SPACE_MARK}” in a name above marks a space you might not see "
+                          f"(a double space, a space at the start or end, a tab).")
+            note.setObjectName("mergeSpacesNote")
+            note.setWordWrap(True)
+            layout.addWidget(note)
         self.survivor_group = QButtonGroup(self)
         self.survivor_group.setObjectName("survivorGroup")
         grid.addWidget(QLabel("Keep this caller"), 1, 0)
@@ -115,13 +145,15 @@ class MergeDialog(QDialog):
             group.setObjectName(f"{name}Group")
             self.field_groups[name] = group
             for column, row in enumerate(rows, start=1):
-                button = QRadioButton(_shown(row.value(name)))
+                # The exact value ("&" doubled: it would make a shortcut, not show).
+                button = QRadioButton(_shown(row.value(name)).replace("&", "&&"))
                 button.setObjectName(f"{name}_{row.id}")
                 button.setToolTip(f"Keep {_caller_title(row)}'s {_FIELD_TITLES[name].lower()}")
                 group.addButton(button, row.id)
                 grid.addWidget(button, line, column)
         self.moveLabel = QLabel()
         self.moveLabel.setObjectName("mergeMoveLabel")
+        self.moveLabel.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.moveLabel)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.mergeButton = self.buttons.addButton("&Merge",
@@ -156,7 +188,8 @@ class MergeDialog(QDialog):
             group.button(chosen).setChecked(True)
         moving = sum(self.rows[i].incident_count for i in self.duplicate_ids)
         self.moveLabel.setText(
-            f"{moving:,} incident(s) will move to {_caller_title(self.rows[caller_id])}; "
+            f"{moving:,} incident(s) will move to "
+            f"{visible_spaces(_caller_title(self.rows[caller_id]))}; "
             f"{len(self.duplicate_ids)} caller(s) will be marked merged.")
 
     def choices(self) -> dict[str, int]:
@@ -356,13 +389,16 @@ class CallersAdminWindow(QWidget):
         self.setObjectName("callersAdminWindow")
         self.setWindowTitle("Callers")
         self.setWindowFlag(Qt.WindowType.Window, True)
-        self.resize(1100, 600)
+        # Wide enough for every column at its contents' width next to the edit panel.
+        self.resize(1320, 640)
         self._service = service
         self._runner = runner
         self._may_edit = False
         self._may_administer = False
         self._current: CallerAdminRow | None = None
         self._dirty = False
+        self._asking = False
+        """A Save / Discard / Cancel question is open; its answer decides what comes next."""
         self._note = ""
         self.model = CallerAdminModel(service.page, runner, self)
         self.merge_flow = MergeFlow(service, runner, self, self._merged, self.show_message)
@@ -399,14 +435,13 @@ class CallersAdminWindow(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)
         self.table.verticalHeader().hide()
+        # One line per caller, each column as wide as what it shows (a status such as
+        # "Merged into #5247" whole); the name takes what is left.
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in ((CallerColumn.NAME, 140), (CallerColumn.EMAIL, 180),
-                              (CallerColumn.PHONE, 110), (CallerColumn.DEPARTMENT, 100),
-                              (CallerColumn.LOCATION, 100), (CallerColumn.VIP, 36),
-                              (CallerColumn.INCIDENTS, 64)):
-            header.resizeSection(column, width)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(CallerColumn.NAME, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(36)
         splitter.addWidget(self.table)
 
         self.panel = QGroupBox("Caller")
@@ -441,7 +476,7 @@ class CallersAdminWindow(QWidget):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([820, 300])
+        splitter.setSizes([1000, 320])
 
         self.status = QLabel()
         self.status.setObjectName("callersStatus")
@@ -504,11 +539,16 @@ class CallersAdminWindow(QWidget):
         # What a merge said stays in front of the count of the list read after it.
         note, self._note = (self._note + " ") if self._note else "", ""
         self.show_message(f"{note}{shown:,} caller(s) shown{more}.", False)
-        if first:
+        if self._keeps_typing():
+            # A new search (or a page) never throws away what was typed: the edited caller
+            # stays in the panel, selected if the list shows it.
+            assert self._current is not None
+            at = self.model.row_of(self._current.id)
+            if at is not None and self.table.currentIndex().row() != at:
+                self._select_row(at)
+        elif first:
             if shown:
-                self.table.selectionModel().setCurrentIndex(
-                    self.model.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
-                    | QItemSelectionModel.SelectionFlag.Rows)
+                self._select_row(0)
             else:
                 self._show_caller(None)
         elif self._current is not None and self.model.row_of(self._current.id) is None:
@@ -516,9 +556,65 @@ class CallersAdminWindow(QWidget):
 
     # --- the edit panel -----------------------------------------------------------------
 
+    def _keeps_typing(self) -> bool:
+        return self._dirty and self._current is not None
+
+    def _select_row(self, at: int) -> None:
+        self.table.selectionModel().setCurrentIndex(
+            self.model.index(at, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+
     def _current_changed(self) -> None:
+        """Show the newly selected caller, unless that would throw away typed edits: then
+        go back to the edited caller and ask Save / Discard / Cancel first."""
+        if self._asking:
+            return  # the question is open (or being answered); its answer moves on
         index = self.table.currentIndex()
-        self._show_caller(self.model.row_at(index.row()) if index.isValid() else None)
+        target = self.model.row_at(index.row()) if index.isValid() else None
+        if not self._keeps_typing():
+            self._show_caller(target)
+            return
+        edited = self._current
+        assert edited is not None
+        if target is None or target.id == edited.id:
+            return  # the list was searched again or refreshed: the typing stays in view
+        self._asking = True
+        self._put_back(edited.id)
+        self._runner.spawn(self._ask_then_show(target.id), name="caller unsaved edits")
+
+    def _put_back(self, caller_id: int) -> None:
+        """Select the edited caller again (or nothing if the list no longer shows it)."""
+        at = self.model.row_of(caller_id)
+        if at is not None:
+            self._select_row(at)
+        else:
+            self.table.selectionModel().clear()
+
+    async def _ask_unsaved(self) -> Button:
+        """Ask what becomes of the panel's unsaved edits (the Users window's question)."""
+        edited = self._current
+        name = _caller_title(edited) if edited is not None else "this caller"
+        self._asking = True
+        try:
+            return await QuestionBox.ask(
+                self, "Unsaved changes",
+                f"The changes to {name} are not saved yet.",
+                Button.Save | Button.Discard | Button.Cancel, Button.Save)
+        finally:
+            self._asking = False
+
+    async def _ask_then_show(self, target_id: int) -> None:
+        """The user moved to another caller with unsaved edits: save or drop them first."""
+        answer = await self._ask_unsaved()
+        if answer == Button.Cancel or (answer == Button.Save and await self.save_now() is None):
+            return  # kept (or refused: the message says why, and the typing stays)
+        self._discard()  # after a save: nothing left to drop
+        at = self.model.row_of(target_id)
+        if at is None:
+            self._show_caller(None)
+            return
+        self._select_row(at)
+        self._show_caller(self.model.row_at(at))  # also when the row was current already
 
     def _show_caller(self, row: CallerAdminRow | None) -> None:
         self._current = row
@@ -560,6 +656,14 @@ class CallersAdminWindow(QWidget):
         return CallerEdit(text["name"], text["email"], text["phone"], text["department"],
                           text["location"], self.vip.isChecked())
 
+    def _restore(self, typed: CallerEdit) -> None:
+        for name, edit in self.edits.items():
+            edit.setText(str(getattr(typed, name)))
+        self.vip.blockSignals(True)
+        self.vip.setChecked(typed.vip)
+        self.vip.blockSignals(False)
+        self._edited()
+
     def save(self) -> None:
         """Save the panel's edits to the selected caller (the version read goes along)."""
         if self._current is not None and self._dirty and self.saveButton.isEnabled():
@@ -575,8 +679,8 @@ class CallersAdminWindow(QWidget):
             saved = await self._runner.db(self._service.edit, row.id, row.version,
                                           self.edit_values())
         except Exception as exc:  # the reason is what the user needs, whatever it is
-            self.show_message(describe_error(exc) + " (Esc discards your changes and shows "
-                              "the caller as stored.)", True)
+            self.show_message(describe_error(exc) + " (Esc, then Discard, drops your changes "
+                              "and shows the caller as stored.)", True)
             self._update_enabled()
             self._refresh_listed(row.id)
             return None
@@ -596,13 +700,28 @@ class CallersAdminWindow(QWidget):
         self._runner.spawn(refresh(), name="refresh caller")
 
     def _escape(self) -> None:
-        if self._dirty and self._current is not None:
-            at = self.model.row_of(self._current.id)
-            self._show_caller(self.model.row_at(at) if at is not None else self._current)
-            self.show_message("Changes discarded.", False)
-            self.table.setFocus()
+        if self._asking:
+            return
+        if self._keeps_typing():
+            self._runner.spawn(self._escape_unsaved(), name="caller escape")
         else:
             self.close()
+
+    async def _escape_unsaved(self) -> None:
+        """Esc with unsaved edits: save them, or show the caller as stored, or go on typing."""
+        answer = await self._ask_unsaved()
+        if answer == Button.Save:
+            await self.save_now()
+        elif answer == Button.Discard:
+            self._discard()
+            self.show_message("Changes discarded.", False)
+            self.table.setFocus()
+
+    def _discard(self) -> None:
+        """Drop the typed edits: the panel shows the caller as last listed."""
+        if self._current is not None:
+            at = self.model.row_of(self._current.id)
+            self._show_caller(self.model.row_at(at) if at is not None else self._current)
 
     def toggle_active(self) -> None:
         """Deactivate the selected caller, or reactivate it."""
@@ -620,7 +739,11 @@ class CallersAdminWindow(QWidget):
             self._refresh_listed(row.id)
             return None
         self.model.update_row(saved)
+        typed = self.edit_values() if self._dirty else None
         self._show_caller(saved)
+        if typed is not None:
+            # Deactivating is no reason to lose what was typed: it stays, to be saved.
+            self._restore(typed)
         self.show_message(f"{_caller_title(saved)} is now "
                           f"{'active' if active else 'inactive'}.", False)
         return saved
@@ -687,6 +810,11 @@ class CallersAdminWindow(QWidget):
         """Say something under the list (in the error colour if ``error``)."""
         self.status.setText(text)
         self.status.setStyleSheet(theme.text_style(theme.colours().error) if error else "")
+        # The label wraps: a longer message needs more lines than the last one had. Lay out
+        # now, so it is never painted (or grabbed) squeezed into the old height, clipped.
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
 
     # --- keyboard -----------------------------------------------------------------------
 
@@ -706,9 +834,22 @@ class CallersAdminWindow(QWidget):
         return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._keeps_typing() and not self._runner.closed:
+            event.ignore()  # the answer closes the window (or not)
+            if not self._asking:
+                self._runner.spawn(self._confirm_close(), name="caller close")
+            return
         self._timer.stop()
         self.model.cancel()
         super().closeEvent(event)
+
+    async def _confirm_close(self) -> None:
+        """Closing with unsaved edits: save them first, drop them, or stay."""
+        answer = await self._ask_unsaved()
+        if answer == Button.Cancel or (answer == Button.Save and await self.save_now() is None):
+            return
+        self._discard()  # shown again later (Admin > Callers…), it shows what is stored
+        self.close()
 
 
 def merge_into_existing(service: CallerAdminService, runner: DbRunner, parent: QWidget,
