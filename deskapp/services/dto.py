@@ -34,6 +34,10 @@ class IncidentRow:
     version: int
     escalation: Escalation | None = None
     """Set while the incident is escalated (functional, or to the lead: hierarchical)."""
+    assignment_group_id: int | None = None
+    assignee_id: int | None = None
+    """Who holds it, as ids: the main window disables what the user's role does not reach
+    (services.permissions.reaches) before the service would refuse."""
 
 
 @dataclass(frozen=True)
@@ -187,3 +191,6 @@ class IncidentFormData:
     """Oldest first, as stored."""
     parent: IncidentRow | None
     children: tuple[IncidentRow, ...]
+    read_only_reason: str | None = None
+    """Set when the reader may not change the incident as it is assigned now
+    (services.permissions.may_work_on): the form opens read-only and says this."""

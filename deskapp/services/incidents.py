@@ -27,6 +27,7 @@ from deskapp.services.dto import (
 from deskapp.services.permissions import (
     SCOPED_ROLES,
     Permission,
+    may_work_on,
     require,
     require_reach,
     require_work_on,
@@ -463,7 +464,27 @@ class IncidentService:
                 activity=tuple(uow.incidents.activity(incident_id)),
                 parent=parent[0] if parent else None,
                 children=tuple(uow.incidents.children(incident_id)),
+                read_only_reason=self._out_of_reach(uow, incident),
             )
+
+    def _out_of_reach(self, uow: UnitOfWork, incident: Incident) -> str | None:
+        """Why the actor may not change the incident as it is assigned (None: they may);
+        the same rule as ``_mutate``'s ``require_work_on``."""
+        actor = self._actor(uow)
+        if actor.role not in SCOPED_ROLES or may_work_on(
+                actor, incident.assignee_id, incident.assignment_group_id,
+                uow.groups.ids_of_member(actor.id)):
+            return None
+        group = (uow.groups.get(incident.assignment_group_id).name
+                 if incident.assignment_group_id is not None else None)
+        if incident.assignee_id is None:
+            holder = f"is with {group}"
+        else:
+            name = uow.assignment.user_names([incident.assignee_id]).get(
+                incident.assignee_id, "someone else")
+            holder = f"is assigned to {name}" + (f" ({group})" if group else "")
+        return (f"{incident.number} {holder}, outside your groups: {actor.role.value}s may "
+                "read it and add notes, not change it.")
 
     def save_changes(self, incident_id: int, version: int,
                      edit: IncidentEdit) -> tuple[IncidentDetail, Change]:
