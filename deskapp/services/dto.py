@@ -194,3 +194,6 @@ class IncidentFormData:
     read_only_reason: str | None = None
     """Set when the reader may not change the incident as it is assigned now
     (services.permissions.may_work_on): the form opens read-only and says this."""
+    reassign_refusal: str | None = None
+    """Set when the reader may not move the incident to another group or agent
+    (services.permissions.reaches): the form's assignment fields are locked, saying this."""

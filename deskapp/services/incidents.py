@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, State
-from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
+from deskapp.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, User
 from deskapp.services import audit
@@ -465,7 +470,17 @@ class IncidentService:
                 parent=parent[0] if parent else None,
                 children=tuple(uow.incidents.children(incident_id)),
                 read_only_reason=self._out_of_reach(uow, incident),
+                reassign_refusal=self._reassign_refusal(uow, incident),
             )
+
+    def _reassign_refusal(self, uow: UnitOfWork, incident: Incident) -> str | None:
+        """Why the actor may not reassign the incident (None: they may), as
+        ``_require_reassign_reach`` would say it."""
+        try:
+            self._require_reassign_reach(uow, incident)
+        except PermissionDeniedError as exc:
+            return str(exc)
+        return None
 
     def _out_of_reach(self, uow: UnitOfWork, incident: Incident) -> str | None:
         """Why the actor may not change the incident as it is assigned (None: they may);

@@ -99,6 +99,11 @@ def test_the_form_says_when_an_agent_may_not_change_an_incident(
     assert IncidentService(database.uow_factory, ann.id, clock).load_form(
         detail.id).read_only_reason is None
     assert service.load_form(detail.id).read_only_reason is None  # admins reach everything
+    assert service.load_form(detail.id).reassign_refusal is None
+    # Carl may not move it either; Ann, whose incident it is, may.
+    assert "may not reassign" in (as_carl.load_form(detail.id).reassign_refusal or "")
+    assert IncidentService(database.uow_factory, ann.id, clock).load_form(
+        detail.id).reassign_refusal is None
     # The queue's rows carry who holds them, for the window to judge the same way.
     [row] = as_carl.list_queue(QueueQuery(QueueFilter()))
     assert (row.assignment_group_id, row.assignee_id) == (desk.id, ann.id)

@@ -292,3 +292,21 @@ def test_an_action_may_carry_its_permission_as_a_property(
     _gate(window).apply()
     assert not later.isVisible()
     assert declared_gate(later) is not None
+
+
+def test_a_lead_edits_but_does_not_move_another_groups_incident(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    window, _menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
+    run(window.refresh())
+    run(window.choose_queue("all_open"))
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(team.numbers))
+    host = window.findChild(FormHost)
+    assert isinstance(host, FormHost)
+    row = _rows(window, group=team.network.name, assignee=team.carl.full_name)[0]
+    form = host.open_incident(window.model.row_at(row).id)
+    qtbot.waitUntil(lambda: form.detail is not None, timeout=10_000)
+    ui = form.ui
+    assert not ui.shortDescriptionEdit.isReadOnly() and ui.saveButton.isEnabled()
+    assert not ui.groupCombo.isEnabled() and not ui.assigneeCombo.isEnabled()
+    assert "leads may reassign only incidents of the groups" in ui.groupCombo.toolTip()
