@@ -25,9 +25,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar
+from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar, QWidget
 
 from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import User
@@ -207,6 +207,10 @@ class PermissionGate(QObject):
         self._tips: dict[QAction, tuple[str, str]] = {}
         self._explainers: dict[QAction, list[QShortcut]] = {}
         self.selection_actions: list[QAction] = []
+        self._apply_soon = QTimer(self)
+        self._apply_soon.setSingleShot(True)
+        self._apply_soon.timeout.connect(self.apply)
+        self._watched: set[QWidget] = set()
         self.apply()
         self._follow_selection()
         window.live_refresh_started.connect(self.start_loading_groups)
@@ -316,6 +320,23 @@ class PermissionGate(QObject):
                 menu.setToolTipsVisible(True)  # so a disabled entry's tip says why
                 top.setVisible(any(a.isVisible() and not a.isSeparator()
                                    for a in menu.actions()))
+        self._watch_for_new_actions()
+
+    def _watch_for_new_actions(self) -> None:
+        # Menus built later (on first show, say) add actions after the walk: each addition
+        # is gated on the next turn of the event loop, once its name is set.
+        window = self._window
+        for widget in [window, window.menuBar(), *window.findChildren(QMenu),
+                       *window.findChildren(QToolBar)]:
+            if widget not in self._watched:
+                self._watched.add(widget)
+                widget.installEventFilter(self)
+                widget.destroyed.connect(lambda _o=None, w=widget: self._watched.discard(w))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ActionAdded and not self._apply_soon.isActive():
+            self._apply_soon.start(0)
+        return False
 
     # --- the selection ------------------------------------------------------------------
 

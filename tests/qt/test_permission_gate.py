@@ -288,10 +288,15 @@ def test_an_action_may_carry_its_permission_as_a_property(
     later.setProperty(PERMISSION_PROPERTY, Permission.MANAGE_PEOPLE.value)
     team = window.findChild(TeamMenu)
     assert team is not None
+    # Added after the walk (a menu filled on first show): gated on the next turn.
     team.menu.addAction(later)
-    _gate(window).apply()
-    assert not later.isVisible()
+    qtbot.waitUntil(lambda: not later.isVisible())
     assert declared_gate(later) is not None
+    mine = QAction("&Something new", window)
+    mine.setObjectName("somethingNewAction")
+    team.menu.addAction(mine)
+    qtbot.waitUntil(lambda: not _gate(window)._apply_soon.isActive())
+    assert mine.isVisible()  # undecided: left alone (and logged); the walk test fails on it
 
 
 def test_a_lead_edits_but_does_not_move_another_groups_incident(
