@@ -28,6 +28,7 @@ from deskapp.persistence.database import Database, open_database
 from deskapp.qt import theme
 from deskapp.qt.crash import CrashHandler
 from deskapp.qt.drafts import DraftStore
+from deskapp.qt.permission_gate import install_permission_gate
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.about_dialog import install_about
 from deskapp.qt.views.admin_menu import install_admin_menu
@@ -138,7 +139,10 @@ def build_main_window(
     install_change_password(window, AccountService(database.uow_factory, database.logins),
                             runner, user)
     install_about(window, database.display_name, log_file)
-    install_shortcuts_menu(window)  # last: it lists every other menu's keys
+    install_shortcuts_menu(window)  # it lists every other menu's keys
+    # Last: it walks every action the menus above added.
+    install_permission_gate(window, user=user, runner=runner,
+                            load_group_ids=team.assignment.my_group_ids)
     return window
 
 

@@ -281,6 +281,7 @@ class SqlIncidentRepository:
                 IncidentRecord.response_due_at, IncidentRecord.resolution_due_at,
                 IncidentRecord.sla_paused_since, IncidentRecord.resolution_breached,
                 IncidentRecord.is_major, IncidentRecord.version, IncidentRecord.escalation,
+                IncidentRecord.assignment_group_id, IncidentRecord.assignee_id,
             )
             .join(CallerRecord, CallerRecord.id == IncidentRecord.caller_id)
             .outerjoin(GroupRecord, GroupRecord.id == IncidentRecord.assignment_group_id)
@@ -601,6 +602,7 @@ def _row(r: Any) -> IncidentRow:
         sla_paused_since=r.sla_paused_since, resolution_breached=r.resolution_breached,
         is_major=r.is_major, version=r.version,
         escalation=Escalation(r.escalation) if r.escalation else None,
+        assignment_group_id=r.assignment_group_id, assignee_id=r.assignee_id,
     )
 
 

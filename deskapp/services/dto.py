@@ -36,6 +36,10 @@ class IncidentRow:
     """Set while the incident is escalated (functional, or to the lead: hierarchical)."""
     configuration_item_name: str | None = None
     """Filled by exports that ask for it (the queue does not show it)."""
+    assignment_group_id: int | None = None
+    assignee_id: int | None = None
+    """Who holds it, as ids: the main window disables what the user's role does not reach
+    (services.permissions.reaches) before the service would refuse."""
 
 
 @dataclass(frozen=True)
@@ -204,3 +208,9 @@ class IncidentFormData:
     """Oldest first, as stored."""
     parent: IncidentRow | None
     children: tuple[IncidentRow, ...]
+    read_only_reason: str | None = None
+    """Set when the reader may not change the incident as it is assigned now
+    (services.permissions.may_work_on): the form opens read-only and says this."""
+    reassign_refusal: str | None = None
+    """Set when the reader may not move the incident to another group or agent
+    (services.permissions.reaches): the form's assignment fields are locked, saying this."""

@@ -38,6 +38,7 @@ from typing import IO, Any, Protocol
 
 from deskapp.domain.errors import ValidationError
 from deskapp.services.dto import IncidentRow
+from deskapp.services.permissions import QUEUE_EXPORT, require_all
 from deskapp.services.ports import Clock, UnitOfWorkFactory
 from deskapp.services.queries import QueueFilter, QueueQuery, SortKey, cursor_after
 from deskapp.services.queues import QueueKind, QueueView
@@ -336,6 +337,9 @@ class ExportService:
     zone: tzinfo | None = None
     """The zone times are written in (None: this computer's, summer time included)."""
     page_size: int = EXPORT_PAGE_SIZE
+    actor_id: int | None = None
+    """Who exports (checked for ``permissions.QUEUE_EXPORT``); None: the command line, run by
+    someone who may open the database itself."""
 
     def start(self, request: ExportRequest, path: Path | str,
               fmt: ExportFormat | None = None, *, count: bool = True) -> QueueExport:
@@ -349,11 +353,14 @@ class ExportService:
 
         Raises:
             ValidationError: If the format is unknown or the file cannot be created.
+            PermissionDeniedError: If the actor may not export.
         """
         path = Path(path)
         fmt = fmt or ExportFormat.for_path(path)
         now = self.clock()
         with self.uow_factory() as uow:
+            if self.actor_id is not None:
+                require_all(uow.users.get(self.actor_id), QUEUE_EXPORT)
             matrix = uow.matrix.current()
             total = uow.incidents.count(request.queue_filter, now) if count else None
         labels = {p.rank: p.label for p in matrix.priorities}

@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, State
-from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
+from deskapp.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, User
 from deskapp.services import audit
@@ -28,6 +33,7 @@ from deskapp.services.dto import (
 from deskapp.services.permissions import (
     SCOPED_ROLES,
     Permission,
+    may_work_on,
     require,
     require_reach,
     require_work_on,
@@ -517,7 +523,37 @@ class IncidentService:
                 activity=tuple(uow.incidents.activity(incident_id)),
                 parent=parent[0] if parent else None,
                 children=tuple(uow.incidents.children(incident_id)),
+                read_only_reason=self._out_of_reach(uow, incident),
+                reassign_refusal=self._reassign_refusal(uow, incident),
             )
+
+    def _reassign_refusal(self, uow: UnitOfWork, incident: Incident) -> str | None:
+        """Why the actor may not reassign the incident (None: they may), as
+        ``_require_reassign_reach`` would say it."""
+        try:
+            self._require_reassign_reach(uow, incident)
+        except PermissionDeniedError as exc:
+            return str(exc)
+        return None
+
+    def _out_of_reach(self, uow: UnitOfWork, incident: Incident) -> str | None:
+        """Why the actor may not change the incident as it is assigned (None: they may);
+        the same rule as ``_mutate``'s ``require_work_on``."""
+        actor = self._actor(uow)
+        if actor.role not in SCOPED_ROLES or may_work_on(
+                actor, incident.assignee_id, incident.assignment_group_id,
+                uow.groups.ids_of_member(actor.id)):
+            return None
+        group = (uow.groups.get(incident.assignment_group_id).name
+                 if incident.assignment_group_id is not None else None)
+        if incident.assignee_id is None:
+            holder = f"is with {group}"
+        else:
+            name = uow.assignment.user_names([incident.assignee_id]).get(
+                incident.assignee_id, "someone else")
+            holder = f"is assigned to {name}" + (f" ({group})" if group else "")
+        return (f"{incident.number} {holder}, outside your groups: {actor.role.value}s may "
+                "read it and add notes, not change it.")
 
     def save_changes(self, incident_id: int, version: int,
                      edit: IncidentEdit) -> tuple[IncidentDetail, Change]:

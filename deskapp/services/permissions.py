@@ -88,6 +88,28 @@ def require(user: User, permission: Permission) -> None:
         )
 
 
+def allowed_all(user: User, permissions: Collection[Permission]) -> bool:
+    """Whether the user's role grants every one of the permissions."""
+    return all(allowed(user, permission) for permission in permissions)
+
+
+def require_all(user: User, permissions: Collection[Permission]) -> None:
+    """Raise PermissionDeniedError, naming the first missing one, unless ``allowed_all``."""
+    for permission in permissions:
+        require(user, permission)
+
+
+CSV_IMPORT: tuple[Permission, ...] = (Permission.LOG,)
+"""Importing callers or incidents from CSV: in bulk what the call form does one at a time
+(it adds callers and logs incidents, to any group, with LOG)."""
+SERVICENOW_IMPORT: tuple[Permission, ...] = (
+    Permission.LOG, Permission.MANAGE_PEOPLE, Permission.EDIT_MATRIX)
+"""Importing a ServiceNow log: besides the incidents, it adds groups and agents (user
+accounts) and may save its own priority matrix."""
+QUEUE_EXPORT: tuple[Permission, ...] = (Permission.EXPORT_REPORTS,)
+"""Exporting a queue to CSV or Excel: incidents in bulk leave the desk, as in a report."""
+
+
 def scope(user: User, permission: Permission) -> Scope | None:
     """How far the user's permission reaches; None if they do not have it at all."""
     if not allowed(user, permission):

@@ -88,6 +88,7 @@ def desks(qtbot: QtBot, database: Database, admin: User, runner: DbRunner, clock
 def open_call_form(qtbot: QtBot, desk: Desk) -> CallForm:
     """Ctrl+N in the main window, then wait until the pickers are filled."""
     form = desk.host.open_call_form()
+    assert form is not None
     qtbot.waitSignal(form.ready, timeout=10_000).wait()
     return form
 

@@ -526,5 +526,6 @@ def fake_row(incident: Incident, store: FakeStore) -> IncidentRow:
         response_due_at=incident.response_due_at, resolution_due_at=incident.resolution_due_at,
         sla_paused_since=incident.sla_paused_since,
         resolution_breached=incident.resolution_breached, is_major=incident.is_major,
-        version=incident.version,
+        version=incident.version, assignment_group_id=incident.assignment_group_id,
+        assignee_id=incident.assignee_id,
     )

@@ -113,7 +113,7 @@ class DataMenu(QObject):
         self._runner = runner
         self._user = user
         self._settings = settings if settings is not None else QSettings()
-        self._exports = ExportService(uow_factory, clock)
+        self._exports = ExportService(uow_factory, clock, actor_id=user.id)
         self._export: QueueExport | None = None
         self._cancelled = False
         self.progress: QProgressDialog | None = None

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMainWindow, QWidget
 
 from deskapp.domain.people import User
 from deskapp.qt.drafts import CALL_KEY, Draft, DraftKeeper, DraftStore, ask_about
 from deskapp.qt.runner import DbRunner
 from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, utc_now
+from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock
 from deskapp.user_settings import CallFormDefaults
 
@@ -70,8 +71,17 @@ class FormHost(QObject):
         """The open detail forms, by incident id."""
         return dict(self._incident_forms)
 
-    def open_call_form(self) -> CallForm:
-        """Show the call form (Ctrl+N), building it the first time."""
+    def open_call_form(self) -> CallForm | None:
+        """Show the call form (Ctrl+N), building it the first time.
+
+        None, with a word in the status bar, for a role that may not log calls (managers):
+        the form would only fail on Save.
+        """
+        if not allowed(self._user, Permission.LOG):
+            if isinstance(self._window, QMainWindow):
+                self._window.statusBar().showMessage(
+                    f"Your role ({self._user.role.value}) does not log calls.", 8000)
+            return None
         form = self._call_form
         if form is None:
             from deskapp.qt.views.call_form import CallForm
@@ -180,6 +190,8 @@ class FormHost(QObject):
             return []
         restored = []
         for draft in self._drafts.all():
+            if draft.incident_id is None and not allowed(self._user, Permission.LOG):
+                continue  # a call the role may no longer log: kept, not offered
             answer = await ask_about(self._window, draft)
             if answer is None:
                 continue  # "Later": asked again at the next start
@@ -196,6 +208,8 @@ class FormHost(QObject):
     async def _restore_call(self, draft: Draft) -> None:
         existing = self._call_form is not None
         form = self.open_call_form()
+        if form is None:
+            return  # kept, for when the role may log calls again
         if not existing and not await _next(form.ready):
             return
         keeper = self._keepers.get(CALL_KEY)

@@ -406,8 +406,12 @@ class IncidentForm(QWidget):
             return
         ui = self.ui
         final = d.state in (State.CLOSED, State.CANCELLED)
-        can_edit = allowed(self._user, Permission.EDIT) and not final
-        can_assign = allowed(self._user, Permission.REASSIGN) and d.state.is_open
+        # Assigned beyond an agent's groups: the service refuses every change but notes.
+        beyond = self._data.read_only_reason if self._data is not None else None
+        unmovable = self._data.reassign_refusal if self._data is not None else None
+        can_edit = allowed(self._user, Permission.EDIT) and not final and beyond is None
+        can_assign = (allowed(self._user, Permission.REASSIGN) and d.state.is_open
+                      and beyond is None and unmovable is None)
         for line in (ui.shortDescriptionEdit, ui.parentEdit):
             line.setReadOnly(not can_edit)
         ui.descriptionEdit.setReadOnly(not can_edit)
@@ -420,12 +424,19 @@ class IncidentForm(QWidget):
                                            or self._subcategories_offered()))
         ui.groupCombo.setEnabled(can_assign)
         ui.assigneeCombo.setEnabled(can_assign)
+        for combo in (ui.groupCombo, ui.assigneeCombo):
+            combo.setToolTip(unmovable or "")
         notes = allowed(self._user, Permission.EDIT) and d.state != State.CLOSED
         for part in (ui.noteEdit, ui.addWorkNoteButton, ui.addCommentButton):
             part.setEnabled(notes)
         ui.saveButton.setEnabled(can_edit or can_assign)
+        for button in self._state_buttons:
+            if beyond is not None:
+                button.setEnabled(False)
+                button.setToolTip(beyond)
         if not can_edit:
             why = (f"A {d.state.label.lower()} incident is final." if final
+                   else beyond if beyond is not None
                    else f"Your role ({self._user.role.value}) may only read incidents.")
             self._banner(why)
 

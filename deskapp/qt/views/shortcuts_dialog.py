@@ -84,6 +84,8 @@ def collect_shortcuts(window: QMainWindow) -> list[ShortcutEntry]:
         if id(action) in seen:
             continue
         seen.add(id(action))
+        if not action.isVisible():
+            continue  # not for this user's role (permission_gate): its keys do nothing
         keys = _keys(action.shortcuts())
         text = _clean(action.text())
         if not keys or not text:

@@ -20,6 +20,7 @@ from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import User
 from deskapp.qt.models.incident_mime import DraggedIncident
+from deskapp.qt.permission_gate import PermissionGate
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.views.notifications import AssignmentNotifier
@@ -166,6 +167,7 @@ class TeamMenu(QObject):
         menu = QMenu(self._window)
         menu.setObjectName("queueContextMenu")
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.setToolTipsVisible(True)  # a disabled entry's tip says why (permission_gate)
         menu.addAction(self._window.action("actionOpen"))
         menu.addSeparator()
         for action in (self.assign_to_me_action, self.reassign_action, self.hand_back_action,
@@ -333,6 +335,13 @@ class TeamMenu(QObject):
     def _on_dropped(self, incidents: list[DraggedIncident], group_id: int,
                     assignee_id: int | None) -> None:
         # A drop asks only for the reason: group and agent are where the rows landed.
+        gate = self._window.findChild(PermissionGate)
+        if isinstance(gate, PermissionGate):
+            why = gate.reason(self.reassign_action) if not self.reassign_action.isVisible() \
+                else gate.refusal(self.reassign_action, gate.rows_of([i.id for i in incidents]))
+            if why is not None:
+                self._window.statusBar().showMessage(why, 8000)
+                return
         self.open_reassign(incidents=incidents, group_id=group_id, assignee_id=assignee_id)
 
     def _on_away_toggled(self, away: bool) -> None:

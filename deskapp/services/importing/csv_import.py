@@ -42,6 +42,7 @@ from deskapp.services.importing.servicenow_log import (
     open_log,
     parse_timestamp,
 )
+from deskapp.services.permissions import CSV_IMPORT, require_all
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 REF_PREFIX = "csv:"
@@ -338,7 +339,8 @@ def import_csv(
             file's name without extension).
         zone: The time zone of ``opened_at`` values that name none (None: this
             computer's, summer time included).
-        actor_id: Who opens the imported incidents.
+        actor_id: Who opens the imported incidents; they need ``permissions.CSV_IMPORT``
+            (None: the command line, run by someone who may open the database itself).
         clock: "Now": the opening time of incidents without ``opened_at``.
 
     Returns:
@@ -348,6 +350,7 @@ def import_csv(
     Raises:
         ValidationError: If the file cannot be read as CSV, or the mapping names unknown
             fields or columns the file lacks, or leaves a required field out.
+        PermissionDeniedError: If the actor may not import.
     """
     started = time.perf_counter()
     kind = CsvKind(kind)
@@ -373,6 +376,8 @@ def import_csv(
         except csv.Error as exc:
             raise ValidationError(f"{name} is not readable CSV: {exc}.") from None
     with uow_factory(write=not dry_run) as uow:
+        if actor_id is not None:
+            require_all(uow.users.get(actor_id), CSV_IMPORT)
         if kind == CsvKind.CALLERS:
             created, skipped, callers = _callers(uow, rows, columns, len(header), problems,
                                                  dry_run)

@@ -56,6 +56,7 @@ from deskapp.services.importing.servicenow_log import (
     read_log,
     time_zone,
 )
+from deskapp.services.permissions import SERVICENOW_IMPORT, require_all
 from deskapp.services.ports import UnitOfWork, UnitOfWorkFactory
 
 SOURCE = "servicenow"
@@ -165,7 +166,8 @@ def import_servicenow(
         path: The CSV file, or a zip holding it.
         timezone: The IANA time zone the log's times are in; they are stored in UTC.
         progress: Told how far reading, then writing, has got.
-        actor_id: Who saves the new matrix version, if one is needed (None: the system).
+        actor_id: Who imports, and saves the new matrix version if one is needed; they
+            need ``permissions.SERVICENOW_IMPORT`` (None: the system, the command line).
 
     Returns:
         What was imported and skipped, and the problems found. With errors in the file,
@@ -174,9 +176,14 @@ def import_servicenow(
     Raises:
         ValidationError: If the file cannot be opened or read as CSV text, the time zone is
             unknown, or the log's priorities do not fit the database's.
+        PermissionDeniedError: If the actor may not import a ServiceNow log.
         DatabaseUnavailableError: If the database fails while writing; nothing is kept.
     """
     started = time.perf_counter()
+    if actor_id is not None:
+        # Before the file is read: refusing after a minute of reading would waste it.
+        with uow_factory() as uow:
+            require_all(uow.users.get(actor_id), SERVICENOW_IMPORT)
     zone = time_zone(timezone)
     reading = None if progress is None else (
         lambda done, total: progress(ImportStage.READING, done, total))
