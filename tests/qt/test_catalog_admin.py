@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import cast
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -388,6 +388,23 @@ def call_form(qtbot: QtBot, run: Await, database: Database, admin: User, runner:
     form.deleteLater()
 
 
+def _assert_columns_line_up(form: QWidget, firsts: list[QWidget], labels: list[QWidget],
+                            seconds: list[QWidget]) -> None:
+    """The rows "field, label, field" share their columns: the first fields end at one x, the
+    second fields start at one x, and each second label keeps a gap from the field before it
+    (the wider "Configuration item:" label used to push its row's columns out of line)."""
+    def left(widget: QWidget) -> int:
+        return widget.mapTo(form, QPoint(0, 0)).x()
+
+    assert len({left(w) + w.width() for w in firsts}) == 1, [
+        (w.objectName(), left(w) + w.width()) for w in firsts]
+    assert len({left(w) for w in seconds}) == 1, [(w.objectName(), left(w)) for w in seconds]
+    first_right = left(firsts[0]) + firsts[0].width()
+    for label in labels:
+        assert left(label) - first_right >= 4, label.objectName()
+        assert left(label) + label.width() <= left(seconds[0]), label.objectName()
+
+
 def test_the_call_form_offers_the_services_items_after_the_service(
         qtbot: QtBot, call_form: CallForm, service: IncidentService,
         filled: dict[str, int]) -> None:
@@ -414,6 +431,11 @@ def test_the_call_form_offers_the_services_items_after_the_service(
     assert ui.configurationItemEdit.item_id == filled["exch-mbx-02"]
     assert key_target() is ui.categoryEdit
     screenshot(call_form, "catalog-call-form")
+    _assert_columns_line_up(call_form, [ui.serviceEdit, ui.categoryEdit, ui.groupEdit],
+                            [ui.configurationItemLabel, ui.subcategoryLabel, ui.urgencyLabel,
+                             ui.assigneeLabel],
+                            [ui.configurationItemEdit, ui.subcategoryEdit, ui.urgencyCombo,
+                             ui.assigneeEdit])
     # A service without items: Tab passes the field by.
     ui.serviceEdit.setFocus()
     ui.serviceEdit.set_item(None)
@@ -458,6 +480,11 @@ def test_the_incident_form_keeps_an_inactive_item_and_shows_it_marked(
     assert ui.configurationItemEdit.item_id == filled["exch-mbx-01"]
     assert ui.configurationItemEdit.text() == "exch-mbx-01 (inactive)"
     screenshot(form, "catalog-incident-form")
+    _assert_columns_line_up(form, [ui.serviceEdit, ui.categoryEdit],
+                            [ui.configurationItemLabel, ui.subcategoryLabel, ui.urgencyLabel,
+                             ui.assigneeLabel],
+                            [ui.configurationItemEdit, ui.subcategoryEdit, ui.urgencyCombo,
+                             ui.assigneeCombo])
     assert [i.text for i in ui.configurationItemEdit._items] == [
         "exch-mbx-01 (inactive)", "exch-mbx-02"]
     assert form.changes() == {}
