@@ -34,11 +34,17 @@ class CiClass(StrEnum):
 
 
 def catalog_name(value: str, what: str, limit: int) -> str:
-    """``value`` stripped and with its inner whitespace folded, or ValidationError."""
+    """``value`` stripped and with its inner whitespace folded, or ValidationError.
+
+    ``what`` is the kind of row as a capitalised singular noun ("Category", "Service",
+    "Configuration item"): the messages are built from it ("A category needs a name.",
+    "Category names are at most 120 characters long; …").
+    """
+    noun = what[0].lower() + what[1:]
     name = " ".join((value or "").split())
     if not name:
-        raise ValidationError(f"{what} needs a name.", field="name")
-    refuse_nul(name, f"The name of {what[0].lower()}{what[1:]}", "name")
+        raise ValidationError(f"A {noun} needs a name.", field="name")
+    refuse_nul(name, f"The name of a {noun}", "name")
     if len(name) > limit:
         raise ValidationError(f"{what} names are at most {limit} characters long; "
                               f"this one has {len(name)}.", field="name")

@@ -159,7 +159,7 @@ class CatalogAdminService:
 
     def add_category(self, name: str, parent_id: int | None = None) -> CategoryNode:
         """Add a top category, or a subcategory of ``parent_id`` (an active top category)."""
-        name = catalog_name(name, "A category", MAX_CATEGORY_NAME)
+        name = catalog_name(name, KIND_NAMES[CATEGORY], MAX_CATEGORY_NAME)
         with self._uow(write=True) as uow:
             self._begin(uow)
             repo = uow.catalog_admin
@@ -182,7 +182,7 @@ class CatalogAdminService:
 
     def rename_category(self, category_id: int, version: int, name: str) -> CategoryNode:
         """Rename a category; the name must be unique among its siblings (any case)."""
-        name = catalog_name(name, "A category", MAX_CATEGORY_NAME)
+        name = catalog_name(name, KIND_NAMES[CATEGORY], MAX_CATEGORY_NAME)
         with self._uow(write=True) as uow:
             self._begin(uow)
             old = self._category(uow, category_id)
@@ -220,7 +220,7 @@ class CatalogAdminService:
 
     def add_service(self, name: str, description: str = "") -> ServiceEntry:
         """Add a service (names are unique, in any case)."""
-        name = catalog_name(name, "A service", MAX_SERVICE_NAME)
+        name = catalog_name(name, KIND_NAMES[SERVICE], MAX_SERVICE_NAME)
         description = catalog_description(description)
         with self._uow(write=True) as uow:
             self._begin(uow)
@@ -235,7 +235,7 @@ class CatalogAdminService:
     def update_service(self, service_id: int, version: int, name: str,
                        description: str) -> ServiceEntry:
         """Rename and/or describe a service (the screen sends the whole row it edits)."""
-        values = {"name": catalog_name(name, "A service", MAX_SERVICE_NAME),
+        values = {"name": catalog_name(name, KIND_NAMES[SERVICE], MAX_SERVICE_NAME),
                   "description": catalog_description(description)}
         with self._uow(write=True) as uow:
             self._begin(uow)
@@ -262,7 +262,7 @@ class CatalogAdminService:
                                service_id: int | None = None,
                                description: str = "") -> CiEntry:
         """Add a configuration item of a class, of an active service or of none."""
-        name = catalog_name(name, "A configuration item", MAX_CI_NAME)
+        name = catalog_name(name, KIND_NAMES[CONFIGURATION_ITEM], MAX_CI_NAME)
         values = {"name": name, "ci_class": ci_class(ci_class_name).value,
                   "service_id": service_id, "description": catalog_description(description)}
         with self._uow(write=True) as uow:
@@ -284,7 +284,7 @@ class CatalogAdminService:
         """Rename a configuration item, change its class, service or description (the
         screen sends the whole row it edits)."""
         values: dict[str, Any] = {
-            "name": catalog_name(name, "A configuration item", MAX_CI_NAME),
+            "name": catalog_name(name, KIND_NAMES[CONFIGURATION_ITEM], MAX_CI_NAME),
             "ci_class": ci_class(ci_class_name).value, "service_id": service_id,
             "description": catalog_description(description)}
         with self._uow(write=True) as uow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import cast
 
@@ -64,6 +65,39 @@ def test_categories_form_a_tree_with_unique_names_among_siblings(
     assert [(c.name, c.parent_id) for c in data.categories] == [
         ("Hardware", None), ("Network", None), ("Printers", network.id),
         ("Printers & scanners", hardware.id)]
+
+
+def test_name_messages_read_as_sentences_for_every_kind(
+        admin_service: CatalogAdminService) -> None:
+    """Each kind names itself in plain English: "Category names are …", not "A category
+    names are …"."""
+    service = admin_service.add_service("VPN")
+    item = admin_service.add_configuration_item("vpn-gw-01", "network", service.id)
+    category = admin_service.add_category("Hardware")
+    calls: list[tuple[str, int, Callable[[str], object]]] = [
+        ("Category", 120, lambda n: admin_service.add_category(n)),
+        ("Category", 120, lambda n: admin_service.rename_category(
+            category.id, category.version, n)),
+        ("Service", 160, lambda n: admin_service.add_service(n)),
+        ("Service", 160, lambda n: admin_service.update_service(
+            service.id, service.version, n, "")),
+        ("Configuration item", 160, lambda n: admin_service.add_configuration_item(
+            n, "server")),
+        ("Configuration item", 160, lambda n: admin_service.update_configuration_item(
+            item.id, item.version, name=n, ci_class_name="server", service_id=None,
+            description=""))]
+    for what, limit, call in calls:
+        with pytest.raises(ValidationError) as refused:
+            call("x" * 2000)
+        assert str(refused.value) == (f"{what} names are at most {limit} characters long; "
+                                      "this one has 2000.")
+        with pytest.raises(ValidationError) as refused:
+            call("  ")
+        assert str(refused.value) == f"A {what.lower()} needs a name."
+        with pytest.raises(ValidationError) as refused:
+            call("a\x00b")
+        assert str(refused.value).startswith(f"The name of a {what.lower()} contains a NUL "
+                                             "character")
 
 
 def test_a_stale_edit_is_refused_and_nothing_is_written(

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import cast
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -86,28 +86,61 @@ def test_the_models_pass_the_model_tester(qtmodeltester: ModelTester) -> None:
     tree.upsert(CategoryNode(5, "Monitor", 1, True, 1, 0))
     tree.upsert(CategoryNode(2, "Networks", None, True, 3, 0))
     tree.upsert(CategoryNode(6, "Facilities", None, True, 1, 0))
-    hardware = tree.index(0, 0)
+    # New and renamed rows take their sorted place at once, not the end of the list.
+    assert [tree.index(r, 0).data() for r in range(3)] == ["Facilities", "Hardware",
+                                                           "Networks"]
+    hardware = tree.index(1, 0)
     assert tree.rowCount(hardware) == 3
-    assert tree.index(1, 0, hardware).data() == "Printer"
-    assert tree.index(1, 0, hardware).data(Qt.ItemDataRole.ForegroundRole) == \
+    assert [tree.index(r, 0, hardware).data() for r in range(3)] == ["Laptop", "Monitor",
+                                                                     "Printer"]
+    assert tree.index(2, 0, hardware).data(Qt.ItemDataRole.ForegroundRole) == \
         theme.colours().muted
     assert tree.index(0, 0, hardware).data(Qt.ItemDataRole.ForegroundRole) is None
-    assert tree.index(1, 0).data() == "Networks"
+    tree.upsert(CategoryNode(2, "Buildings", None, True, 4, 0))  # a rename moves it up
+    tree.upsert(CategoryNode(3, "Tablet", 1, True, 2, 2))  # and down
+    assert [tree.index(r, 0).data() for r in range(3)] == ["Buildings", "Facilities",
+                                                           "Hardware"]
+    hardware = tree.index(2, 0)
+    assert [tree.index(r, 0, hardware).data() for r in range(3)] == ["Monitor", "Printer",
+                                                                     "Tablet"]
+    assert tree.parent(tree.index(2, 0, hardware)) == hardware
 
     services = CatalogTableModel[ServiceEntry](SERVICE_COLUMNS)
     services.set_rows([ServiceEntry(1, "Mail", "Exchange", True, 1, 1200),
                        ServiceEntry(2, "Fax", "", False, 2, 3)])
     qtmodeltester.check(services, force_py=True)
-    assert services.index(0, 2).data() == "1,200"
-    assert services.index(1, 3).data() == "Inactive"
+    assert services.index(1, 2).data() == "1,200"  # "Fax" sorts before "Mail"
+    assert services.index(0, 3).data() == "Inactive"
     items = CatalogTableModel[CiEntry](CI_COLUMNS)
     items.set_rows([CiEntry(1, "mx-01", "server", 1, "Mail", "", True, 1, 0),
                     CiEntry(2, "sw-core", "network", None, "", "", False, 1, 4)])
     qtmodeltester.check(items, force_py=True)
     items.upsert(CiEntry(3, "ap-lobby", "network", None, "", "", True, 1, 0))
     items.upsert(CiEntry(1, "mx-01", "server", None, "", "Spare", True, 2, 0))
-    assert items.rowCount() == 3 and items.index(0, 2).data() == "—"
-    assert [items.index(1, c).data() for c in range(3)] == ["sw-core", "Network", "—"]
+    assert items.rowCount() == 3 and items.index(1, 2).data() == "—"
+    assert [items.index(2, c).data() for c in range(3)] == ["sw-core", "Network", "—"]
+    assert [items.index(r, 0).data() for r in range(3)] == ["ap-lobby", "mx-01", "sw-core"]
+    items.upsert(CiEntry(1, "zz-01", "server", None, "", "Spare", True, 3, 0))
+    assert [items.index(r, 0).data() for r in range(3)] == ["ap-lobby", "sw-core", "zz-01"]
+
+
+def test_names_sort_naturally_digits_by_value_in_any_case() -> None:
+    services = CatalogTableModel[ServiceEntry](SERVICE_COLUMNS)
+    names = ["cmdb_ci 19", "cmdb_ci 2", "CMDB_ci 10", "cmdb_ci 1", "Apps", "cmdb_ci 100"]
+    services.set_rows([ServiceEntry(i, n, "", True, 1, 0) for i, n in enumerate(names, 1)])
+    shown = [services.index(r, 0).data() for r in range(services.rowCount())]
+    assert shown == ["Apps", "cmdb_ci 1", "cmdb_ci 2", "CMDB_ci 10", "cmdb_ci 19",
+                     "cmdb_ci 100"]
+    services.upsert(ServiceEntry(99, "cmdb_ci 3", "", True, 1, 0))
+    assert services.index(3, 0).data() == "cmdb_ci 3"
+    tree = CategoryTreeModel()
+    tree.set_nodes([CategoryNode(1, "Category 10", None, True, 1, 0),
+                    CategoryNode(2, "category 9", None, True, 1, 0),
+                    CategoryNode(3, "Sub 12", 1, True, 1, 0),
+                    CategoryNode(4, "Sub 3", 1, True, 1, 0)])
+    assert [tree.index(r, 0).data() for r in range(2)] == ["category 9", "Category 10"]
+    assert [tree.index(r, 0, tree.index(1, 0)).data() for r in range(2)] == ["Sub 3",
+                                                                             "Sub 12"]
 
 
 @pytest.fixture
@@ -255,6 +288,68 @@ def test_services_and_their_items_are_kept_in_two_linked_tables(
     assert stored["Badge readers"].description == "Doors of all sites"
 
 
+def test_an_item_is_never_added_out_of_sight(
+        qtbot: QtBot, run: Await, catalog: CatalogAdminService, runner: DbRunner,
+        filled: dict[str, int]) -> None:
+    """An inactive current service refuses new items with a message (it used to store the
+    item without a service, out of the table's sight); with no service, it says so."""
+    window = ServicesAdmin(catalog, runner)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    run(window.load())
+    window.service_table.setCurrentIndex(
+        window.services.index(window.services.row_of(filled["Fax gateway"]), 0))
+    assert window.current_service is not None and not window.current_service.active
+    before = len(catalog.load().configuration_items)
+    window.item_name_edit.setText("fax-01")
+    window.add_item()
+    qtbot.waitUntil(lambda: "inactive" in window.status.text())
+    assert window.status.text() == ("'Fax gateway' is inactive; reactivate it before adding "
+                                    "items to it.")
+    assert window.item_name_edit.text() == "fax-01"  # kept, to add once reactivated
+    assert len(catalog.load().configuration_items) == before
+    assert "inactive" in window.add_item_button.toolTip()
+    screenshot(window, "catalog-item-inactive-service")
+
+    # No service at all (an empty services table): added without one, and shown.
+    window.services.set_rows([])
+    window._follow_service()
+    window.item_name_edit.setText("spare-switch")
+    window.add_item()
+    qtbot.waitUntil(lambda: window.current_item is not None
+                    and window.current_item.name == "spare-switch")
+    assert window.status.text() == ("Added the configuration item 'spare-switch' without a "
+                                    "service.")
+    added = window.current_item
+    assert added is not None and added.service_id is None
+
+
+def test_an_added_category_takes_its_sorted_place_and_stays_current(
+        qtbot: QtBot, categories_window: CategoriesAdmin, filled: dict[str, int]) -> None:
+    window = categories_window
+    window.name_edit.setText("Facilities")
+    window.add(sub=False)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.name == "Facilities")
+    assert [window.model.index(r, 0).data() for r in range(4)] == [
+        "Facilities", "Hardware", "Network", "Software"]
+    assert window.tree.currentIndex() == window.model.index(0, 0)
+    window.tree.setCurrentIndex(window.model.index_of(filled["Hardware"]))
+    window.name_edit.setText("Keyboard")
+    window.add(sub=True)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.name == "Keyboard")
+    hardware = window.model.index_of(filled["Hardware"])
+    assert [window.model.index(r, 0, hardware).data() for r in range(3)] == [
+        "Keyboard", "Laptop", "Printer"]
+    assert window.tree.currentIndex() == window.model.index(0, 0, hardware)
+    # A rename moves the row too, and the cursor goes with it.
+    keyboard = window.current
+    assert keyboard is not None
+    window.rename(keyboard, "Zip drives")
+    qtbot.waitUntil(lambda: window.current is not None and window.current.name == "Zip drives")
+    assert window.tree.currentIndex() == window.model.index(2, 0, hardware)
+
+
 def test_the_admin_menu_offers_the_catalog_to_admins_only(
         qtbot: QtBot, database: Database, admin: User, runner: DbRunner,
         window_settings: QSettings, clock: FakeClock) -> None:
@@ -293,6 +388,23 @@ def call_form(qtbot: QtBot, run: Await, database: Database, admin: User, runner:
     form.deleteLater()
 
 
+def _assert_columns_line_up(form: QWidget, firsts: list[QWidget], labels: list[QWidget],
+                            seconds: list[QWidget]) -> None:
+    """The rows "field, label, field" share their columns: the first fields end at one x, the
+    second fields start at one x, and each second label keeps a gap from the field before it
+    (the wider "Configuration item:" label used to push its row's columns out of line)."""
+    def left(widget: QWidget) -> int:
+        return widget.mapTo(form, QPoint(0, 0)).x()
+
+    assert len({left(w) + w.width() for w in firsts}) == 1, [
+        (w.objectName(), left(w) + w.width()) for w in firsts]
+    assert len({left(w) for w in seconds}) == 1, [(w.objectName(), left(w)) for w in seconds]
+    first_right = left(firsts[0]) + firsts[0].width()
+    for label in labels:
+        assert left(label) - first_right >= 4, label.objectName()
+        assert left(label) + label.width() <= left(seconds[0]), label.objectName()
+
+
 def test_the_call_form_offers_the_services_items_after_the_service(
         qtbot: QtBot, call_form: CallForm, service: IncidentService,
         filled: dict[str, int]) -> None:
@@ -319,6 +431,11 @@ def test_the_call_form_offers_the_services_items_after_the_service(
     assert ui.configurationItemEdit.item_id == filled["exch-mbx-02"]
     assert key_target() is ui.categoryEdit
     screenshot(call_form, "catalog-call-form")
+    _assert_columns_line_up(call_form, [ui.serviceEdit, ui.categoryEdit, ui.groupEdit],
+                            [ui.configurationItemLabel, ui.subcategoryLabel, ui.urgencyLabel,
+                             ui.assigneeLabel],
+                            [ui.configurationItemEdit, ui.subcategoryEdit, ui.urgencyCombo,
+                             ui.assigneeEdit])
     # A service without items: Tab passes the field by.
     ui.serviceEdit.setFocus()
     ui.serviceEdit.set_item(None)
@@ -363,6 +480,11 @@ def test_the_incident_form_keeps_an_inactive_item_and_shows_it_marked(
     assert ui.configurationItemEdit.item_id == filled["exch-mbx-01"]
     assert ui.configurationItemEdit.text() == "exch-mbx-01 (inactive)"
     screenshot(form, "catalog-incident-form")
+    _assert_columns_line_up(form, [ui.serviceEdit, ui.categoryEdit],
+                            [ui.configurationItemLabel, ui.subcategoryLabel, ui.urgencyLabel,
+                             ui.assigneeLabel],
+                            [ui.configurationItemEdit, ui.subcategoryEdit, ui.urgencyCombo,
+                             ui.assigneeCombo])
     assert [i.text for i in ui.configurationItemEdit._items] == [
         "exch-mbx-01 (inactive)", "exch-mbx-02"]
     assert form.changes() == {}

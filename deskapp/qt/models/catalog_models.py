@@ -2,11 +2,15 @@
 
 The models hold the rows the service returned (no database access in ``data()``); inactive
 rows are greyed. An inline edit does not change the model: it emits ``edit_requested`` and
-the window sends it to the database, then puts the stored row back with ``upsert``.
+the window sends it to the database, then puts the stored row back with ``upsert``. Rows are
+kept in natural name order ("cmdb_ci 2" before "cmdb_ci 10", any case), also as they are
+added or renamed.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -32,6 +36,24 @@ _ROOT = 0
 """internalId of top-level rows; a subcategory's is its parent's (positive) id."""
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural_key(text: str) -> tuple[str | int, ...]:
+    """A sort key that orders runs of digits by value and letters in any case.
+
+    The parts alternate text and number, always starting with text, so two keys compare
+    part by part without mixing types. (To be replaced by ``formatting.natural_key``.)
+    """
+    return tuple(int(part) if i % 2 else part
+                 for i, part in enumerate(_DIGITS.split(text.casefold())))
+
+
+def _order(name: str, row_id: int) -> tuple[tuple[str | int, ...], str, int]:
+    """Where a row goes: by natural name, ties by exact name, then by id (stable)."""
+    return _natural_key(name), name, row_id
+
+
 def class_label(value: str) -> str:
     """A configuration item class as people read it (an unknown one as stored)."""
     return CiClass(value).label if value in CiClass.__members__.values() else value
@@ -54,6 +76,42 @@ def _greyed(role: int, active: bool) -> Any:
     return None
 
 
+R = TypeVar("R", CategoryNode, ServiceEntry, CiEntry)
+
+
+def _sorted_upsert(model: QAbstractItemModel, parent: QModelIndex, rows: list[R],
+                   entry: R) -> int:
+    """Insert ``entry`` into ``rows`` (the children of ``parent``) at its sorted place, or
+    replace the row with its id and move it if its name moved it; returns its row.
+
+    The rows are announced to the views (insert, move, dataChanged) so that a selection
+    follows the row, as it does after a reload.
+    """
+    old = next((i for i, r in enumerate(rows) if r.id == entry.id), None)
+    others = [_order(r.name, r.id) for r in rows if r.id != entry.id]
+    new = bisect_left(others, _order(entry.name, entry.id))
+    if old is None:
+        model.beginInsertRows(parent, new, new)
+        try:
+            rows.insert(new, entry)
+        finally:
+            model.endInsertRows()
+        return new
+    if new != old:
+        # Qt's move takes the row before which it lands, counted before the move.
+        model.beginMoveRows(parent, old, old, parent, new + 1 if new > old else new)
+        try:
+            rows.pop(old)
+            rows.insert(new, entry)
+        finally:
+            model.endMoveRows()
+    else:
+        rows[old] = entry
+    last = model.columnCount(parent) - 1
+    model.dataChanged.emit(model.index(new, 0, parent), model.index(new, last, parent))
+    return new
+
+
 class CategoryTreeModel(QAbstractItemModel):
     """Top categories with their subcategories; columns Name, Incidents, Status.
 
@@ -72,37 +130,27 @@ class CategoryTreeModel(QAbstractItemModel):
         self._children: dict[int, list[CategoryNode]] = {}
 
     def set_nodes(self, nodes: Sequence[CategoryNode]) -> None:
-        """Show these rows (the service's order: by name)."""
+        """Show these rows, each level in natural name order."""
+        ordered = sorted(nodes, key=lambda n: _order(n.name, n.id))
         self.beginResetModel()
         try:
-            self._tops = [n for n in nodes if n.parent_id is None]
+            self._tops = [n for n in ordered if n.parent_id is None]
             self._children = {t.id: [] for t in self._tops}
-            for node in nodes:
+            for node in ordered:
                 if node.parent_id is not None and node.parent_id in self._children:
                     self._children[node.parent_id].append(node)
         finally:
             self.endResetModel()
 
     def upsert(self, node: CategoryNode) -> QModelIndex:
-        """Put a stored row in place (or append it to its siblings); returns its index."""
+        """Put a stored row in its sorted place among its siblings; returns its index."""
         siblings = self._tops if node.parent_id is None else self._children.get(node.parent_id)
         if siblings is None:
             return QModelIndex()
         parent = QModelIndex() if node.parent_id is None else self.index_of(node.parent_id)
-        row = next((i for i, n in enumerate(siblings) if n.id == node.id), None)
-        if row is None:
-            row = len(siblings)
-            self.beginInsertRows(parent, row, row)
-            try:
-                siblings.append(node)
-                if node.parent_id is None:
-                    self._children[node.id] = []
-            finally:
-                self.endInsertRows()
-        else:
-            siblings[row] = node
-            self.dataChanged.emit(self.index(row, 0, parent),
-                                  self.index(row, len(self.HEADERS) - 1, parent))
+        row = _sorted_upsert(self, parent, siblings, node)
+        if node.parent_id is None:
+            self._children.setdefault(node.id, [])
         return self.index(row, 0, parent)
 
     def node(self, index: AnyIndex) -> CategoryNode | None:
@@ -239,27 +287,16 @@ class CatalogTableModel(QAbstractTableModel, Generic[T]):
         return list(self._rows)
 
     def set_rows(self, rows: Sequence[T]) -> None:
-        """Show these rows."""
+        """Show these rows, in natural name order."""
         self.beginResetModel()
         try:
-            self._rows = list(rows)
+            self._rows = sorted(rows, key=lambda r: _order(r.name, r.id))
         finally:
             self.endResetModel()
 
     def upsert(self, entry: T) -> int:
-        """Put a stored row in place (or append it); returns its row."""
-        row = next((i for i, r in enumerate(self._rows) if r.id == entry.id), None)
-        if row is None:
-            row = len(self._rows)
-            self.beginInsertRows(QModelIndex(), row, row)
-            try:
-                self._rows.append(entry)
-            finally:
-                self.endInsertRows()
-        else:
-            self._rows[row] = entry
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1))
-        return row
+        """Put a stored row in its sorted place; returns its row."""
+        return _sorted_upsert(self, QModelIndex(), self._rows, entry)
 
     def entry(self, row: int) -> T | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -515,19 +515,31 @@ class ServicesAdmin(CatalogAdminWindow):
     # --- configuration items ------------------------------------------------------------
 
     def add_item(self) -> None:
-        """Add the typed name as a configuration item of the current service."""
+        """Add the typed name as a configuration item of the current service.
+
+        An inactive current service is refused rather than silently dropped: the item would
+        be stored without a service and vanish from the table that shows that service.
+        """
         service = self.current_service
-        service_id = service.id if service is not None and service.active else None
+        if service is not None and not service.active:
+            self.show_problem(f"'{service.name}' is inactive; reactivate it before adding "
+                              "items to it.")
+            return
 
         def done(entry: CiEntry) -> None:
             self.items.upsert(entry)
+            if not self.items_proxy.mapFromSource(
+                    self.items.index(self.items.row_of(entry.id), 0)).isValid():
+                self.all_items_check.setChecked(True)  # never added out of sight
             self._select_item(entry.id)
             self.item_name_edit.clear()
             self.show_info(f"Added the configuration item '{entry.name}'"
-                           + (f" to '{entry.service_name}'." if entry.service_name else "."))
+                           + (f" to '{entry.service_name}'." if entry.service_name
+                              else " without a service."))
         self._run(self._runner.db(self._service.add_configuration_item,
                                   self.item_name_edit.text(),
-                                  str(self.item_class_combo.currentData()), service_id, ""),
+                                  str(self.item_class_combo.currentData()),
+                                  service.id if service is not None else None, ""),
                   done)
 
     def _select_item(self, ci_id: int) -> None:
@@ -573,6 +585,7 @@ class ServicesAdmin(CatalogAdminWindow):
         self.reactivate_service_button.setEnabled(service is not None and not service.active)
         self.deactivate_item_button.setEnabled(item is not None and item.active)
         self.reactivate_item_button.setEnabled(item is not None and not item.active)
-        target = service.name if service is not None and service.active else None
-        self.add_item_button.setToolTip(f"Add to '{target}'" if target
-                                        else "Add without a service")
+        self.add_item_button.setToolTip(
+            "Add without a service" if service is None
+            else f"Add to '{service.name}'" if service.active
+            else f"'{service.name}' is inactive: reactivate it to add items to it")
