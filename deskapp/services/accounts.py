@@ -295,6 +295,10 @@ class AccountService:
         now = self._clock()
         with self._uow(write=True) as uow:
             self._require_admin(uow, actor_id)
+            # Checked first for a clear message; the unique constraint stays the backstop
+            # (two admins creating the same name at once: the second gets a database error).
+            if _username_taken(uow, name):
+                raise ValidationError(f"There is already a user named '{name}'.", "username")
             user = uow.users.add(User(0, name, full_name.strip(), email.strip(), role))
             if self._logins is not None:
                 # Roles are not transactional with the rows on every server set-up: create
@@ -339,3 +343,11 @@ class AccountService:
     def _require_admin(uow: UnitOfWork, actor_id: int | None) -> None:
         if actor_id is not None:
             require(uow.users.get(actor_id), Permission.MANAGE_PEOPLE)
+
+
+def _username_taken(uow: UnitOfWork, name: str) -> bool:
+    try:
+        uow.users.by_username(name)
+    except NotFoundError:
+        return False
+    return True

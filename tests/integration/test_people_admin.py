@@ -13,6 +13,7 @@ from deskapp.domain.credentials import SignInError
 from deskapp.domain.enums import AssignmentMethod, Role
 from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from deskapp.domain.people import User
+from deskapp.domain.text import isolate
 from deskapp.persistence import migrate
 from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.engine import make_engine
@@ -89,7 +90,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_it(
     version = _group(people, group).version
     _people(database, other_admin, clock).update_group(group, version, name="Desk 2",
                                                        description="", lead_id=None)
-    with pytest.raises(ConflictError, match="The group Desk 2 was changed by bea"):
+    with pytest.raises(ConflictError, match=f"The group {isolate('Desk 2')} was changed by bea"):
         people.set_group_members(group, version, [ann])
     assert _group(people, group).member_ids == ()
 
@@ -124,7 +125,7 @@ def test_the_last_active_admin_guard_holds_without_the_self_check(
     with database.uow_factory(write=True) as uow:
         target = uow.users.get(bea.id)
         uow.people.update_user(admin.id, active=False)  # type: ignore[attr-defined]
-        with pytest.raises(ValidationError, match="Bea is the last active admin"):
+        with pytest.raises(ValidationError, match=f"{isolate('Bea')} is the last active admin"):
             people._guard_admin_loss(uow, target, "demote")  # type: ignore[arg-type]
 
 

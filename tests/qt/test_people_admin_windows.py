@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from deskapp import app
 from deskapp.domain.enums import Role
 from deskapp.domain.people import User
+from deskapp.domain.text import isolate
 from deskapp.persistence.database import Database
 from deskapp.qt.models.people_models import GroupColumn, GroupsModel, UserColumn, UsersModel
 from deskapp.qt.runner import DbRunner
@@ -358,4 +359,4 @@ def test_moving_to_another_person_asks_before_throwing_away_typing(
     _answer(qtbot, window, Button.Save)
     qtbot.waitUntil(lambda: window.full_name.text() == "Bob Agent")
     assert next(u for u in people.users() if u.id == ann).full_name == "Ann Saved"
-    assert "Saved Ann Saved" in window.status.text()
+    assert f"Saved {isolate('Ann Saved')}" in window.status.text()
