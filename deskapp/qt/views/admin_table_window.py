@@ -51,6 +51,8 @@ from deskapp.qt.widgets.questions import Button, QuestionBox
 log = logging.getLogger(__name__)
 
 ERROR_STYLE = "color: #b00020;"
+LRM = "\u200e"
+"""LEFT-TO-RIGHT MARK: makes a paragraph that starts with it left-to-right."""
 T = TypeVar("T")
 
 
@@ -178,9 +180,8 @@ class AdminTableWindow(QWidget):
         self.status.setObjectName("statusLabel")
         self.status.setWordWrap(True)
         # Messages are English sentences: a name in another script (isolated by the
-        # services) must not turn the line right-to-left.
+        # services) must not turn the line right-to-left (see say()).
         self.status.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.status)
         QShortcut(QKeySequence.StandardKey.Find, self, self._focus_filter)
@@ -278,7 +279,13 @@ class AdminTableWindow(QWidget):
         return None
 
     def say(self, text: str, *, error: bool = False) -> None:
-        self.status.setText(text)
+        """Show ``text`` in the status line (red if ``error``), laid out left to right.
+
+        The label's text control picks the paragraph's direction from its first strong
+        character and skips no isolate: a message starting with an Arabic name would be
+        laid out right to left. A LEFT-TO-RIGHT MARK first settles it.
+        """
+        self.status.setText(LRM + text.removeprefix(LRM) if text else "")
         self.status.setStyleSheet(ERROR_STYLE if error else "")
 
     def _show_current(self) -> None:
