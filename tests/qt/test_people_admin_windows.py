@@ -393,6 +393,7 @@ def test_esc_and_closing_ask_before_throwing_away_typing(
     _answer(qtbot, window, Button.Discard)
     qtbot.waitUntil(lambda: not window.isVisible())
     assert next(u for u in people.users() if u.id == ann).email == ""
+    assert window.email.text() == ""
     window.show()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
@@ -488,3 +489,24 @@ def test_the_groups_table_sorts_counts_by_value(qtbot: QtBot) -> None:
     assert [proxy.index(i, GroupColumn.OPEN).data() for i in range(2)] == ["999", "1,234"]
     proxy.sort(GroupColumn.MEMBERS)
     assert [proxy.index(i, GroupColumn.MEMBERS).data() for i in range(2)] == ["2", "10"]
+
+
+def test_a_refused_member_change_saves_nothing_of_the_groups_panel(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        clock: FakeClock) -> None:
+    people = _people(database, admin, clock)
+    desk = people.create_group("Desk")
+    bob = people.create_user("bob", "Bob Agent", "", Role.AGENT, PASSWORD)
+    window = GroupsWindow(people, runner)
+    qtbot.addWidget(window)
+    window.show()
+    run(window.load(desk))
+    window.name.setText("Desk Renamed")
+    _tick(window.members, "Bob Agent", True)
+    people.deactivate_user(bob, next(u for u in people.users() if u.id == bob).version)
+    run(window._save(window.current()))
+    assert "inactive and cannot join" in window.status.text()
+    assert "Nothing was changed" in window.status.text()
+    stored = next(g for g in people.groups() if g.id == desk)
+    assert (stored.name, stored.member_ids) == ("Desk", ())
+    assert window.name.text() == "Desk Renamed"  # the typing stays to correct

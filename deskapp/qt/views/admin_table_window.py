@@ -360,6 +360,8 @@ class AdminTableWindow(QWidget):
             return
         if answer == Button.Save and await self.save(shown) is None:
             return  # refused: the message says why, and the window stays with the typing
+        if answer == Button.Discard:
+            self._show_current()  # reopened, the window shows the stored values
         self._may_close = True
         self.close()
 
