@@ -104,13 +104,9 @@ class SqlPeopleStore:
         self._session.expire_all()
         return self.group_version(group_id)
 
-    def group_ids_of(self, user_id: int) -> list[int]:
-        return list(self._session.execute(
-            select(GroupMemberRecord.group_id).where(GroupMemberRecord.user_id == user_id)
-            .order_by(GroupMemberRecord.group_id)).scalars())
-
     def set_user_groups(self, user_id: int, group_ids: Collection[int]) -> None:
-        have = set(self.group_ids_of(user_id))
+        have = set(self._session.execute(select(GroupMemberRecord.group_id)
+                                         .where(GroupMemberRecord.user_id == user_id)).scalars())
         self._replace(have, set(group_ids),
                       lambda gone: (GroupMemberRecord.user_id == user_id)
                       & GroupMemberRecord.group_id.in_(gone),

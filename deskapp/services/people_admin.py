@@ -120,13 +120,15 @@ class PeopleAdminService:
         """A new person with a first password (local: they choose their own at first
         sign-in) and, optionally, their groups; returns their id."""
         _check_person(full_name, email)
-        with self._uow() as uow:
-            self._require(uow)
-            self._check_groups(uow, group_ids)
+        wanted = sorted(set(group_ids))
+
+        def join(uow: UnitOfWork, user: User) -> None:
+            # The same transaction: a group refused (deactivated meanwhile) leaves no person.
+            self._write_user_groups(cast(PeopleUnitOfWork, uow), user, wanted)
+
         user = self._accounts.create_user(username, full_name, email, role, password,
-                                          actor_id=self._actor_id)
-        if group_ids:
-            self.set_user_groups(user.id, 1, group_ids)
+                                          actor_id=self._actor_id,
+                                          within=join if wanted else None)
         return user.id
 
     def update_user(self, user_id: int, version: int, *, full_name: str, email: str,
@@ -389,12 +391,12 @@ class PeopleAdminService:
         if group_ids is None:
             return None
         wanted = sorted(set(group_ids))
-        return None if wanted == uow.people.group_ids_of(user_id) else wanted
+        return None if wanted == uow.groups.ids_of_member(user_id) else wanted
 
     def _write_user_groups(self, uow: PeopleUnitOfWork, user: User,
                            wanted: list[int]) -> None:
         """Check and store the person's groups, with its audit row (caller commits)."""
-        self._check_groups(uow, wanted, uow.people.group_ids_of(user.id))
+        self._check_groups(uow, wanted, uow.groups.ids_of_member(user.id))
         uow.people.set_user_groups(user.id, wanted)
         uow.audit.record(audit.USER_GROUPS_SET, actor_id=self._actor_id, entity="user",
                          entity_id=user.id, details={"username": user.username,

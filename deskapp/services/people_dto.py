@@ -97,10 +97,6 @@ class PeopleStore(Protocol):
         """Set these columns and raise the version; returns the new version."""
         ...
 
-    def group_ids_of(self, user_id: int) -> list[int]:
-        """The ids of the groups the user is a member of, by id."""
-        ...
-
     def set_user_groups(self, user_id: int, group_ids: Collection[int]) -> None:
         """Make the user a member of exactly these groups."""
         ...

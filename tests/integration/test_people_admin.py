@@ -331,6 +331,7 @@ def test_a_refused_group_change_writes_nothing_of_the_person(
     with pytest.raises(ValidationError, match="inactive and takes no new members"):
         people.create_user("bob", "Bob Agent", "", Role.AGENT, PASSWORD, [old])
     assert "bob" not in {u.username for u in people.users()}
+    assert _audit_actions(database) == before  # one transaction: no "created" row either
     # Her group deactivated under her: she stays in it while the rest of her edit saves.
     people.deactivate_group(desk, _group(people, desk).version)
     result = people.update_user(ann, read.version, full_name="Ann Renamed", email="",
