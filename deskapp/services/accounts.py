@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -285,8 +286,14 @@ class AccountService:
         log.info("Password of %s reset", user.username)
 
     def create_user(self, username: str, full_name: str, email: str, role: Role,
-                    password: str, *, actor_id: int | None) -> User:
-        """Create a person with a password: a local account, or a database login."""
+                    password: str, *, actor_id: int | None,
+                    within: Callable[[UnitOfWork, User], None] | None = None) -> User:
+        """Create a person with a password: a local account, or a database login.
+
+        Args:
+            within: more to write about the new person in the same transaction (their
+                groups); what it refuses leaves no person behind.
+        """
         name = check_username(username)
         check_password(password)
         if not full_name.strip():
@@ -295,7 +302,16 @@ class AccountService:
         now = self._clock()
         with self._uow(write=True) as uow:
             self._require_admin(uow, actor_id)
+            # Checked first for a clear message; the unique constraint stays the backstop
+            # (two admins creating the same name at once: the second gets a database error).
+            if _username_taken(uow, name):
+                raise ValidationError(f"There is already a user named '{name}'.", "username")
             user = uow.users.add(User(0, name, full_name.strip(), email.strip(), role))
+            uow.audit.record(audit.USER_CREATED, actor_id=actor_id, entity="user",
+                             entity_id=user.id, details={"username": name,
+                                                         "role": role.value})
+            if within is not None:
+                within(uow, user)
             if self._logins is not None:
                 # Roles are not transactional with the rows on every server set-up: create
                 # the login last, so a refused users row leaves no stray login behind.
@@ -303,9 +319,6 @@ class AccountService:
             else:
                 uow.credentials.put(Credential(user.id, self._hasher.hash(password), 0, None,
                                                now, must_change=actor_id is not None))
-            uow.audit.record(audit.USER_CREATED, actor_id=actor_id, entity="user",
-                             entity_id=user.id, details={"username": name,
-                                                         "role": role.value})
             uow.commit()
         log.info("Created %s (%s)", name, role.value)
         return user
@@ -339,3 +352,11 @@ class AccountService:
     def _require_admin(uow: UnitOfWork, actor_id: int | None) -> None:
         if actor_id is not None:
             require(uow.users.get(actor_id), Permission.MANAGE_PEOPLE)
+
+
+def _username_taken(uow: UnitOfWork, name: str) -> bool:
+    try:
+        uow.users.by_username(name)
+    except NotFoundError:
+        return False
+    return True

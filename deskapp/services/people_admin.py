@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.people import Group, User
-from deskapp.domain.text import refuse_nul
+from deskapp.domain.text import isolate, refuse_nul
 from deskapp.services import audit
 from deskapp.services.accounts import AccountService, DatabaseLogins
 from deskapp.services.incidents import utc_now
@@ -120,18 +120,25 @@ class PeopleAdminService:
         """A new person with a first password (local: they choose their own at first
         sign-in) and, optionally, their groups; returns their id."""
         _check_person(full_name, email)
-        with self._uow() as uow:
-            self._require(uow)
-            self._check_groups(uow, group_ids)
+        wanted = sorted(set(group_ids))
+
+        def join(uow: UnitOfWork, user: User) -> None:
+            # The same transaction: a group refused (deactivated meanwhile) leaves no person.
+            self._write_user_groups(cast(PeopleUnitOfWork, uow), user, wanted)
+
         user = self._accounts.create_user(username, full_name, email, role, password,
-                                          actor_id=self._actor_id)
-        if group_ids:
-            self.set_user_groups(user.id, 1, group_ids)
+                                          actor_id=self._actor_id,
+                                          within=join if wanted else None)
         return user.id
 
     def update_user(self, user_id: int, version: int, *, full_name: str, email: str,
-                    role: Role) -> AdminResult:
-        """Change a person's name, email and role (PostgreSQL: their login's role too)."""
+                    role: Role, group_ids: Collection[int] | None = None) -> AdminResult:
+        """Change a person's name, email, role (PostgreSQL: their login's role too) and,
+        given ``group_ids``, make them a member of exactly those groups.
+
+        All of it in one transaction against one version check: a refused part (a group
+        deactivated meanwhile, the last admin) writes nothing at all.
+        """
         full_name, email = _check_person(full_name, email)
         with self._uow(write=True) as uow:
             self._require(uow)
@@ -142,35 +149,37 @@ class PeopleAdminService:
             changes = {k: {"old": old, "new": new} for k, old, new in (
                 ("full_name", user.full_name, full_name), ("email", user.email, email),
                 ("role", user.role.value, role.value)) if old != new}
-            if not changes:
+            wanted = self._changed_groups(uow, user_id, group_ids)
+            if not changes and wanted is None:
                 return AdminResult(version, message="Nothing changed.")
+            if wanted is not None:
+                self._write_user_groups(uow, user, wanted)
             new_version = uow.people.update_user(user_id, full_name=full_name, email=email,
                                                  role=role.value)
+            if changes:
+                uow.audit.record(audit.USER_UPDATED, actor_id=self._actor_id, entity="user",
+                                 entity_id=user_id, details={"username": user.username,
+                                                             "changes": changes})
             if self._logins is not None and role is not user.role:
                 # Last, so that a refused row leaves the login as it was.
                 self._logins.set_role(user.username, role)
-            uow.audit.record(audit.USER_UPDATED, actor_id=self._actor_id, entity="user",
-                             entity_id=user_id, details={"username": user.username,
-                                                         "changes": changes})
             uow.commit()
-        log.info("%s updated (%s)", user.username, ", ".join(changes))
-        return AdminResult(new_version, message=f"Saved {full_name}.")
+        log.info("%s updated (%s)", user.username,
+                 ", ".join([*changes, *(["groups"] if wanted is not None else [])]))
+        return AdminResult(new_version, message=f"Saved {isolate(full_name)}.")
 
     def set_user_groups(self, user_id: int, version: int,
                         group_ids: Collection[int]) -> AdminResult:
-        """Make the person a member of exactly these groups."""
+        """Make the person a member of exactly these groups (new groups must be active)."""
         wanted = sorted(set(group_ids))
         with self._uow(write=True) as uow:
             self._require(uow)
             user = self._fresh_user(uow, user_id, version)
-            self._check_groups(uow, wanted)
-            uow.people.set_user_groups(user_id, wanted)
+            self._write_user_groups(uow, user, wanted)
             new_version = uow.people.update_user(user_id)
-            uow.audit.record(audit.USER_GROUPS_SET, actor_id=self._actor_id, entity="user",
-                             entity_id=user_id, details={"username": user.username,
-                                                         "group_ids": wanted})
             uow.commit()
-        return AdminResult(new_version, message=f"Groups of {user.full_name} saved.")
+        return AdminResult(new_version,
+                           message=f"Groups of {isolate(user.full_name)} saved.")
 
     def deactivate_user(self, user_id: int, version: int) -> AdminResult:
         """Stop a person signing in and getting new work; their history stays.
@@ -183,7 +192,7 @@ class PeopleAdminService:
             uow.people.active_admin_ids(lock=True)
             user = self._fresh_user(uow, user_id, version)
             if not user.active:
-                raise ValidationError(f"{user.full_name} is already inactive.")
+                raise ValidationError(f"{isolate(user.full_name)} is already inactive.")
             if user.role is Role.ADMIN:
                 self._guard_admin_loss(uow, user, "deactivate")
             elif user_id == self._actor_id:
@@ -197,7 +206,7 @@ class PeopleAdminService:
                                                          "open_incidents": open_count})
             uow.commit()
         log.info("%s deactivated", user.username)
-        message = f"{user.full_name} is deactivated."
+        message = f"{isolate(user.full_name)} is deactivated."
         if open_count:
             message += (f" {_plural(open_count, 'open incident')} still assigned to them: "
                         "their team lead should reassign them.")
@@ -209,7 +218,7 @@ class PeopleAdminService:
             self._require(uow)
             user = self._fresh_user(uow, user_id, version)
             if user.active:
-                raise ValidationError(f"{user.full_name} is already active.")
+                raise ValidationError(f"{isolate(user.full_name)} is already active.")
             new_version = uow.people.update_user(user_id, active=True)
             if self._logins is not None:
                 self._logins.set_login_enabled(user.username, True)
@@ -217,7 +226,7 @@ class PeopleAdminService:
                              entity_id=user_id, details={"username": user.username})
             uow.commit()
         log.info("%s reactivated", user.username)
-        return AdminResult(new_version, message=f"{user.full_name} is active again.")
+        return AdminResult(new_version, message=f"{isolate(user.full_name)} is active again.")
 
     def reset_password(self, user_id: int, new_password: str) -> None:
         """Give a person a new password and unlock their account (local accounts: they
@@ -237,7 +246,7 @@ class PeopleAdminService:
         with self._uow(write=True) as uow:
             self._require(uow)
             if uow.people.group_name_taken(name, None):
-                raise ValidationError(f"There is already a group named '{name}'.", "name")
+                raise ValidationError(f"There is already a group named '{isolate(name)}'.", "name")
             self._check_lead(uow, lead_id)
             self._check_new_members(uow, members, ())
             group = uow.groups.add(Group(0, name, description, lead_id), members)
@@ -249,27 +258,44 @@ class PeopleAdminService:
         return group.id
 
     def update_group(self, group_id: int, version: int, *, name: str, description: str,
-                     lead_id: int | None) -> AdminResult:
-        """Rename a group, describe it, or give it a new lead."""
+                     lead_id: int | None,
+                     member_ids: Collection[int] | None = None) -> AdminResult:
+        """Rename a group, describe it, give it a new lead and, given ``member_ids``, make
+        exactly those people its members (new members must be active).
+
+        All of it in one transaction against one version check: a refused part writes
+        nothing at all.
+        """
         name, description = _check_group(name, description)
         with self._uow(write=True) as uow:
             self._require(uow)
             group = self._fresh_group(uow, group_id, version)
             if uow.people.group_name_taken(name, group_id):
-                raise ValidationError(f"There is already a group named '{name}'.", "name")
+                raise ValidationError(f"There is already a group named '{isolate(name)}'.", "name")
             if lead_id != group.lead_id:
                 self._check_lead(uow, lead_id)
             changes = {k: {"old": old, "new": new} for k, old, new in (
                 ("name", group.name, name), ("description", group.description, description),
                 ("lead_id", group.lead_id, lead_id)) if old != new}
-            if not changes:
+            wanted: list[int] | None = None
+            if member_ids is not None:
+                wanted = sorted(set(member_ids))
+                if wanted == sorted(uow.groups.member_ids(group_id)):
+                    wanted = None
+            if not changes and wanted is None:
                 return AdminResult(version, message="Nothing changed.")
+            if wanted is not None:
+                self._write_group_members(uow, group_id, name, wanted)
             new_version = uow.people.update_group(group_id, name=name, description=description,
                                                   lead_id=lead_id)
-            uow.audit.record(audit.GROUP_UPDATED, actor_id=self._actor_id, entity="group",
-                             entity_id=group_id, details={"name": name, "changes": changes})
+            if changes:
+                uow.audit.record(audit.GROUP_UPDATED, actor_id=self._actor_id, entity="group",
+                                 entity_id=group_id, details={"name": name, "changes": changes})
             uow.commit()
-        return AdminResult(new_version, message=f"Saved {name}.")
+        message = f"Saved {isolate(name)}"
+        if wanted is not None:
+            message += f" ({_plural(len(wanted), 'member')})"
+        return AdminResult(new_version, message=message + ".")
 
     def set_group_members(self, group_id: int, version: int,
                           member_ids: Collection[int]) -> AdminResult:
@@ -278,14 +304,10 @@ class PeopleAdminService:
         with self._uow(write=True) as uow:
             self._require(uow)
             group = self._fresh_group(uow, group_id, version)
-            self._check_new_members(uow, wanted, uow.groups.member_ids(group_id))
-            uow.people.set_group_members(group_id, wanted)
+            self._write_group_members(uow, group_id, group.name, wanted)
             new_version = uow.people.update_group(group_id)
-            uow.audit.record(audit.GROUP_MEMBERS_SET, actor_id=self._actor_id,
-                             entity="group", entity_id=group_id,
-                             details={"name": group.name, "member_ids": wanted})
             uow.commit()
-        return AdminResult(new_version, message=f"Members of {group.name} saved "
+        return AdminResult(new_version, message=f"Members of {isolate(group.name)} saved "
                                                 f"({_plural(len(wanted), 'member')}).")
 
     def deactivate_group(self, group_id: int, version: int) -> AdminResult:
@@ -297,14 +319,14 @@ class PeopleAdminService:
             self._require(uow)
             group = self._fresh_group(uow, group_id, version)
             if not group.active:
-                raise ValidationError(f"{group.name} is already inactive.")
+                raise ValidationError(f"{isolate(group.name)} is already inactive.")
             open_count = uow.people.open_in_group(group_id)
             new_version = uow.people.update_group(group_id, active=False)
             uow.audit.record(audit.GROUP_DEACTIVATED, actor_id=self._actor_id, entity="group",
                              entity_id=group_id, details={"name": group.name,
                                                           "open_incidents": open_count})
             uow.commit()
-        message = f"{group.name} is deactivated."
+        message = f"{isolate(group.name)} is deactivated."
         if open_count:
             message += (f" {_plural(open_count, 'open incident')} still in it: move them to "
                         "another group.")
@@ -316,12 +338,12 @@ class PeopleAdminService:
             self._require(uow)
             group = self._fresh_group(uow, group_id, version)
             if group.active:
-                raise ValidationError(f"{group.name} is already active.")
+                raise ValidationError(f"{isolate(group.name)} is already active.")
             new_version = uow.people.update_group(group_id, active=True)
             uow.audit.record(audit.GROUP_REACTIVATED, actor_id=self._actor_id, entity="group",
                              entity_id=group_id, details={"name": group.name})
             uow.commit()
-        return AdminResult(new_version, message=f"{group.name} is active again.")
+        return AdminResult(new_version, message=f"{isolate(group.name)} is active again.")
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -335,7 +357,7 @@ class PeopleAdminService:
         user = uow.users.get(user_id)
         if current != version:
             who = uow.people.last_changed_by("user", user_id, USER_EDITS)
-            raise ConflictError(f"{user.full_name}'s record", who[0] if who else None,
+            raise ConflictError(f"{isolate(user.full_name)}'s record", who[0] if who else None,
                                 who[1] if who else None, current)
         return user
 
@@ -344,7 +366,7 @@ class PeopleAdminService:
         group = uow.groups.get(group_id)
         if current != version:
             who = uow.people.last_changed_by("group", group_id, GROUP_EDITS)
-            raise ConflictError(f"The group {group.name}", who[0] if who else None,
+            raise ConflictError(f"The group {isolate(group.name)}", who[0] if who else None,
                                 who[1] if who else None, current)
         return group
 
@@ -360,14 +382,48 @@ class PeopleAdminService:
             raise ValidationError(f"You cannot {verb} your own account; ask another admin.")
         others = [i for i in uow.people.active_admin_ids() if i != user.id]
         if user.active and not others:
-            raise ValidationError(f"{user.full_name} is the last active admin; make someone "
-                                  f"else an admin before you {verb} them.")
+            raise ValidationError(f"{isolate(user.full_name)} is the last active admin; make "
+                                  f"someone else an admin before you {verb} them.")
+
+    def _changed_groups(self, uow: PeopleUnitOfWork, user_id: int,
+                        group_ids: Collection[int] | None) -> list[int] | None:
+        """The groups wanted for the person, or None if not given or the same as now."""
+        if group_ids is None:
+            return None
+        wanted = sorted(set(group_ids))
+        return None if wanted == uow.groups.ids_of_member(user_id) else wanted
+
+    def _write_user_groups(self, uow: PeopleUnitOfWork, user: User,
+                           wanted: list[int]) -> None:
+        """Check and store the person's groups, with its audit row (caller commits)."""
+        self._check_groups(uow, wanted, uow.groups.ids_of_member(user.id))
+        uow.people.set_user_groups(user.id, wanted)
+        uow.audit.record(audit.USER_GROUPS_SET, actor_id=self._actor_id, entity="user",
+                         entity_id=user.id, details={"username": user.username,
+                                                     "group_ids": wanted})
+
+    def _write_group_members(self, uow: PeopleUnitOfWork, group_id: int, name: str,
+                             wanted: list[int]) -> None:
+        """Check and store the group's members, with its audit row (caller commits)."""
+        self._check_new_members(uow, wanted, uow.groups.member_ids(group_id))
+        uow.people.set_group_members(group_id, wanted)
+        uow.audit.record(audit.GROUP_MEMBERS_SET, actor_id=self._actor_id,
+                         entity="group", entity_id=group_id,
+                         details={"name": name, "member_ids": wanted})
 
     @staticmethod
-    def _check_groups(uow: PeopleUnitOfWork, group_ids: Collection[int]) -> None:
+    def _check_groups(uow: PeopleUnitOfWork, group_ids: Collection[int],
+                      current: Collection[int] = ()) -> None:
+        """Every group exists, and the ones the person is not in yet are active (staying
+        in a group deactivated meanwhile is fine; joining one is not)."""
         missing = set(group_ids) - uow.people.existing_group_ids(list(group_ids))
         if missing:
             raise NotFoundError(f"There is no assignment group with id {min(missing)}.")
+        for group_id in sorted(set(group_ids) - set(current)):
+            group = uow.groups.get(group_id)
+            if not group.active:
+                raise ValidationError(f"{isolate(group.name)} is inactive and takes no new "
+                                      "members.", "group_ids")
 
     @staticmethod
     def _check_lead(uow: UnitOfWork, lead_id: int | None) -> None:
@@ -375,8 +431,8 @@ class PeopleAdminService:
             return
         lead = uow.users.get(lead_id)
         if not lead.active:
-            raise ValidationError(f"{lead.full_name} is inactive and cannot lead a group.",
-                                  "lead_id")
+            raise ValidationError(f"{isolate(lead.full_name)} is inactive and cannot lead a "
+                                  "group.", "lead_id")
 
     @staticmethod
     def _check_new_members(uow: PeopleUnitOfWork, wanted: Sequence[int],
@@ -388,8 +444,8 @@ class PeopleAdminService:
         for user_id in new:
             user = uow.users.get(user_id)
             if not user.active:
-                raise ValidationError(f"{user.full_name} is inactive and cannot join a group.",
-                                      "member_ids")
+                raise ValidationError(f"{isolate(user.full_name)} is inactive and cannot join "
+                                      "a group.", "member_ids")
 
 
 def _check_person(full_name: str, email: str) -> tuple[str, str]:

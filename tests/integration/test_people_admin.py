@@ -13,6 +13,7 @@ from deskapp.domain.credentials import SignInError
 from deskapp.domain.enums import AssignmentMethod, Role
 from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from deskapp.domain.people import User
+from deskapp.domain.text import isolate
 from deskapp.persistence import migrate
 from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.engine import make_engine
@@ -89,7 +90,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_it(
     version = _group(people, group).version
     _people(database, other_admin, clock).update_group(group, version, name="Desk 2",
                                                        description="", lead_id=None)
-    with pytest.raises(ConflictError, match="The group Desk 2 was changed by bea"):
+    with pytest.raises(ConflictError, match=f"The group {isolate('Desk 2')} was changed by bea"):
         people.set_group_members(group, version, [ann])
     assert _group(people, group).member_ids == ()
 
@@ -124,7 +125,7 @@ def test_the_last_active_admin_guard_holds_without_the_self_check(
     with database.uow_factory(write=True) as uow:
         target = uow.users.get(bea.id)
         uow.people.update_user(admin.id, active=False)  # type: ignore[attr-defined]
-        with pytest.raises(ValidationError, match="Bea is the last active admin"):
+        with pytest.raises(ValidationError, match=f"{isolate('Bea')} is the last active admin"):
             people._guard_admin_loss(uow, target, "demote")  # type: ignore[arg-type]
 
 
@@ -281,3 +282,72 @@ def test_0013a_adds_active_and_versions_keeping_rows(empty_url: str) -> None:
         assert people.groups()[0].version == 2
     finally:
         db.close()
+
+
+def test_a_refused_member_change_writes_nothing_of_the_edit(
+        database: Database, people: PeopleAdminService) -> None:
+    """Name and members are one edit: a refused member leaves the name as it was too."""
+    group = people.create_group("Desk")
+    ann = people.create_user("ann", "Ann Agent", "", Role.AGENT, PASSWORD)
+    bob = people.create_user("bob", "Bob Agent", "", Role.AGENT, PASSWORD)
+    read = _group(people, group)
+    people.deactivate_user(ann, _user(people, ann).version)  # meanwhile
+    before = _audit_actions(database)
+    with pytest.raises(ValidationError, match="inactive and cannot join"):
+        people.update_group(group, read.version, name="Desk 2", description="New",
+                            lead_id=bob, member_ids=[ann, bob])
+    assert _group(people, group) == read
+    assert _audit_actions(database) == before
+    # The same edit without her is saved whole: one version step, rows in one transaction.
+    result = people.update_group(group, read.version, name="Desk 2", description="New",
+                                 lead_id=bob, member_ids=[bob])
+    saved = _group(people, group)
+    assert (saved.name, saved.description, saved.lead_id, saved.member_ids) == (
+        "Desk 2", "New", bob, (bob,))
+    assert result.version == saved.version == read.version + 1
+    assert _audit_actions(database)[len(before):] == [audit.GROUP_MEMBERS_SET,
+                                                      audit.GROUP_UPDATED]
+    assert people.update_group(group, saved.version, name="Desk 2", description="New",
+                               lead_id=bob, member_ids=[bob]).message == "Nothing changed."
+
+
+def test_a_refused_group_change_writes_nothing_of_the_person(
+        database: Database, people: PeopleAdminService) -> None:
+    """Joining a group deactivated meanwhile is refused, and the rest of the edit with it;
+    staying in a group that became inactive is fine."""
+    desk = people.create_group("Desk")
+    old = people.create_group("Old")
+    ann = people.create_user("ann", "Ann Agent", "", Role.AGENT, PASSWORD, [desk])
+    read = _user(people, ann)
+    people.deactivate_group(old, _group(people, old).version)  # meanwhile
+    before = _audit_actions(database)
+    with pytest.raises(ValidationError, match="inactive and takes no new members"):
+        people.update_user(ann, read.version, full_name="Ann Renamed", email="a@x.org",
+                           role=Role.LEAD, group_ids=[desk, old])
+    with pytest.raises(ValidationError, match="inactive and takes no new members"):
+        people.set_user_groups(ann, read.version, [desk, old])
+    assert _user(people, ann) == read
+    assert _audit_actions(database) == before
+    with pytest.raises(ValidationError, match="inactive and takes no new members"):
+        people.create_user("bob", "Bob Agent", "", Role.AGENT, PASSWORD, [old])
+    assert "bob" not in {u.username for u in people.users()}
+    assert _audit_actions(database) == before  # one transaction: no "created" row either
+    # Her group deactivated under her: she stays in it while the rest of her edit saves.
+    people.deactivate_group(desk, _group(people, desk).version)
+    result = people.update_user(ann, read.version, full_name="Ann Renamed", email="",
+                                role=Role.LEAD, group_ids=[desk])
+    saved = _user(people, ann)
+    assert (saved.full_name, saved.role, saved.group_ids) == ("Ann Renamed", Role.LEAD,
+                                                              (desk,))
+    assert result.version == saved.version == read.version + 1
+    assert _audit_actions(database)[-1] == audit.USER_UPDATED
+
+
+def test_a_taken_username_is_refused_with_a_clear_message(
+        database: Database, people: PeopleAdminService) -> None:
+    people.create_user("ann", "Ann Agent", "", Role.AGENT, PASSWORD)
+    with pytest.raises(ValidationError) as raised:
+        people.create_user(" ann ", "Another Ann", "", Role.AGENT, PASSWORD)
+    assert (str(raised.value), raised.value.field) == (
+        "There is already a user named 'ann'.", "username")
+    assert [u.full_name for u in people.users() if u.username == "ann"] == ["Ann Agent"]

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from argon2 import PasswordHasher
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QLabel, QListWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from deskapp import app
 from deskapp.domain.enums import Role
 from deskapp.domain.people import User
+from deskapp.domain.text import isolate
 from deskapp.persistence.database import Database
 from deskapp.qt.models.people_models import GroupColumn, GroupsModel, UserColumn, UsersModel
 from deskapp.qt.runner import DbRunner
@@ -358,4 +359,154 @@ def test_moving_to_another_person_asks_before_throwing_away_typing(
     _answer(qtbot, window, Button.Save)
     qtbot.waitUntil(lambda: window.full_name.text() == "Bob Agent")
     assert next(u for u in people.users() if u.id == ann).full_name == "Ann Saved"
-    assert "Saved Ann Saved" in window.status.text()
+    assert f"Saved {isolate('Ann Saved')}" in window.status.text()
+
+
+def test_esc_and_closing_ask_before_throwing_away_typing(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        clock: FakeClock) -> None:
+    people = _people(database, admin, clock)
+    ann = people.create_user("ann", "Ann Agent", "", Role.AGENT, PASSWORD)
+    window = UsersWindow(people, runner)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    run(window.load(ann))
+    window.full_name.setFocus()
+    window.full_name.setText("Ann Typed")
+    qtbot.keyClick(window.full_name, Qt.Key.Key_Escape)
+    assert "not saved" in _answer(qtbot, window, Button.Cancel)
+    qtbot.waitUntil(lambda: not window._asking)
+    assert window.isVisible() and window.full_name.text() == "Ann Typed"
+    window.close()  # the title bar's close button, or Alt+F4
+    _answer(qtbot, window, Button.Save)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert next(u for u in people.users() if u.id == ann).full_name == "Ann Typed"
+    # Discard closes and writes nothing; without typing, Esc just closes.
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    run(window.load(ann))
+    window.email.setText("typed@example.com")
+    qtbot.keyClick(window.email, Qt.Key.Key_Escape)
+    _answer(qtbot, window, Button.Discard)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert next(u for u in people.users() if u.id == ann).email == ""
+    assert window.email.text() == ""
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    run(window.load(ann))
+    qtbot.keyClick(window.table, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert not [b for b in window.findChildren(QuestionBox) if b.isVisible()]
+
+
+@pytest.mark.parametrize("kind", ["users", "groups"])
+def test_tab_leaves_the_table_and_enter_in_a_field_saves(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        clock: FakeClock, kind: str) -> None:
+    people = _people(database, admin, clock)
+    desk = people.create_group("Desk")
+    ann = people.create_user("ann", "Ann Agent", "", Role.AGENT, PASSWORD)
+    window: UsersWindow | GroupsWindow = (UsersWindow(people, runner) if kind == "users"
+                                          else GroupsWindow(people, runner))
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    run(window.load(ann if kind == "users" else desk))
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Tab)
+    first = window.first_field()
+    assert first.hasFocus()
+    assert isinstance(first, QLineEdit)
+    qtbot.keyClick(first, Qt.Key.Key_Tab)
+    second = window.email if isinstance(window, UsersWindow) else window.description
+    assert second.hasFocus()
+    qtbot.keyClicks(second, " x@y.org")
+    qtbot.keyClick(second, Qt.Key.Key_Return)
+    if isinstance(window, UsersWindow):
+        qtbot.waitUntil(lambda: next(u for u in people.users() if u.id == ann).email
+                        == "x@y.org")
+    else:
+        qtbot.waitUntil(lambda: next(g for g in people.groups() if g.id == desk)
+                        .description == "x@y.org")
+    qtbot.waitUntil(lambda: "Saved" in window.status.text())
+
+
+def test_names_sort_naturally_and_status_lines_stay_left_to_right(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        clock: FakeClock) -> None:
+    people = _people(database, admin, clock)
+    for name in ("Group 10", "Group 2", "group 1", "Group 100"):
+        people.create_group(name)
+    for number in (100, 9, 10):
+        people.create_user(f"r{number}", f"Resolver {number}", "", Role.AGENT, PASSWORD)
+    maryam = people.create_user("maryam", "مريم العلي", "", Role.AGENT, PASSWORD)
+    window = UsersWindow(people, runner)
+    qtbot.addWidget(window)
+    window.show()
+    run(window.load(maryam))
+    names = [window.proxy.index(i, UserColumn.NAME).data()
+             for i in range(window.proxy.rowCount())]
+    resolvers = [n for n in names if n.startswith("Resolver")]
+    assert resolvers == ["Resolver 9", "Resolver 10", "Resolver 100"]
+    assert [window.groups.item(i).text() for i in range(window.groups.count())] == [
+        "group 1", "Group 2", "Group 10", "Group 100"]
+    window.email.setText("maryam@example.com")
+    run(window._save(window.current()))
+    # Isolated, and after a left-to-right mark: the sentence is laid out left to right.
+    assert window.status.text() == "\u200eSaved \u2068مريم العلي\u2069."
+    groups = GroupsWindow(people, runner)
+    qtbot.addWidget(groups)
+    groups.show()
+    run(groups.load())
+    qtbot.waitUntil(lambda: groups.current() is not None)
+    assert [groups.proxy.index(i, GroupColumn.NAME).data()
+            for i in range(groups.proxy.rowCount())] == [
+        "group 1", "Group 2", "Group 10", "Group 100"]
+    first = next(g for g in people.groups() if g.name == "Group 100")
+    people.update_group(first.id, first.version, name=first.name, description="",
+                        lead_id=None, member_ids=[maryam])
+    run(groups.load(first.id))
+    ticks = [groups.members.item(i).text() for i in range(groups.members.count())]
+    assert ticks[0] == "مريم العلي (agent)"  # members first, then the others by name
+    assert [t for t in ticks if t.startswith("Resolver")] == [
+        "Resolver 9 (agent)", "Resolver 10 (agent)", "Resolver 100 (agent)"]
+
+
+def test_the_groups_table_sorts_counts_by_value(qtbot: QtBot) -> None:
+    from deskapp.qt.views.admin_table_window import NaturalSortProxy
+
+    model = GroupsModel()
+    model.set_rows([GroupAdminRow(1, "A", "", None, "", True, 1, (1, 2), 1234),
+                    GroupAdminRow(2, "B", "", None, "", True, 1, tuple(range(10)), 999)])
+    proxy = NaturalSortProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(GroupColumn.OPEN)
+    assert [proxy.index(i, GroupColumn.OPEN).data() for i in range(2)] == ["999", "1,234"]
+    proxy.sort(GroupColumn.MEMBERS)
+    assert [proxy.index(i, GroupColumn.MEMBERS).data() for i in range(2)] == ["2", "10"]
+
+
+def test_a_refused_member_change_saves_nothing_of_the_groups_panel(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        clock: FakeClock) -> None:
+    people = _people(database, admin, clock)
+    desk = people.create_group("Desk")
+    bob = people.create_user("bob", "Bob Agent", "", Role.AGENT, PASSWORD)
+    window = GroupsWindow(people, runner)
+    qtbot.addWidget(window)
+    window.show()
+    run(window.load(desk))
+    window.name.setText("Desk Renamed")
+    _tick(window.members, "Bob Agent", True)
+    people.deactivate_user(bob, next(u for u in people.users() if u.id == bob).version)
+    run(window._save(window.current()))
+    assert "inactive and cannot join" in window.status.text()
+    assert "Nothing was changed" in window.status.text()
+    stored = next(g for g in people.groups() if g.id == desk)
+    assert (stored.name, stored.member_ids) == ("Desk", ())
+    assert window.name.text() == "Desk Renamed"  # the typing stays to correct

@@ -53,7 +53,8 @@ class _RowsModel(QAbstractTableModel, Generic[Row]):
     """A read-only table of frozen rows with an ``id`` and an ``active`` flag.
 
     Roles: DisplayRole, ForegroundRole (inactive rows greyed), ToolTipRole, ItemRole.ROW
-    (the row), ItemRole.ID (its id).
+    (the row), ItemRole.ID (its id), ItemRole.SORT_VALUE (counts; None for text columns,
+    which sort naturally by their text).
     """
 
     def __init__(self, titles: Sequence[str], parent: QObject | None = None) -> None:
@@ -102,10 +103,16 @@ class _RowsModel(QAbstractTableModel, Generic[Row]):
             return row
         if role == ItemRole.ID:
             return row.id
+        if role == ItemRole.SORT_VALUE:
+            return self._sort_value(row, index.column())
         return None
 
     def _text(self, row: Row, column: int) -> str:
         raise NotImplementedError
+
+    def _sort_value(self, row: Row, column: int) -> int | None:
+        """The number a column sorts by, or None to sort by the shown text."""
+        return None
 
 
 class UsersModel(_RowsModel[UserAdminRow]):
@@ -146,3 +153,10 @@ class GroupsModel(_RowsModel[GroupAdminRow]):
         if column == GroupColumn.OPEN:
             return f"{row.open_incidents:,}"
         return "Active" if row.active else "Inactive"
+
+    def _sort_value(self, row: GroupAdminRow, column: int) -> int | None:
+        if column == GroupColumn.MEMBERS:
+            return row.member_count
+        if column == GroupColumn.OPEN:
+            return row.open_incidents
+        return None

@@ -3,9 +3,11 @@ selected record's edit panel on the right, buttons below, and a status line.
 
 Keyboard: the filter box has the focus when the window opens (Ctrl+F brings it back);
 Down or Enter there goes to the table; Enter in the table goes to the panel's first field;
-Ctrl+S saves the panel; Esc closes the window. Service calls run through the DbRunner; a
-refusal (permission, validation, someone else's newer edit) is shown in the status line in
-red and nothing is half-written (each call is one transaction).
+Tab leaves the table for the panel; Enter in a panel text field or Ctrl+S saves the panel;
+Esc closes the window (asking first, like moving to another row, if the panel holds unsaved
+changes). Service calls run through the DbRunner; a refusal (permission, validation,
+someone else's newer edit) is shown in the status line in red and nothing is half-written
+(each save is one call, one transaction). Tables and tick lists sort names naturally.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -33,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import ConflictError, DeskappError
+from deskapp.qt.formatting import natural_key
 from deskapp.qt.models.people_models import _RowsModel
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
@@ -41,6 +51,8 @@ from deskapp.qt.widgets.questions import Button, QuestionBox
 log = logging.getLogger(__name__)
 
 ERROR_STYLE = "color: #b00020;"
+LRM = "\u200e"
+"""LEFT-TO-RIGHT MARK: makes a paragraph that starts with it left-to-right."""
 T = TypeVar("T")
 
 
@@ -54,9 +66,11 @@ def check_list(name: str, parent: QWidget) -> QListWidget:
 
 def fill_check_list(widget: QListWidget, entries: list[tuple[int, str]],
                     checked: set[int]) -> None:
-    """Replace the entries; Space toggles the current one."""
+    """Replace the entries, the checked ones first, each part in natural order; Space
+    toggles the current one."""
     widget.clear()
-    for entry_id, text in entries:
+    for entry_id, text in sorted(entries, key=lambda e: (e[0] not in checked,
+                                                         natural_key(e[1]))):
         item = QListWidgetItem(text, widget)
         item.setData(Qt.ItemDataRole.UserRole, entry_id)
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
@@ -73,6 +87,20 @@ def checked_ids(widget: QListWidget) -> set[int]:
             if widget.item(i).checkState() == Qt.CheckState.Checked}
 
 
+class NaturalSortProxy(QSortFilterProxyModel):
+    """Sorts by ItemRole.SORT_VALUE where the model gives one (counts), otherwise by the
+    shown text in natural order ("Group 2" before "Group 10", case ignored)."""
+
+    def lessThan(self, source_left: QModelIndex | QPersistentModelIndex,
+                 source_right: QModelIndex | QPersistentModelIndex) -> bool:
+        left, right = source_left.data(ItemRole.SORT_VALUE), source_right.data(
+            ItemRole.SORT_VALUE)
+        if left is not None and right is not None:
+            return bool(left < right)
+        return natural_key(str(source_left.data() or "")) < natural_key(
+            str(source_right.data() or ""))
+
+
 class AdminTableWindow(QWidget):
     """The frame of an administration window; subclasses fill the panel and the calls."""
 
@@ -83,7 +111,7 @@ class AdminTableWindow(QWidget):
         self.setWindowTitle(title)
         self._runner = runner
         self.model = model
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = NaturalSortProxy(self)
         self.proxy.setSourceModel(model)
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -112,6 +140,8 @@ class AdminTableWindow(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Tab leaves the table for the panel (the arrows move between rows and cells).
+        self.table.setTabKeyNavigation(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # The long free text (groups of a person, a group's description) takes what is left.
@@ -123,6 +153,8 @@ class AdminTableWindow(QWidget):
         self._shown: Any | None = None
         """The record the panel shows (its values as loaded)."""
         self._asking = False
+        self._may_close = False
+        """Set once the user chose to close despite (or after saving) unsaved changes."""
         middle.addWidget(self.table, 5)
         self.panel = QGroupBox("Details", self)
         self.panel.setObjectName("detailsPanel")
@@ -147,6 +179,9 @@ class AdminTableWindow(QWidget):
         self.status = QLabel("", self)
         self.status.setObjectName("statusLabel")
         self.status.setWordWrap(True)
+        # Messages are English sentences: a name in another script (isolated by the
+        # services) must not turn the line right-to-left (see say()).
+        self.status.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.status)
         QShortcut(QKeySequence.StandardKey.Find, self, self._focus_filter)
@@ -177,6 +212,11 @@ class AdminTableWindow(QWidget):
         raise NotImplementedError
 
     # --- shared -----------------------------------------------------------------------------
+
+    def saves_on_enter(self, *edits: QLineEdit) -> None:
+        """Enter in these panel fields saves the panel (as Ctrl+S does)."""
+        for edit in edits:
+            edit.returnPressed.connect(self._save_clicked)
 
     def add_button(self, text: str, name: str, slot: Callable[[], object]) -> QPushButton:
         """A button in the bottom row, before the stretch's right side (Reload last)."""
@@ -239,7 +279,13 @@ class AdminTableWindow(QWidget):
         return None
 
     def say(self, text: str, *, error: bool = False) -> None:
-        self.status.setText(text)
+        """Show ``text`` in the status line (red if ``error``), laid out left to right.
+
+        The label's text control picks the paragraph's direction from its first strong
+        character and skips no isolate: a message starting with an Arabic name would be
+        laid out right to left. A LEFT-TO-RIGHT MARK first settles it.
+        """
+        self.status.setText(LRM + text.removeprefix(LRM) if text else "")
         self.status.setStyleSheet(ERROR_STYLE if error else "")
 
     def _show_current(self) -> None:
@@ -271,14 +317,18 @@ class AdminTableWindow(QWidget):
         if index.isValid():
             self.table.setCurrentIndex(index)
 
-    async def _ask_discard(self, shown: Any, target_id: int) -> None:
+    async def _ask_unsaved(self) -> Button:
+        """Save, Discard or Cancel the panel's unsaved changes?"""
         try:
-            answer = await QuestionBox.ask(
+            return await QuestionBox.ask(
                 self, "Unsaved changes",
                 "The changes in the panel are not saved yet.",
                 Button.Save | Button.Discard | Button.Cancel, Button.Save)
         finally:
             self._asking = False
+
+    async def _ask_discard(self, shown: Any, target_id: int) -> None:
+        answer = await self._ask_unsaved()
         if answer == Button.Save:
             if await self.save(shown) is None:
                 return  # refused: the message says why, and the typing stays
@@ -290,6 +340,30 @@ class AdminTableWindow(QWidget):
             self._shown = None
             self._put_back(target_id)
             self._show_current()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Close, unless the panel holds unsaved changes: then ask first (Esc too)."""
+        shown = self._shown
+        if self._may_close or not self.isVisible() or shown is None \
+                or not self.edited(shown):
+            self._may_close = False
+            super().closeEvent(event)
+            return
+        event.ignore()
+        if not self._asking:
+            self._asking = True
+            self.spawn(self._ask_close(shown), "close?")
+
+    async def _ask_close(self, shown: Any) -> None:
+        answer = await self._ask_unsaved()
+        if answer == Button.Cancel:
+            return
+        if answer == Button.Save and await self.save(shown) is None:
+            return  # refused: the message says why, and the window stays with the typing
+        if answer == Button.Discard:
+            self._show_current()  # reopened, the window shows the stored values
+        self._may_close = True
+        self.close()
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import DeskappError
+from deskapp.domain.text import isolate
+from deskapp.qt.formatting import natural_key
 from deskapp.qt.models.people_models import GroupColumn, GroupsModel
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.admin_table_window import (
@@ -128,6 +130,7 @@ class GroupsWindow(AdminTableWindow):
         self.active_button = self.add_button("&Deactivate", "activeButton",
                                              lambda: self.spawn(self.toggle_active(), "active"))
         self.finish_buttons()
+        self.saves_on_enter(self.name, self.description)
         self.setTabOrder(self.filter_edit, self.table)
         self.setTabOrder(self.table, self.name)
         self.setTabOrder(self.name, self.description)
@@ -164,7 +167,7 @@ class GroupsWindow(AdminTableWindow):
         self.name.setText(row.name)
         self.description.setText(row.description)
         self.lead.addItem(NO_LEAD, None)
-        for user in self._users:
+        for user in sorted(self._users, key=lambda u: natural_key(u.full_name)):
             if user.active or user.id == row.lead_id:
                 self.lead.addItem(user.full_name + ("" if user.active else " (inactive)"),
                                   user.id)
@@ -173,11 +176,10 @@ class GroupsWindow(AdminTableWindow):
         entries = [(u.id, f"{u.full_name} ({u.role.value})" + ("" if u.active
                                                                else " (inactive)"))
                    for u in self._users if u.active or u.id in row.member_ids]
-        entries.sort(key=lambda e: e[0] not in row.member_ids)  # members first
         fill_check_list(self.members, entries, set(row.member_ids))
         self.open_label.setText(f"{row.open_incidents:,}")
         self.active_button.setText("&Reactivate" if not row.active else "&Deactivate")
-        self.panel.setTitle(row.name + ("" if row.active else " (inactive)"))
+        self.panel.setTitle(isolate(row.name) + ("" if row.active else " (inactive)"))
 
     async def save(self, row: GroupAdminRow) -> int | None:
         result = await self.call(self._save_group, row, self.name.text(),
@@ -190,11 +192,10 @@ class GroupsWindow(AdminTableWindow):
 
     def _save_group(self, row: GroupAdminRow, name: str, description: str,
                     lead_id: int | None, member_ids: set[int]) -> str:
-        result = self.service.update_group(row.id, row.version, name=name,
-                                           description=description, lead_id=lead_id)
-        if member_ids != set(row.member_ids):
-            result = self.service.set_group_members(row.id, result.version, member_ids)
-        return result.message
+        # One call, one transaction: a refused member change leaves the name alone too.
+        return self.service.update_group(row.id, row.version, name=name,
+                                         description=description, lead_id=lead_id,
+                                         member_ids=member_ids).message
 
     async def toggle_active(self) -> None:
         """Deactivate (warning about the open incidents still in it) or reactivate."""
@@ -211,8 +212,8 @@ class GroupsWindow(AdminTableWindow):
                     "move them to another group." if count else "It holds no open incidents.")
             answer = await QuestionBox.ask(
                 self, "Deactivate group",
-                f"Deactivate {row.name}? It will be offered for no new work; its incidents "
-                "and history stay.", Button.Yes | Button.Cancel, Button.Cancel,
+                f"Deactivate {isolate(row.name)}? It will be offered for no new work; its "
+                "incidents and history stay.", Button.Yes | Button.Cancel, Button.Cancel,
                 informative=held, icon=QMessageBox.Icon.Warning)
             if answer != Button.Yes:
                 return

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import DeskappError
+from deskapp.domain.text import isolate
 from deskapp.qt.models.people_models import UserColumn, UsersModel
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.admin_table_window import (
@@ -169,6 +170,7 @@ class UsersWindow(AdminTableWindow):
         self.active_button = self.add_button("&Deactivate", "activeButton",
                                              lambda: self.spawn(self.toggle_active(), "active"))
         self.finish_buttons()
+        self.saves_on_enter(self.full_name, self.email)
         self.setTabOrder(self.filter_edit, self.table)
         self.setTabOrder(self.table, self.full_name)
         self.setTabOrder(self.full_name, self.email)
@@ -209,12 +211,11 @@ class UsersWindow(AdminTableWindow):
         # Active groups are offered; an inactive one the person is still in stays shown.
         entries = [(g.id, g.name + ("" if g.active else " (inactive)")) for g in self._groups
                    if g.active or g.id in row.group_ids]
-        entries.sort(key=lambda e: e[0] not in row.group_ids)  # theirs first
         fill_check_list(self.groups, entries, set(row.group_ids))
         self.state_label.setText(self.model.data(
             self.model.index(self.model.row_of(row.id), 4)) or "")
         self.active_button.setText("&Reactivate" if not row.active else "&Deactivate")
-        self.panel.setTitle(f"{row.full_name} ({row.username})")
+        self.panel.setTitle(f"{isolate(row.full_name)} ({row.username})")
 
     async def save(self, row: UserAdminRow) -> int | None:
         role = Role(self.role.currentData())
@@ -227,14 +228,9 @@ class UsersWindow(AdminTableWindow):
 
     def _save_user(self, row: UserAdminRow, full_name: str, email: str, role: Role,
                    group_ids: set[int]) -> str:
-        # Two calls, each checking the version the other one left: a stale first one
-        # changes nothing.
-        result = self.service.update_user(row.id, row.version, full_name=full_name,
-                                          email=email, role=role)
-        if group_ids != set(row.group_ids):
-            result = self.service.set_user_groups(row.id, result.version, group_ids)
-            return f"Saved {full_name.strip()}."
-        return result.message
+        # One call, one transaction: a refused group change leaves the name alone too.
+        return self.service.update_user(row.id, row.version, full_name=full_name,
+                                        email=email, role=role, group_ids=group_ids).message
 
     async def toggle_active(self) -> None:
         """Deactivate (after saying how many open incidents they still hold) or reactivate
@@ -253,7 +249,7 @@ class UsersWindow(AdminTableWindow):
                     if count else "No open incidents are assigned to them.")
             answer = await QuestionBox.ask(
                 self, "Deactivate user",
-                f"Deactivate {row.full_name}? They can no longer sign in and get no new "
+                f"Deactivate {isolate(row.full_name)}? They can no longer sign in and get no new "
                 "work; their history stays.", Button.Yes | Button.Cancel, Button.Cancel,
                 informative=held, icon=QMessageBox.Icon.Warning)
             if answer != Button.Yes:
@@ -283,7 +279,7 @@ class UsersWindow(AdminTableWindow):
         local = self.service.local
         dialog = PasswordDialog(
             "Reset password",
-            f"A new password for {row.full_name} ({row.username}); it also unlocks the "
+            f"A new password for {isolate(row.full_name)} ({row.username}); it also unlocks the "
             "account." + (" They choose their own at the next sign-in." if local else ""),
             lambda _current, new: self.service.reset_password(row.id, new),
             ask_current=False, runner=self._runner, parent=self)
@@ -295,4 +291,4 @@ class UsersWindow(AdminTableWindow):
 
     async def _reset_done(self, row: UserAdminRow) -> None:
         await self.load(row.id)
-        self.say(f"The password of {row.full_name} was reset.")
+        self.say(f"The password of {isolate(row.full_name)} was reset.")
