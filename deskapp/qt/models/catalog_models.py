@@ -9,7 +9,6 @@ added or renamed.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from PySide6.QtGui import QFont
 
 from deskapp.domain.catalog import CiClass
 from deskapp.qt import theme
+from deskapp.qt.formatting import natural_key
 from deskapp.qt.roles import ItemRole
 from deskapp.services.catalog_admin import CategoryNode, CiEntry, ServiceEntry
 
@@ -36,22 +36,9 @@ _ROOT = 0
 """internalId of top-level rows; a subcategory's is its parent's (positive) id."""
 
 
-_DIGITS = re.compile(r"(\d+)")
-
-
-def _natural_key(text: str) -> tuple[str | int, ...]:
-    """A sort key that orders runs of digits by value and letters in any case.
-
-    The parts alternate text and number, always starting with text, so two keys compare
-    part by part without mixing types. (To be replaced by ``formatting.natural_key``.)
-    """
-    return tuple(int(part) if i % 2 else part
-                 for i, part in enumerate(_DIGITS.split(text.casefold())))
-
-
-def _order(name: str, row_id: int) -> tuple[tuple[str | int, ...], str, int]:
-    """Where a row goes: by natural name, ties by exact name, then by id (stable)."""
-    return _natural_key(name), name, row_id
+def _order(name: str, row_id: int) -> tuple[tuple[tuple[str | int, ...], str], int]:
+    """Where a row goes: by natural name (ties by exact name), then by id (stable)."""
+    return natural_key(name), row_id
 
 
 def class_label(value: str) -> str:
