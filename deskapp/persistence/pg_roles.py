@@ -23,15 +23,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import re
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ConfigurationError, ValidationError
 from deskapp.services.permissions import GRANTS, SCOPED_ROLES, Permission
+
+log = logging.getLogger(__name__)
 
 PREFIX_KEY = "pg_role_prefix"
 DEFAULT_PREFIX = "deskapp_"
@@ -243,12 +247,29 @@ class PgRoles:
     def set_login_enabled(self, username: str, enabled: bool) -> None:
         """LOGIN or NOLOGIN: a deactivated person's login is refused by the server itself.
 
-        Connections the person already holds are not cut here (that needs more than an
-        admin's rights); the app refuses inactive users on every service call meanwhile.
+        Deactivating also ends the sessions the person already holds, so that someone who
+        leaves cannot keep working on an open connection (the admin group role is a member of
+        pg_signal_backend for this: ``install_statements``). Where the server refuses that
+        (roles installed by a non-superuser), the login is still NOLOGIN and the app refuses
+        inactive users on every service call; the refusal is logged.
         """
         with self._engine.begin() as connection:
             connection.execute(text(
                 f"ALTER ROLE {_ident(username)} {'LOGIN' if enabled else 'NOLOGIN'}"))
+        if enabled:
+            return
+        try:
+            with self._engine.begin() as connection:
+                ended = connection.execute(text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                    "FROM pg_stat_activity WHERE usename = :name "
+                    "AND pid <> pg_backend_pid()"), {"name": username}).scalar_one()
+        except DBAPIError as exc:
+            log.warning("Could not end the open sessions of %s: %s", username,
+                        str(exc.orig).splitlines()[0] if exc.orig else exc)
+        else:
+            if ended:
+                log.info("Ended %d open session(s) of deactivated login %s", ended, username)
 
     def current_login(self) -> str:
         """The login this engine connects as."""
@@ -295,6 +316,9 @@ def install_statements(prefix: str, existing: Iterable[str] = ()) -> list[str]:
             for privilege in sorted(privs) if column else [", ".join(sorted(privs))]:
                 out.append(f"GRANT {privilege}{columns} ON {name} TO {ident}")
     out.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {everyone}")
+    # Deactivating a person ends their open sessions (DatabaseLogins.set_login_enabled):
+    # pg_signal_backend lets admins end sessions of non-superuser roles.
+    out.append(f"GRANT pg_signal_backend TO {roles[Role.ADMIN]}")
     out.append(
         "CREATE OR REPLACE FUNCTION deskapp_current_user_id() RETURNS integer "
         "LANGUAGE sql STABLE SET search_path = pg_catalog, public AS "

@@ -355,7 +355,15 @@ def test_a_deactivated_persons_login_is_refused_by_the_server(desk: Desk) -> Non
                 "ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member "
                 "WHERE r.rolname = :n)"), {"n": name}).scalar_one()
         assert member_of == [role_name(desk.prefix, Role.LEAD)]
-        people.deactivate_user(user_id, row.version + 1)
+        held = psycopg.connect(host=url.host, port=url.port or 5432, dbname=url.database,
+                               user=name, password=PASSWORD, autocommit=True)
+        try:
+            people.deactivate_user(user_id, row.version + 1)
+            # The session the person still held is ended by the server, not only new ones.
+            with pytest.raises(psycopg.OperationalError):
+                held.execute("SELECT 1")
+        finally:
+            held.close()
         with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
             connect()
         people.reactivate_user(user_id, row.version + 2)
@@ -379,7 +387,16 @@ def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None
         assert row.group_ids == (group_id,) and not row.has_password
         result = people.update_user(user_id, row.version, full_name="New Comer",
                                     email="new@example.com", role=Role.AGENT)
-        result = people.deactivate_user(user_id, result.version)
+        url = make_url(desk.url)
+        held = psycopg.connect(host=url.host, port=url.port or 5432, dbname=url.database,
+                               user=name, password=PASSWORD, autocommit=True)
+        try:
+            result = people.deactivate_user(user_id, result.version)
+            # The admin's own login may end the leaver's open session (pg_signal_backend).
+            with pytest.raises(psycopg.OperationalError):
+                held.execute("SELECT 1")
+        finally:
+            held.close()
         people.reactivate_user(user_id, result.version)
         group = next(g for g in people.groups() if g.id == group_id)
         result = people.set_group_members(group_id, group.version, [])
