@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import cast
 
-import pytest
 from sqlalchemy import inspect, text
 
 from deskapp.persistence import migrate
@@ -15,20 +12,6 @@ from deskapp.persistence.database import open_database
 from deskapp.persistence.engine import make_engine
 from deskapp.services.catalog_admin import CatalogAdminService, CatalogAdminUnitOfWorkFactory
 from deskapp.services.incidents import IncidentService, LogCallRequest
-from tests.support.databases import postgres_admin_url, private_empty_postgres_database
-
-
-@pytest.fixture
-def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema at all."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    admin = postgres_admin_url()
-    if admin is None:
-        pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
-    with private_empty_postgres_database(admin) as url:
-        yield url
 
 
 def _seed_0012(url: str, backend: str) -> None:

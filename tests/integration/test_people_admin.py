@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import inspect, text
@@ -25,7 +22,6 @@ from deskapp.services.catalog import CatalogService
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.people_admin import PeopleAdminService
 from tests.conftest import FakeClock, add_user
-from tests.support.databases import postgres_admin_url, private_empty_postgres_database
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "a long enough password"
@@ -231,19 +227,6 @@ def test_reset_password_unlocks_and_asks_for_a_new_one(
 
 
 # --- migration 0013a --------------------------------------------------------------------
-
-
-@pytest.fixture
-def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema at all."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    admin = postgres_admin_url()
-    if admin is None:
-        pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
-    with private_empty_postgres_database(admin) as url:
-        yield url
 
 
 def test_0013a_adds_active_and_versions_keeping_rows(empty_url: str) -> None:
