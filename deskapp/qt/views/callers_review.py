@@ -8,7 +8,7 @@ was someone the desk knew under another address.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QAction
@@ -30,9 +30,11 @@ from deskapp.qt import theme
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
-from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.intake.caller_review import CallerReviewService, CallerToReview
 from deskapp.services.ports import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from deskapp.services.caller_admin import CallerAdminService
 
 HEADERS = ("Name", "Email", "First incident")
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -220,7 +222,8 @@ class CallersReviewMenu(QObject):
         self.setObjectName("callersReviewMenu")
         self._window = window
         self._service = CallerReviewService(uow_factory, user.id)
-        self._admin = CallerAdminService(uow_factory, user.id)
+        self._uow_factory = uow_factory
+        self._user = user
         self._runner = runner
         self.dialog: CallersReviewDialog | None = None
         self.action = QAction("Callers to &review…", window)
@@ -237,8 +240,12 @@ class CallersReviewMenu(QObject):
     def open_dialog(self) -> CallersReviewDialog:
         """Show the dialog (one at a time), reading the list afresh."""
         if self.dialog is None:
+            # The merge's service loads with the dialog, not at the app's start.
+            from deskapp.services.caller_admin import CallerAdminService
+
+            admin = CallerAdminService(self._uow_factory, self._user.id)
             self.dialog = CallersReviewDialog(self._service, self._runner, self._window,
-                                              admin=self._admin)
+                                              admin=admin)
             theme.follow(self.dialog)
         self.dialog.reload()
         self.dialog.show()
