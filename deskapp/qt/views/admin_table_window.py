@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -54,6 +56,13 @@ ERROR_STYLE = "color: #b00020;"
 LRM = "\u200e"
 """LEFT-TO-RIGHT MARK: makes a paragraph that starts with it left-to-right."""
 T = TypeVar("T")
+D = TypeVar("D", bound="CreateDialog")
+
+
+class CreateDialog(QDialog):
+    """A New… dialog: accepted once it has created a row, whose id it then holds."""
+
+    created_id: int | None = None
 
 
 def check_list(name: str, parent: QWidget) -> QListWidget:
@@ -277,6 +286,37 @@ class AdminTableWindow(QWidget):
             log.warning("An administration call failed", exc_info=exc)
             self.say(describe_error(exc), error=True)
         return None
+
+    async def toggle_row_active(self, row: Any, *, reactivate: Callable[[int, int], Any],
+                                deactivate: Callable[[int, int], Any],
+                                open_count: Callable[[int], int], title: str, question: str,
+                                held: Callable[[int], str]) -> None:
+        """Reactivate ``row``, or deactivate it once the admin has read how many open
+        incidents it still holds (``held(count)``) and said yes."""
+        if not row.active:
+            result = await self.call(reactivate, row.id, row.version)
+        else:
+            count = await self.call(open_count, row.id)
+            if count is None:
+                return
+            answer = await QuestionBox.ask(
+                self, title, question, Button.Yes | Button.Cancel, Button.Cancel,
+                informative=held(count), icon=QMessageBox.Icon.Warning)
+            if answer != Button.Yes:
+                return
+            result = await self.call(deactivate, row.id, row.version)
+        if result is not None:
+            await self.load(row.id)
+            self.say(result.message)
+
+    def open_create_dialog(self, dialog: D,
+                           created: Callable[[int | None], Awaitable[None]]) -> D:
+        """Open ``dialog`` (a New… dialog with ``created_id``); ``created`` follows a yes."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.spawn(created(dialog.created_id), "created"))
+        self.dialog: QDialog | None = dialog
+        dialog.open()
+        return dialog
 
     def say(self, text: str, *, error: bool = False) -> None:
         """Show ``text`` in the status line (red if ``error``), laid out left to right.

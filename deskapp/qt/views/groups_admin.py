@@ -7,15 +7,12 @@ overwritten (the service refuses and the window says who changed it).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -28,18 +25,18 @@ from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.admin_table_window import (
     ERROR_STYLE,
     AdminTableWindow,
+    CreateDialog,
     check_list,
     checked_ids,
     fill_check_list,
 )
-from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.people_admin import MAX_GROUP_DESCRIPTION, MAX_GROUP_NAME, PeopleAdminService
 from deskapp.services.people_dto import GroupAdminRow, UserAdminRow
 
 NO_LEAD = "(no lead)"
 
 
-class NewGroupDialog(QDialog):
+class NewGroupDialog(CreateDialog):
     """Name and description of a new group; stays open on a refusal (a duplicate name)."""
 
     def __init__(self, service: PeopleAdminService, runner: DbRunner,
@@ -108,7 +105,7 @@ class GroupsWindow(AdminTableWindow):
                          noun="group", stretch_column=GroupColumn.DESCRIPTION, parent=parent)
         self.model.setParent(self)
         self._users: list[UserAdminRow] = []
-        self.dialog: QDialog | None = None
+        self.dialog = None
         self.name = QLineEdit(self.panel)
         self.name.setObjectName("nameEdit")
         self.name.setMaxLength(MAX_GROUP_NAME)
@@ -202,33 +199,19 @@ class GroupsWindow(AdminTableWindow):
         row = self.current()
         if row is None:
             return
-        if not row.active:
-            result = await self.call(self.service.reactivate_group, row.id, row.version)
-        else:
-            count = await self.call(self.service.open_in_group, row.id)
-            if count is None:
-                return
-            held = (f"{count:,} open incident{'s' if count != 1 else ''} still in it: "
-                    "move them to another group." if count else "It holds no open incidents.")
-            answer = await QuestionBox.ask(
-                self, "Deactivate group",
-                f"Deactivate {isolate(row.name)}? It will be offered for no new work; its "
-                "incidents and history stay.", Button.Yes | Button.Cancel, Button.Cancel,
-                informative=held, icon=QMessageBox.Icon.Warning)
-            if answer != Button.Yes:
-                return
-            result = await self.call(self.service.deactivate_group, row.id, row.version)
-        if result is not None:
-            await self.load(row.id)
-            self.say(result.message)
+        await self.toggle_row_active(
+            row, reactivate=self.service.reactivate_group,
+            deactivate=self.service.deactivate_group, open_count=self.service.open_in_group,
+            title="Deactivate group",
+            question=f"Deactivate {isolate(row.name)}? It will be offered for no new work; its "
+                     "incidents and history stay.",
+            held=lambda count: (f"{count:,} open incident{'s' if count != 1 else ''} still in "
+                                "it: move them to another group." if count
+                                else "It holds no open incidents."))
 
     def open_new_group(self) -> NewGroupDialog:
-        dialog = NewGroupDialog(self.service, self._runner, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.spawn(self._created(dialog.created_id), "created"))
-        self.dialog = dialog
-        dialog.open()
-        return dialog
+        return self.open_create_dialog(NewGroupDialog(self.service, self._runner, self),
+                                       self._created)
 
     async def _created(self, group_id: int | None) -> None:
         await self.load(group_id)

@@ -10,12 +10,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -28,12 +26,12 @@ from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.admin_table_window import (
     ERROR_STYLE,
     AdminTableWindow,
+    CreateDialog,
     check_list,
     checked_ids,
     fill_check_list,
 )
 from deskapp.qt.views.password_dialog import PasswordDialog
-from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.people_admin import PeopleAdminService
 from deskapp.services.people_dto import GroupAdminRow, UserAdminRow
 
@@ -46,7 +44,7 @@ def role_combo(name: str, parent: QWidget) -> QComboBox:
     return combo
 
 
-class NewUserDialog(QDialog):
+class NewUserDialog(CreateDialog):
     """Username, name, email, role and a first password; stays open on a refusal."""
 
     def __init__(self, service: PeopleAdminService, runner: DbRunner,
@@ -144,7 +142,7 @@ class UsersWindow(AdminTableWindow):
                          noun="user", stretch_column=UserColumn.GROUPS, parent=parent)
         self.model.setParent(self)
         self._groups: list[GroupAdminRow] = []
-        self.dialog: QDialog | None = None
+        self.dialog = None
         self.username_label = QLabel("", self.panel)
         self.username_label.setObjectName("usernameLabel")
         self.form.addRow("Username:", self.username_label)
@@ -238,34 +236,20 @@ class UsersWindow(AdminTableWindow):
         row = self.current()
         if row is None:
             return
-        if not row.active:
-            result = await self.call(self.service.reactivate_user, row.id, row.version)
-        else:
-            count = await self.call(self.service.open_assigned_to, row.id)
-            if count is None:
-                return
-            held = (f"{count:,} open incident{'s' if count != 1 else ''} still assigned to "
-                    f"them; their team lead should reassign {'it' if count == 1 else 'them'}."
-                    if count else "No open incidents are assigned to them.")
-            answer = await QuestionBox.ask(
-                self, "Deactivate user",
-                f"Deactivate {isolate(row.full_name)}? They can no longer sign in and get no new "
-                "work; their history stays.", Button.Yes | Button.Cancel, Button.Cancel,
-                informative=held, icon=QMessageBox.Icon.Warning)
-            if answer != Button.Yes:
-                return
-            result = await self.call(self.service.deactivate_user, row.id, row.version)
-        if result is not None:
-            await self.load(row.id)
-            self.say(result.message)
+        await self.toggle_row_active(
+            row, reactivate=self.service.reactivate_user,
+            deactivate=self.service.deactivate_user, open_count=self.service.open_assigned_to,
+            title="Deactivate user",
+            question=f"Deactivate {isolate(row.full_name)}? They can no longer sign in and get "
+                     "no new work; their history stays.",
+            held=lambda count: (
+                f"{count:,} open incident{'s' if count != 1 else ''} still assigned to them; "
+                f"their team lead should reassign {'it' if count == 1 else 'them'}."
+                if count else "No open incidents are assigned to them."))
 
     def open_new_user(self) -> NewUserDialog:
-        dialog = NewUserDialog(self.service, self._runner, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.spawn(self._created(dialog.created_id), "created"))
-        self.dialog = dialog
-        dialog.open()
-        return dialog
+        return self.open_create_dialog(NewUserDialog(self.service, self._runner, self),
+                                       self._created)
 
     async def _created(self, user_id: int | None) -> None:
         await self.load(user_id)
