@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
-from deskapp.persistence.tables import Base, include_name
+from deskapp.persistence.tables import include_name, with_postgresql_options
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -99,4 +99,4 @@ def schema_differences(engine: Engine) -> list[object]:
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"include_name": include_name, "compare_type": True})
-        return list(compare_metadata(context, Base.metadata))
+        return list(compare_metadata(context, with_postgresql_options()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from deskapp.persistence.tables import Base, include_name
+from deskapp.persistence.tables import include_name, with_postgresql_options
 
 config = context.config
 
@@ -13,7 +13,7 @@ def run_migrations_online() -> None:
     connection = config.attributes["connection"]
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=with_postgresql_options(),
         render_as_batch=connection.dialect.name == "sqlite",
         include_name=include_name,
         compare_type=True,
