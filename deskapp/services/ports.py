@@ -12,7 +12,6 @@ from deskapp.domain.credentials import Credential
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import PriorityMatrix
-from deskapp.services.caller_admin_dto import CallerAdminRow, CallerPageQuery, DuplicateGroup
 from deskapp.services.changes import ChangeNotice
 from deskapp.services.dto import (
     ActivityView,
@@ -27,7 +26,13 @@ from deskapp.services.queries import QueueFilter, QueueQuery
 
 if TYPE_CHECKING:
     # Annotations only: the persistence layer imports this module at start, and these pull
-    # in the email parser and the report and workload types the queue window never needs.
+    # in the email parser and the caller-admin, report and workload types the queue window
+    # never needs.
+    from deskapp.services.caller_admin_dto import (
+        CallerAdminRow,
+        CallerPageQuery,
+        DuplicateGroup,
+    )
     from deskapp.services.intake.email_ports import EmailIntakeRepository
     from deskapp.services.report_dto import (
         PeriodFigures,

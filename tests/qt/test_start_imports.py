@@ -65,6 +65,7 @@ NOT_AT_START = (
     "deskapp.services.matrix_admin", "deskapp.services.intake.alert_rules",
     "deskapp.services.report_data",
     "deskapp.services.reviews", "deskapp.services.demo", "deskapp.reports",
+    "deskapp.services.caller_admin_dto",
 )
 
 
