@@ -70,9 +70,14 @@ SCOPES: dict[Role, Scope] = {
 by role.
 
 Agents escalate a little further than they reassign: anything in their groups, so that a
-colleague's incident with an angry caller can be flagged to the lead.
+colleague's incident with an angry caller can be flagged to the lead. Working on an incident
+(EDIT: its fields, its state, its resolution) reaches further still: an agent works on
+anything in their groups, a lead on anything (``may_work_on``).
 """
-_WIDER_FOR = {Permission.ESCALATE: {Scope.OWN: Scope.GROUPS}}
+_WIDER_FOR = {
+    Permission.ESCALATE: {Scope.OWN: Scope.GROUPS},
+    Permission.EDIT: {Scope.OWN: Scope.GROUPS, Scope.GROUPS: Scope.ANY},
+}
 
 
 def allowed(user: User, permission: Permission) -> bool:
@@ -114,7 +119,11 @@ def scope(user: User, permission: Permission) -> Scope | None:
     """How far the user's permission reaches; None if they do not have it at all."""
     if not allowed(user, permission):
         return None
-    own = SCOPES[user.role]
+    return _role_scope(user.role, permission)
+
+
+def _role_scope(role: Role, permission: Permission) -> Scope:
+    own = SCOPES[role]
     return _WIDER_FOR.get(permission, {}).get(own, own)
 
 
@@ -169,19 +178,23 @@ def may_manage_group(user: User, permission: Permission, group_ids: frozenset[in
     return reach == Scope.ANY or (reach == Scope.GROUPS and group_id in group_ids)
 
 
-SCOPED_ROLES: frozenset[Role] = frozenset({Role.AGENT})
+SCOPED_ROLES: frozenset[Role] = frozenset(
+    role for role in Role
+    if Permission.EDIT in GRANTS[role] and _role_scope(role, Permission.EDIT) != Scope.ANY)
 """Roles that may change only incidents that are unassigned, theirs, or in their groups
-(PostgreSQL's row-level security carries the same rule: persistence/pg_roles.py)."""
+(agents; PostgreSQL's row-level security carries the same rule: persistence/pg_roles.py)."""
 
 
 def may_work_on(user: User, assignee_id: int | None, group_id: int | None,
                 user_group_ids: Collection[int]) -> bool:
-    """Whether the user may change an incident assigned like this (as it is stored now)."""
+    """Whether the user may change an incident assigned like this (as it is stored now).
+
+    ``reaches`` with EDIT's reach. Roles without EDIT are refused by their permission, not
+    here, so that the reason they are told is the right one.
+    """
     if user.role not in SCOPED_ROLES:
         return True
-    if assignee_id is None and group_id is None:
-        return True
-    return assignee_id == user.id or (group_id is not None and group_id in user_group_ids)
+    return reaches(user, Permission.EDIT, frozenset(user_group_ids), group_id, assignee_id)
 
 
 def require_work_on(user: User, assignee_id: int | None, group_id: int | None,
