@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 
 from deskapp.domain.audit import AuditEntry
 from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.models.rows_table_model import AnyIndex, RowsTableModel
 from deskapp.qt.roles import ItemRole
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class AuditColumn(IntEnum):
@@ -35,7 +33,7 @@ def _one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(RowsTableModel[AuditEntry]):
     """Rows of the audit trail (plain data, loaded by the viewer).
 
     Roles: DisplayRole, ToolTipRole (the whole details and the row's hash), ItemRole.ROW
@@ -43,38 +41,12 @@ class AuditModel(QAbstractTableModel):
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[AuditEntry] = []
-
-    def set_rows(self, rows: Sequence[AuditEntry]) -> None:
-        """Show these rows instead."""
-        self.beginResetModel()
-        try:
-            self._rows = list(rows)
-        finally:
-            self.endResetModel()
-
-    @property
-    def rows(self) -> list[AuditEntry]:
-        return list(self._rows)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(AuditColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(AuditColumn):
-            return _TITLES[AuditColumn(section)]
-        return None
+        super().__init__([_TITLES[c] for c in AuditColumn], parent)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self._row(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         column = AuditColumn(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             if column == AuditColumn.ID:

@@ -10,13 +10,12 @@ added or renamed.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -28,6 +27,7 @@ from PySide6.QtGui import QFont
 from deskapp.domain.catalog import CiClass
 from deskapp.qt import theme
 from deskapp.qt.formatting import natural_key
+from deskapp.qt.models.rows_table_model import RowsTableModel
 from deskapp.qt.roles import ItemRole
 from deskapp.services.catalog_admin import CategoryNode, CiEntry, ServiceEntry
 
@@ -253,7 +253,7 @@ class Column(Generic[T]):
     numeric: bool = False
 
 
-class CatalogTableModel(QAbstractTableModel, Generic[T]):
+class CatalogTableModel(RowsTableModel[T]):
     """Services or configuration items as a table, inactive rows greyed.
 
     Roles: ItemRole.ROW (the entry), ItemRole.ID; EditRole gives an editable cell's value.
@@ -265,50 +265,25 @@ class CatalogTableModel(QAbstractTableModel, Generic[T]):
     edit_requested = Signal(object, str, object)
 
     def __init__(self, columns: Sequence[Column[T]], parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__([c.header for c in columns], parent)
         self.columns: tuple[Column[T], ...] = tuple(columns)
-        self._rows: list[T] = []
 
-    @property
-    def rows(self) -> list[T]:
-        return list(self._rows)
-
-    def set_rows(self, rows: Sequence[T]) -> None:
+    def set_rows(self, rows: Iterable[T]) -> None:
         """Show these rows, in natural name order."""
-        self.beginResetModel()
-        try:
+        with self._resetting():
             self._rows = sorted(rows, key=lambda r: _order(r.name, r.id))
-        finally:
-            self.endResetModel()
 
     def upsert(self, entry: T) -> int:
         """Put a stored row in its sorted place; returns its row."""
         return _sorted_upsert(self, QModelIndex(), self._rows, entry)
 
-    def entry(self, row: int) -> T | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
     def row_of(self, entry_id: int) -> int:
         return next((i for i, r in enumerate(self._rows) if r.id == entry_id), -1)
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.columns)):
-            return self.columns[section].header
-        return None
-
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows) \
-                or not 0 <= index.column() < len(self.columns):
+        entry = self._row(index)
+        if entry is None:
             return None
-        entry = self._rows[index.row()]
         column = self.columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(entry)

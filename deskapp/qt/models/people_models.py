@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from enum import IntEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor
 
+from deskapp.qt.models.rows_table_model import AnyIndex, RowsTableModel
 from deskapp.qt.roles import ItemRole
 from deskapp.services.incidents import utc_now
 from deskapp.services.people_dto import GroupAdminRow, UserAdminRow
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 Row = TypeVar("Row", UserAdminRow, GroupAdminRow)
 
 INACTIVE_COLOUR = QColor("#6b7280")
@@ -49,7 +49,7 @@ def user_status(row: UserAdminRow, now: datetime) -> str:
     return ", ".join(parts)
 
 
-class _RowsModel(QAbstractTableModel, Generic[Row]):
+class _RowsModel(RowsTableModel[Row]):
     """A read-only table of frozen rows with an ``id`` and an ``active`` flag.
 
     Roles: DisplayRole, ForegroundRole (inactive rows greyed), ToolTipRole, ItemRole.ROW
@@ -57,44 +57,14 @@ class _RowsModel(QAbstractTableModel, Generic[Row]):
     which sort naturally by their text).
     """
 
-    def __init__(self, titles: Sequence[str], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._titles = list(titles)
-        self._rows: list[Row] = []
-
-    def set_rows(self, rows: Sequence[Row]) -> None:
-        """Show these rows instead."""
-        self.beginResetModel()
-        try:
-            self._rows = list(rows)
-        finally:
-            self.endResetModel()
-
-    @property
-    def rows(self) -> list[Row]:
-        return list(self._rows)
-
     def row_of(self, record_id: int) -> int:
         """The row number of the record with this id, or -1."""
         return next((i for i, r in enumerate(self._rows) if r.id == record_id), -1)
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._titles)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self._titles):
-            return self._titles[section]
-        return None
-
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self._row(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self._text(row, index.column())
         if role == Qt.ItemDataRole.ForegroundRole and not row.active:

@@ -6,14 +6,15 @@ from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor
 
 from deskapp.domain.priority import PriorityDefinition
 from deskapp.qt.models.matrix_model import text_colour
+from deskapp.qt.models.rows_table_model import AnyIndex as Index
+from deskapp.qt.models.rows_table_model import RowsTableModel
 from deskapp.qt.roles import ItemRole
 
-Index = QModelIndex | QPersistentModelIndex
 MAX_MINUTES = 365 * 24 * 60
 
 
@@ -38,36 +39,25 @@ def format_minutes(minutes: int) -> str:
     return " ".join(p for p in parts if p) or "0 min"
 
 
-class PriorityDefinitionsModel(QAbstractTableModel):
+class PriorityDefinitionsModel(RowsTableModel[PriorityDefinition]):
     """One row per priority rank; targets are edited in minutes (EditRole)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[PriorityDefinition] = []
+        super().__init__(_HEADERS, parent)
         self.editable = True
 
     def load(self, priorities: tuple[PriorityDefinition, ...] | list[PriorityDefinition]
              ) -> None:
-        self.beginResetModel()
-        try:
-            self._rows = sorted(priorities, key=lambda p: p.rank)
-        finally:
-            self.endResetModel()
+        self.set_rows(sorted(priorities, key=lambda p: p.rank))
 
     @property
     def priorities(self) -> tuple[PriorityDefinition, ...]:
         return tuple(self._rows)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(DefinitionColumn)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        p = self._row(index)
+        if p is None:
             return None
-        p = self._rows[index.row()]
         column = DefinitionColumn(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             return {
@@ -144,11 +134,3 @@ class PriorityDefinitionsModel(QAbstractTableModel):
         if index.column() == DefinitionColumn.CLOCK:
             return flags | Qt.ItemFlag.ItemIsUserCheckable
         return flags | Qt.ItemFlag.ItemIsEditable
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return _HEADERS[section] if 0 <= section < len(_HEADERS) else None
-        return None

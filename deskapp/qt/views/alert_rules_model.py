@@ -7,10 +7,8 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -19,6 +17,8 @@ from PySide6.QtGui import QColor
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.priority import PriorityMatrix
 from deskapp.qt.models.matrix_model import text_colour
+from deskapp.qt.models.rows_table_model import AnyIndex as Index
+from deskapp.qt.models.rows_table_model import RowsTableModel
 from deskapp.services.intake.alert_rules import (
     AlertRule,
     Choice,
@@ -27,7 +27,6 @@ from deskapp.services.intake.alert_rules import (
     parse_matchers,
 )
 
-Index = QModelIndex | QPersistentModelIndex
 NONE_TEXT = "—"
 
 
@@ -47,7 +46,7 @@ _HEADERS = ("Name", "Matches labels", "Impact", "Urgency", "Priority", "Service"
 CHOICE_COLUMNS = (RuleColumn.IMPACT, RuleColumn.URGENCY, RuleColumn.SERVICE, RuleColumn.GROUP)
 
 
-class AlertRulesModel(QAbstractTableModel):
+class AlertRulesModel(RowsTableModel[AlertRule]):
     """The rules in order; EditRole of the choice columns is an id (None: no service/group).
 
     Signals:
@@ -59,8 +58,7 @@ class AlertRulesModel(QAbstractTableModel):
     edited = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rules: list[AlertRule] = []
+        super().__init__(_HEADERS, parent, row_numbers=True)
         self._choices: dict[RuleColumn, tuple[Choice, ...]] = {c: () for c in CHOICE_COLUMNS}
         self._matrix: PriorityMatrix | None = None
         self.revision = 0
@@ -69,9 +67,8 @@ class AlertRulesModel(QAbstractTableModel):
 
     def load(self, data: RuleEditorData) -> None:
         """Show the mapping as stored."""
-        self.beginResetModel()
-        try:
-            self._rules = list(data.rules.rules)
+        with self._resetting():
+            self._rows = list(data.rules.rules)
             self.revision = data.rules.revision
             self._matrix = data.matrix
             self._choices = {RuleColumn.IMPACT: data.impact_levels,
@@ -79,12 +76,10 @@ class AlertRulesModel(QAbstractTableModel):
                              RuleColumn.SERVICE: data.services, RuleColumn.GROUP: data.groups}
             self.editable = data.can_edit
             self.dirty = False
-        finally:
-            self.endResetModel()
 
     @property
     def rules(self) -> tuple[AlertRule, ...]:
-        return tuple(self._rules)
+        return tuple(self._rows)
 
     def choices(self, column: int) -> list[tuple[int | None, str]]:
         """What a choice column's editor offers: (id, name); services and groups start
@@ -112,16 +107,10 @@ class AlertRulesModel(QAbstractTableModel):
 
     # --- Qt's model interface ------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rules)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(RuleColumn)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        rule = self._row(index)
+        if rule is None:
             return None
-        rule = self._rules[index.row()]
         column = RuleColumn(index.column())
         if role == Qt.ItemDataRole.CheckStateRole and column == RuleColumn.AUTO_RESOLVE:
             return Qt.CheckState.Checked if rule.auto_resolve else Qt.CheckState.Unchecked
@@ -170,7 +159,7 @@ class AlertRulesModel(QAbstractTableModel):
         if not index.isValid() or not self.editable:
             return False
         column = RuleColumn(index.column())
-        rule = self._rules[index.row()]
+        rule = self._rows[index.row()]
         if role == Qt.ItemDataRole.CheckStateRole and column == RuleColumn.AUTO_RESOLVE:
             new = replace(rule, auto_resolve=Qt.CheckState(value) == Qt.CheckState.Checked)
         elif role != Qt.ItemDataRole.EditRole or column == RuleColumn.PRIORITY:
@@ -200,7 +189,7 @@ class AlertRulesModel(QAbstractTableModel):
                    RuleColumn.GROUP: lambda: replace(rule, group_id=value)}[column]()
         if new == rule:
             return True
-        self._rules[index.row()] = new
+        self._rows[index.row()] = new
         self.dataChanged.emit(self.index(index.row(), 0),
                               self.index(index.row(), len(RuleColumn) - 1))
         self._touch()
@@ -216,14 +205,6 @@ class AlertRulesModel(QAbstractTableModel):
             return flags | Qt.ItemFlag.ItemIsUserCheckable
         return flags | Qt.ItemFlag.ItemIsEditable
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return _HEADERS[section] if 0 <= section < len(_HEADERS) else None
-        return str(section + 1)
-
     # --- rows ------------------------------------------------------------------------------
 
     def add_rule(self, row: int | None = None) -> int:
@@ -232,21 +213,21 @@ class AlertRulesModel(QAbstractTableModel):
             return -1
         impacts = [c.id for c in self._choices[RuleColumn.IMPACT]] or [3]
         urgencies = [c.id for c in self._choices[RuleColumn.URGENCY]] or [3]
-        row = len(self._rules) if row is None else max(0, min(row, len(self._rules)))
+        row = len(self._rows) if row is None else max(0, min(row, len(self._rows)))
         self.beginInsertRows(QModelIndex(), row, row)
         try:
-            self._rules.insert(row, AlertRule("New rule", (), max(impacts), max(urgencies)))
+            self._rows.insert(row, AlertRule("New rule", (), max(impacts), max(urgencies)))
         finally:
             self.endInsertRows()
         self._touch()
         return row
 
     def remove_rule(self, row: int) -> bool:
-        if not self.editable or not 0 <= row < len(self._rules):
+        if not self.editable or not 0 <= row < len(self._rows):
             return False
         self.beginRemoveRows(QModelIndex(), row, row)
         try:
-            del self._rules[row]
+            del self._rows[row]
         finally:
             self.endRemoveRows()
         self._touch()
@@ -255,15 +236,15 @@ class AlertRulesModel(QAbstractTableModel):
     def move_rule(self, row: int, delta: int) -> bool:
         """Move a rule up (-1) or down (+1): earlier rules win."""
         target = row + delta
-        if not self.editable or not (0 <= row < len(self._rules)
-                                     and 0 <= target < len(self._rules)) or delta == 0:
+        if not self.editable or not (0 <= row < len(self._rows)
+                                     and 0 <= target < len(self._rows)) or delta == 0:
             return False
         # Qt's destination is the row the item goes before, counted before the move.
         destination = target + 1 if delta > 0 else target
         if not self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), destination):
             return False
         try:
-            self._rules.insert(target, self._rules.pop(row))
+            self._rows.insert(target, self._rows.pop(row))
         finally:
             self.endMoveRows()
         self._touch()

@@ -5,18 +5,12 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QObject, Qt, Signal
 
+from deskapp.qt.models.rows_table_model import AnyIndex as Index
+from deskapp.qt.models.rows_table_model import RowsTableModel
 from deskapp.services.assignment_rules import RuleView
 
-Index = QModelIndex | QPersistentModelIndex
 NONE_TEXT = "—"
 
 
@@ -32,7 +26,7 @@ class RulesColumn(IntEnum):
 _HEADERS = ("On", "Name", "Category", "Service", "Group", "Method")
 
 
-class AssignmentRulesModel(QAbstractTableModel):
+class AssignmentRulesModel(RowsTableModel[RuleView]):
     """The rules as the service lists them; every change goes through the service.
 
     The model never changes a rule itself: ticking the "On" box asks for it with
@@ -46,43 +40,33 @@ class AssignmentRulesModel(QAbstractTableModel):
     enable_requested = Signal(int, bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rules: list[RuleView] = []
+        super().__init__(_HEADERS, parent, row_numbers=True)
         self.editable = False
 
     def load(self, rules: list[RuleView], editable: bool) -> None:
         """Show these rules (in order); ``editable`` makes the boxes tickable."""
-        self.beginResetModel()
-        try:
-            self._rules = list(rules)
+        with self._resetting():
+            self._rows = list(rules)
             self.editable = editable
-        finally:
-            self.endResetModel()
 
     def rule_at(self, row: int) -> RuleView:
         """The rule shown on ``row``."""
-        return self._rules[row]
+        return self._rows[row]
 
     @property
     def rules(self) -> tuple[RuleView, ...]:
-        return tuple(self._rules)
+        return tuple(self._rows)
 
     def row_of(self, rule_id: int) -> int:
         """The row showing the rule with this id; -1 if none does."""
-        return next((i for i, r in enumerate(self._rules) if r.rule.id == rule_id), -1)
+        return next((i for i, r in enumerate(self._rows) if r.rule.id == rule_id), -1)
 
     # --- Qt's model interface ------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rules)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(RulesColumn)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        view = self._row(index)
+        if view is None:
             return None
-        view = self._rules[index.row()]
         rule = view.rule
         column = RulesColumn(index.column())
         if column == RulesColumn.ENABLED:
@@ -110,7 +94,7 @@ class AssignmentRulesModel(QAbstractTableModel):
                 or role != Qt.ItemDataRole.CheckStateRole):
             return False
         wanted = Qt.CheckState(value) == Qt.CheckState.Checked
-        if wanted != self._rules[index.row()].rule.enabled:
+        if wanted != self._rows[index.row()].rule.enabled:
             self.enable_requested.emit(index.row(), wanted)
         # Nothing changes here: the box follows the stored rule after the reload.
         return False
@@ -122,11 +106,3 @@ class AssignmentRulesModel(QAbstractTableModel):
         if self.editable and index.column() == RulesColumn.ENABLED:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return _HEADERS[section] if 0 <= section < len(_HEADERS) else None
-        return str(section + 1)

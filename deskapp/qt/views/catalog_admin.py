@@ -439,7 +439,7 @@ class ServicesAdmin(CatalogAdminWindow):
     @property
     def current_service(self) -> ServiceEntry | None:
         index = self.service_table.currentIndex()
-        return self.services.entry(index.row()) if index.isValid() else None
+        return self.services.row_at(index.row()) if index.isValid() else None
 
     @property
     def current_item(self) -> CiEntry | None:
