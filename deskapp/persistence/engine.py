@@ -19,7 +19,7 @@ def parse_url(raw: str) -> URL:
     """Parse a database URL, accepting plain ``postgresql://`` for psycopg 3."""
     try:
         url = make_url(raw.strip())
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigurationError(
             f"'{raw}' is not a database URL; use sqlite:///path/to/file.db or "
             "postgresql://user@host:port/database."

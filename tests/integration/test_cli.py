@@ -79,3 +79,13 @@ def test_version() -> None:
     result = run_cli("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("deskapp ")
+
+
+@pytest.mark.parametrize("url", ["postgresql://postgres@host:abc/x",
+                                 "postgresql://postgres@[::1/x"])
+def test_a_malformed_url_is_one_line_not_a_traceback(
+        url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--database-url", url, "db", "current"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("deskapp: error:") and "is not a database URL" in err
+    assert "\n" not in err
