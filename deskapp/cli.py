@@ -93,10 +93,12 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="export a queue or a search to a .csv or .xlsx file")
     which = export.add_mutually_exclusive_group(required=True)
+    from deskapp.services.queues import BUILT_IN_QUEUES
+
+    names = [q.key.split(":", 1)[1] for q in BUILT_IN_QUEUES]
     which.add_argument("--queue", metavar="QUEUE",
-                       help="a built-in queue (my_open, unassigned_mine, all_open, "
-                       "sla_attention, on_hold, major, resolved_recently), all (every "
-                       "incident), or a saved filter's name, for the --user given")
+                       help=f"a built-in queue ({', '.join(n for n in names if n != 'all')}), "
+                       "all (every incident), or a saved filter's name, for the --user given")
     which.add_argument("--search", metavar="TEXT",
                        help="the incidents whose number, descriptions or notes match")
     export.add_argument("--columns", metavar="LIST",

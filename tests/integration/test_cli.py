@@ -89,3 +89,13 @@ def test_a_malformed_url_is_one_line_not_a_traceback(
     err = capsys.readouterr().err.strip()
     assert err.startswith("deskapp: error:") and "is not a database URL" in err
     assert "\n" not in err
+
+
+def test_export_help_names_every_built_in_queue(capsys: pytest.CaptureFixture[str]) -> None:
+    from deskapp.services.queues import BUILT_IN_QUEUES
+
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for queue in BUILT_IN_QUEUES:
+        assert queue.key.split(":", 1)[1] in text
