@@ -84,6 +84,16 @@ def parse_priority(text: str) -> int:
     return int(digits)
 
 
+def _require_known_priorities(ranks: Sequence[int], matrix: PriorityMatrix) -> None:
+    """Refuse a report narrowed to a priority the desk does not define (it would be empty)."""
+    known = sorted(p.rank for p in matrix.priorities)
+    unknown = [r for r in ranks if r not in known]
+    if unknown:
+        have = f"P{known[0]} to P{known[-1]}" if known else "no priorities"
+        raise ValidationError(f"There is no priority P{unknown[0]} on this desk; it has {have}.",
+                              field="priority")
+
+
 def check_writable(path: Path) -> None:
     """Refuse early, before any work, a file that could not be written.
 
@@ -255,6 +265,7 @@ class ReportService:
             actor = uow.users.get(self._actor_id)
             require(actor, Permission.EXPORT_REPORTS)
             matrix = uow.matrix.current()
+            _require_known_priorities(filters.priorities, matrix)
             names = _Names.load(uow)
             figures = uow.report_queries.period_figures(query, now)
             found = {r.incident_id: r for r in uow.reviews.for_incidents(

@@ -299,3 +299,10 @@ def test_cli_period_report(database: Database, data_set: dict[str, int], databas
         assert expected in lines[0]
         assert not bad.exists()
     assert [p.name for p in out_dir.iterdir()] == ["march.pdf"]
+
+
+def test_a_priority_the_desk_does_not_define_is_refused(database: Database, admin: User,
+                                                        clock: FakeClock) -> None:
+    with pytest.raises(ValidationError, match=r"no priority P9 on this desk; it has P1 to P5"):
+        report(database, admin, clock, priorities=(2, 9))
+    assert report(database, admin, clock, priorities=(5,)).figures.opened == 0
