@@ -17,6 +17,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     LongTable,
@@ -222,6 +223,27 @@ def _numbered_canvas(header: str, footer: str) -> type[Canvas]:
     return NumberedCanvas
 
 
+HEADING_ROOM = 30 * mm
+"""Room a heading needs below it for a table's header and first rows (else: next page)."""
+
+
+def _tables_start_under_their_headings(story: Sequence[Flowable]) -> list[Flowable]:
+    """Headings keep with what follows (keepWithNext), except with a table that splits.
+
+    Kept together, a heading and a long table move to the next page as one piece whenever
+    the table does not fit in what is left, leaving a page nearly empty; the heading goes
+    to the next page only when the room left cannot take it and the table's first rows.
+    """
+    out: list[Flowable] = []
+    for flowable, following in zip(story, [*story[1:], None], strict=True):
+        if isinstance(flowable, Paragraph) and flowable.getKeepWithNext() \
+                and isinstance(following, LongTable):
+            out.append(CondPageBreak(HEADING_ROOM))
+            flowable.keepWithNext = 0  # the instance's setting wins over its style's
+        out.append(flowable)
+    return out
+
+
 def build(story: list[Flowable], *, title: str, subject: str, author: str, header: str,
           footer: str, on_page: Callable[[Canvas, Any], None] | None = None) -> bytes:
     """Lay ``story`` out on A4 pages with header and footer; returns the PDF's bytes."""
@@ -238,5 +260,6 @@ def build(story: list[Flowable], *, title: str, subject: str, author: str, heade
     template = (PageTemplate(id="page", frames=[frame], onPage=on_page) if on_page
                 else PageTemplate(id="page", frames=[frame]))
     doc.addPageTemplates([template])
-    doc.build(story, canvasmaker=_numbered_canvas(header, footer))
+    doc.build(_tables_start_under_their_headings(story),
+              canvasmaker=_numbered_canvas(header, footer))
     return buffer.getvalue()

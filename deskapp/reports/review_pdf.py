@@ -161,6 +161,10 @@ def review_pdf(report: ReviewReport) -> bytes:
                   p(_where(r.to_group, r.to_agent), s.cell)] for r in report.reassignments]
         story.append(table(rows, [31 * mm, 35 * mm, (WIDTH - 66 * mm) / 2,
                                   (WIDTH - 66 * mm) / 2]))
+    elif report.group or report.assignee:
+        # Logged straight to a group or agent: that leaves no assignment entry to list.
+        story.append(p(f"Never reassigned: with {_where(report.group, report.assignee)} "
+                       "since it was logged.", s.muted))
     else:
         story.append(p("Never assigned.", s.muted))
 

@@ -154,6 +154,19 @@ def test_a_review_not_begun_still_prints_the_incidents_record() -> None:
     assert "not final yet" in body
 
 
+@pytest.mark.parametrize(("group", "assignee", "says"), [
+    ("Network", "Bob", "Never reassigned: with Network / Bob since it was logged."),
+    ("", "", "Never assigned."),
+])
+def test_an_incident_never_moved_says_where_it_has_been(group: str, assignee: str,
+                                                        says: str) -> None:
+    report = make_report(5)
+    report = ReviewReport(**{**report.__dict__, "reassignments": (), "group": group,
+                             "assignee": assignee})
+    _, text = pdf_text(review_pdf(report))
+    assert says in flat(text)
+
+
 def test_a_long_timeline_flows_across_pages_with_its_header_repeated() -> None:
     report = make_report(1000)
     data = review_pdf(report)  # its speed is measured by tests/bench/reports.py, not here
@@ -266,3 +279,19 @@ def test_a_long_period_and_an_empty_one_both_print() -> None:
         (), (), (), 0, 0, 0, (), ())})
     _, text = pdf_text(period_pdf(empty))
     assert "None in the period." in flat(text)
+
+
+def test_a_heading_and_its_long_table_start_where_there_is_room() -> None:
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    from deskapp.reports.layout import Styles, build, p, table
+
+    s = Styles()
+    filler = Spacer(1, 150 * mm)  # about half of the first page stays free
+    rows = [["#", "What"]] + [[str(i), f"row-{i:03d}"] for i in range(120)]
+    data = build([filler, p("Long table heading", s.h1), table(rows, [20 * mm, 100 * mm])],
+                 title="t", subject="s", author="a", header="h", footer="f")
+    first = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    # Kept together, heading and table used to move to page 2 and leave page 1 half empty.
+    assert "Long table heading" in first and "row-000" in first
