@@ -8,6 +8,7 @@ from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarC
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
 from deskapp.reports.fonts import SANS, SANS_BOLD, register
@@ -106,6 +107,10 @@ def volume_chart(labels: Sequence[str], opened: Sequence[int], resolved: Sequenc
     return drawing
 
 
+MARKED_POINTS = 31
+"""Up to a month of days, each day's backlog is also drawn as a dot."""
+
+
 def backlog_chart(labels: Sequence[str], backlog: Sequence[int], width: float = 500,
                   height: float = 150) -> Drawing:
     """A line: incidents open at the end of each day."""
@@ -119,6 +124,11 @@ def backlog_chart(labels: Sequence[str], backlog: Sequence[int], width: float = 
     chart.lines[0].strokeColor = BACKLOG_COLOUR
     chart.lines[0].strokeWidth = 1.5
     chart.joinedLines = True
+    if len(backlog) <= MARKED_POINTS:
+        # A day's point each: one day alone would otherwise draw no line at all.
+        chart.lines[0].symbol = makeMarker("FilledCircle", size=4,
+                                           fillColor=BACKLOG_COLOUR,
+                                           strokeColor=BACKLOG_COLOUR)
     top = max([*backlog, 1])
     _axes(chart, labels, top)
     low = min(backlog) if backlog else 0

@@ -295,3 +295,19 @@ def test_a_heading_and_its_long_table_start_where_there_is_room() -> None:
     first = PdfReader(io.BytesIO(data)).pages[0].extract_text()
     # Kept together, heading and table used to move to page 2 and leave page 1 half empty.
     assert "Long table heading" in first and "row-000" in first
+
+
+def test_a_one_day_backlog_is_drawn_as_a_dot() -> None:
+    from reportlab.graphics.shapes import Group, Shape
+
+    from deskapp.reports.charts import BACKLOG_COLOUR, backlog_chart
+
+    def shapes(node: Shape) -> list[Shape]:
+        if isinstance(node, Group):
+            return [s for child in node.contents for s in shapes(child)]
+        return [node]
+
+    drawing = backlog_chart(["27 Nov"], [4])
+    drawn = shapes(drawing.contents[-1].draw())
+    # A line through one point draws nothing: the day must show as a mark.
+    assert any(type(s).__name__ == "Marker" and s.fillColor == BACKLOG_COLOUR for s in drawn)
