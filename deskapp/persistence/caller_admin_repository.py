@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 
 from deskapp.domain.errors import NotFoundError
 from deskapp.persistence import live
-from deskapp.persistence.repositories import _starts_with, name_key, phone_key
+from deskapp.persistence.repositories import (
+    _starts_with,
+    caller_keys,
+    name_key,
+    phone_key,
+    sort_key,
+)
 from deskapp.persistence.tables import (
     Base,
     CallerRecord,
@@ -85,23 +91,20 @@ class SqlCallerAdmin:
             statement = statement.where(CallerRecord.active.is_(True))
         if query.after is not None:
             key_after, id_after = query.after
+            # Spelled as an OR, not a row value: both databases then range-scan
+            # ix_callers_sort_key_id from the cursor on.
             statement = statement.where(or_(
-                CallerRecord.name_key > key_after,
-                and_(CallerRecord.name_key == key_after, CallerRecord.id > id_after)))
-        return self._rows(statement.order_by(CallerRecord.name_key, CallerRecord.id)
+                CallerRecord.sort_key > key_after,
+                and_(CallerRecord.sort_key == key_after, CallerRecord.id > id_after)))
+        return self._rows(statement.order_by(CallerRecord.sort_key, CallerRecord.id)
                           .limit(query.limit))
 
     def sort_key(self, row: CallerAdminRow) -> tuple[str, int]:
-        return (name_key(row.name), row.id)
+        # Computed as it was stored (the same function), so the cursor is the row's position.
+        return (sort_key(row.name), row.id)
 
     def update(self, caller_id: int, expected_version: int, values: dict[str, object]) -> bool:
-        values = dict(values)
-        if "name" in values:
-            values["name_key"] = name_key(str(values["name"]))
-        if "email" in values:
-            values["email_key"] = name_key(str(values["email"]))
-        if "phone" in values:
-            values["phone_key"] = phone_key(str(values["phone"]))
+        values = caller_keys(values)
         result = self._session.execute(
             update(CallerRecord)
             .where(CallerRecord.id == caller_id, CallerRecord.version == expected_version)
