@@ -60,7 +60,7 @@ def phone_key(text: str) -> str:
     return _NOT_DIGIT.sub("", text)[:200]
 
 
-def _starts_with(column: Mapped[str], prefix: str) -> ColumnElement[bool]:
+def _starts_with(column: Mapped[str] | ColumnElement[str], prefix: str) -> ColumnElement[bool]:
     # A range, not LIKE: it uses the index on both databases and needs no escaping.
     return and_(column >= prefix, column < prefix + _KEY_END)
 
