@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select, tuple_, update
+from sqlalchemy.orm import Mapped, Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from deskapp.domain.errors import NotFoundError
 from deskapp.persistence import live
-from deskapp.persistence.repositories import _starts_with, name_key, phone_key
+from deskapp.persistence.repositories import (
+    _starts_with,
+    caller_keys,
+    name_key,
+    phone_key,
+    sort_key,
+)
 from deskapp.persistence.tables import (
     Base,
     CallerRecord,
@@ -21,6 +29,8 @@ from deskapp.services.caller_admin_dto import CallerAdminRow, CallerPageQuery, D
 _IN_CHUNK = 500
 _NOTE_LIMIT = 1000
 """Past this many moved incidents, the change notice says "everything"."""
+_MANY_MATCHES = 2000
+"""Matches of a search past which walking the sort index beats sorting them (SQLite)."""
 MIN_PHONE_DIGITS = 6
 """Shorter numbers (extensions, "0") say little about who someone is."""
 
@@ -41,6 +51,24 @@ FOREIGN_KEYS = _foreign_keys_to_callers()
 def _row(r: CallerRecord, count: int) -> CallerAdminRow:
     return CallerAdminRow(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip,
                           r.active, r.merged_into_id, r.needs_review, r.version, count)
+
+
+def _unindexed(name: str) -> ColumnElement[str]:
+    # SQLite's documented way to keep a term from using an index: a unary "+".
+    column = CallerRecord.__table__.c[name]
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+def _search(key: str, digits: str, *, indexed: bool) -> ColumnElement[bool]:
+    """Callers whose name or email starts with ``key``, or whose phone with ``digits``."""
+    columns: list[Mapped[str] | ColumnElement[str]] = (
+        [CallerRecord.name_key, CallerRecord.email_key, CallerRecord.phone_key] if indexed
+        else [_unindexed("name_key"), _unindexed("email_key"), _unindexed("phone_key")])
+    # Prefix ranges, not LIKE '%…%': each can use its index on both databases.
+    conditions = [_starts_with(columns[0], key), _starts_with(columns[1], key)]
+    if len(digits) >= 3:
+        conditions.append(_starts_with(columns[2], digits))
+    return or_(*conditions)
 
 
 class SqlCallerAdmin:
@@ -71,37 +99,41 @@ class SqlCallerAdmin:
         return rows[0]
 
     def page(self, query: CallerPageQuery) -> list[CallerAdminRow]:
-        statement = select(CallerRecord)
-        key = name_key(query.text)
-        if key:
-            # Prefix ranges, not LIKE '%…%': each uses its index on both databases.
-            conditions = [_starts_with(CallerRecord.name_key, key),
-                          _starts_with(CallerRecord.email_key, key)]
-            digits = phone_key(query.text)
-            if len(digits) >= 3:
-                conditions.append(_starts_with(CallerRecord.phone_key, digits))
-            statement = statement.where(or_(*conditions))
+        conditions: list[ColumnElement[bool]] = []
         if not query.include_inactive:
-            statement = statement.where(CallerRecord.active.is_(True))
+            conditions.append(CallerRecord.active.is_(True))
         if query.after is not None:
+            # A row value, not "key > k OR (key = k AND id > i)": both databases then start
+            # the scan of ix_callers_sort_key_id at the cursor instead of filtering every
+            # row before it (measured deep in 100,000 callers on PostgreSQL: 72 ms -> 0.3 ms).
             key_after, id_after = query.after
-            statement = statement.where(or_(
-                CallerRecord.name_key > key_after,
-                and_(CallerRecord.name_key == key_after, CallerRecord.id > id_after)))
-        return self._rows(statement.order_by(CallerRecord.name_key, CallerRecord.id)
+            conditions.append(tuple_(CallerRecord.sort_key, CallerRecord.id)
+                              > tuple_(literal(key_after, CallerRecord.sort_key.type),
+                                       literal(id_after)))
+        key, digits = name_key(query.text), phone_key(query.text)
+        if key:
+            conditions.append(_search(key, digits, indexed=True))
+            if self._session.get_bind().dialect.name == "sqlite" and self._many(conditions):
+                # SQLite gathers a search's matches through the look-up indexes and sorts
+                # them all, however many; when they are many, walking the list's own index
+                # and keeping the matches stops at the page's end instead ("caller" among
+                # 100,000 callers: 750 ms -> 20 ms). PostgreSQL's planner chooses by itself.
+                conditions[-1] = _search(key, digits, indexed=False)
+        return self._rows(select(CallerRecord).where(*conditions)
+                          .order_by(CallerRecord.sort_key, CallerRecord.id)
                           .limit(query.limit))
 
+    def _many(self, conditions: list[ColumnElement[bool]]) -> bool:
+        probe = select(CallerRecord.id).where(*conditions).limit(_MANY_MATCHES).subquery()
+        return bool(self._session.execute(
+            select(func.count()).select_from(probe)).scalar_one() >= _MANY_MATCHES)
+
     def sort_key(self, row: CallerAdminRow) -> tuple[str, int]:
-        return (name_key(row.name), row.id)
+        # Computed as it was stored (the same function), so the cursor is the row's position.
+        return (sort_key(row.name), row.id)
 
     def update(self, caller_id: int, expected_version: int, values: dict[str, object]) -> bool:
-        values = dict(values)
-        if "name" in values:
-            values["name_key"] = name_key(str(values["name"]))
-        if "email" in values:
-            values["email_key"] = name_key(str(values["email"]))
-        if "phone" in values:
-            values["phone_key"] = phone_key(str(values["phone"]))
+        values = caller_keys(values)
         result = self._session.execute(
             update(CallerRecord)
             .where(CallerRecord.id == caller_id, CallerRecord.version == expected_version)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -21,7 +21,9 @@ from deskapp.domain.matrix_document import (
 )
 from deskapp.domain.people import Caller, Group, User, check_caller
 from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
+from deskapp.domain.text import natural_sort_key
 from deskapp.persistence.tables import (
+    SORT_KEY_LENGTH,
     BusinessCalendarRecord,
     BusinessHolidayRecord,
     CallerRecord,
@@ -58,7 +60,7 @@ def phone_key(text: str) -> str:
     return _NOT_DIGIT.sub("", text)[:200]
 
 
-def _starts_with(column: Mapped[str], prefix: str) -> ColumnElement[bool]:
+def _starts_with(column: Mapped[str] | ColumnElement[str], prefix: str) -> ColumnElement[bool]:
     # A range, not LIKE: it uses the index on both databases and needs no escaping.
     return and_(column >= prefix, column < prefix + _KEY_END)
 
@@ -68,14 +70,34 @@ def _caller(r: CallerRecord) -> Caller:
                   r.merged_into_id, r.version)
 
 
+def sort_key(name: str) -> str:
+    """What callers are listed by: the name's natural sort key, as stored."""
+    return natural_sort_key(name)[:SORT_KEY_LENGTH]
+
+
+def caller_keys(values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` (columns of callers to write) with the keys derived from them.
+
+    Every write of a caller's name, email or phone goes through here (new callers, bulk
+    loads, edits, merges), so the look-up keys and the list order never lag behind them.
+    """
+    keys = dict(values)
+    if "name" in values:
+        keys["name_key"] = name_key(str(values["name"]))
+        keys["sort_key"] = sort_key(str(values["name"]))
+    if "email" in values:
+        keys["email_key"] = name_key(str(values["email"]))
+    if "phone" in values:
+        keys["phone_key"] = phone_key(str(values["phone"]))
+    return keys
+
+
 def caller_values(caller: Caller) -> dict[str, object]:
     """The row values of a caller, look-up keys included."""
-    return {
+    return caller_keys({
         "name": caller.name, "email": caller.email, "phone": caller.phone,
         "department": caller.department, "location": caller.location, "vip": caller.vip,
-        "name_key": name_key(caller.name), "email_key": name_key(caller.email),
-        "phone_key": phone_key(caller.phone),
-    }
+    })
 
 
 class SqlCallerRepository:

@@ -34,6 +34,12 @@ NAMING = {
 
 # Prefix look-ups compare bytes on PostgreSQL too, so that a range scan finds every match.
 KeyString = String(200).with_variant(String(200, collation="C"), "postgresql")
+SORT_KEY_LENGTH = 600
+"""Characters of a natural sort key kept: a 120-character name's key fits (its digits padded),
+and 600 characters stay within PostgreSQL's limit for a b-tree index entry."""
+# Byte order on PostgreSQL too: natural_sort_key's order is code-point order.
+SortKeyString = String(SORT_KEY_LENGTH).with_variant(String(SORT_KEY_LENGTH, collation="C"),
+                                                     "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -81,6 +87,8 @@ class CallerRecord(Base):
     """Someone who calls the desk; the *_key columns serve prefix look-up."""
 
     __tablename__ = "callers"
+    # Added by 0014: the callers administration pages through callers by (sort_key, id).
+    __table_args__ = (Index("ix_callers_sort_key_id", "sort_key", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(200), default="")
@@ -91,6 +99,9 @@ class CallerRecord(Base):
     name_key: Mapped[str] = mapped_column(KeyString, index=True)
     email_key: Mapped[str] = mapped_column(KeyString, index=True)
     phone_key: Mapped[str] = mapped_column(KeyString, index=True)
+    # Added by 0014: natural_sort_key(name), so that "Caller 2" lists before "Caller 10".
+    # Written with the name by persistence/repositories.caller_keys, on every path.
+    sort_key: Mapped[str] = mapped_column(SortKeyString)
     # Added by 0009: made by the email intake from an unknown sender; someone should check it.
     # A server default only, so that bulk inserts that name their columns leave it out.
     needs_review: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

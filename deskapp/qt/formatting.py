@@ -5,28 +5,27 @@ Pure functions without Qt, so they are cheap to test and every view words things
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from deskapp.domain.enums import State
 from deskapp.domain.sla import AT_RISK_SHARE
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import IncidentRow
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
-_DIGITS = re.compile(r"(\d+)")
 
 
-def natural_key(text: str) -> tuple[tuple[str | int, ...], str]:
+def natural_key(text: str) -> tuple[str, str]:
     """A sort key that orders names as people read them: digits by value, case ignored.
 
-    "Group 2" before "Group 10", "resolver 9" before "Resolver 10". The parts alternate
-    text, number, text… so two keys always compare like with like; the original text
-    breaks ties ("a1" and "a01") so the order is stable.
+    "Group 2" before "Group 10", "resolver 9" before "Resolver 10": the database's order of
+    callers (``natural_sort_key``, stored and indexed), so lists sorted here and lists paged
+    by the database read alike. The original text breaks ties ("a01" and "a1") so the order
+    is stable.
     """
-    parts = _DIGITS.split(text.casefold())
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), text
+    return natural_sort_key(text), text
 
 
 def format_duration(delta: timedelta) -> str:

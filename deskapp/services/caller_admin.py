@@ -99,7 +99,8 @@ class CallerAdminService:
             return allowed(uow.users.get(self._actor_id), ADMIN_PERMISSION)
 
     def page(self, query: CallerPageQuery) -> CallerPage:
-        """One page of callers by name, each with its incident count (keyset paging)."""
+        """One page of callers by name in natural order ("Caller 2" before "Caller 10"), each
+        with its incident count (keyset paging)."""
         limit = max(1, min(query.limit, MAX_PAGE))
         with self._uow() as uow:
             rows = uow.caller_admin.page(replace(query, limit=limit + 1))

@@ -136,7 +136,7 @@ class CallerAdminStore(Protocol):
         ...
 
     def page(self, query: CallerPageQuery) -> list[CallerAdminRow]:
-        """Up to ``query.limit`` callers after ``query.after``, by (name key, id)."""
+        """Up to ``query.limit`` callers after ``query.after``, by (natural sort key, id)."""
         ...
 
     def sort_key(self, row: CallerAdminRow) -> tuple[str, int]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
-from deskapp.domain.people import User
+from deskapp.domain.people import Caller, User
 from deskapp.persistence.database import Database
 from deskapp.services import caller_admin
 from deskapp.services.caller_admin import CallerAdminService
@@ -78,6 +80,134 @@ def test_pages_follow_the_name_order_with_incident_counts(
     assert seen == sorted(seen) and len(seen) == 25
     found = admin_service.page(CallerPageQuery(text="c7@"))
     assert [row.name for row in found.rows] == ["Caller 007"]
+
+
+def _walk(admin_service: CallerAdminService, limit: int,
+          text: str = "") -> list[list[str]]:
+    """Every page of the list, as the window fetches them: the names on each."""
+    pages: list[list[str]] = []
+    after = None
+    while True:
+        page = admin_service.page(CallerPageQuery(text=text, after=after, limit=limit))
+        pages.append([row.name for row in page.rows])
+        after = page.next_after
+        if after is None:
+            return pages
+
+
+def _add_250_callers(database: Database, service: IncidentService) -> None:
+    """"Caller 1" to "Caller 250", added out of order: 200 by a bulk load (imports, demo
+    data), the rest one by one (the call form), so their ids do not give the order away."""
+    names = [f"Caller {n}" if n % 7 else f"caller {n}" for n in range(1, 251)]
+    random.Random(14).shuffle(names)
+    with database.uow_factory(write=True) as uow:
+        uow.bulk.add_callers([Caller(0, name) for name in names[:200]])
+        uow.commit()
+    for name in names[200:]:
+        service.add_caller(name)
+
+
+def test_pages_list_callers_in_natural_order_across_page_boundaries(
+        database: Database, service: IncidentService,
+        admin_service: CallerAdminService) -> None:
+    _add_250_callers(database, service)
+    pages = _walk(admin_service, 100)
+    assert [len(page) for page in pages] == [100, 100, 50]
+    assert [name.casefold() for page in pages for name in page] == [
+        f"caller {n}" for n in range(1, 251)]
+    # A search by the start of a name still finds by prefix, listed in natural order too.
+    found = [name.casefold() for page in _walk(admin_service, 100, "caller 2")
+             for name in page]
+    assert found == ["caller 2", *(f"caller {n}" for n in range(20, 30)),
+                     *(f"caller {n}" for n in range(200, 251))]
+
+
+def test_a_rename_or_a_merge_moves_the_caller_to_its_new_place(
+        database: Database, service: IncidentService,
+        admin_service: CallerAdminService) -> None:
+    ids = {name: service.add_caller(name).id
+           for name in ("Caller 10", "Caller 9", "Caller 100", "Caller 2")}
+    edited = admin_service.edit(ids["Caller 100"], 1, CallerEdit("Caller 3"))
+    assert _walk(admin_service, 2) == [["Caller 2", "Caller 3"], ["Caller 9", "Caller 10"]]
+    # The survivor takes the duplicate's name: it is listed under that name.
+    admin_service.merge(MergeRequest(ids["Caller 2"], (ids["Caller 10"],),
+                                     {ids["Caller 2"]: 1, ids["Caller 10"]: 1},
+                                     {"name": ids["Caller 10"]}))
+    assert _walk(admin_service, 10) == [["Caller 3", "Caller 9", "Caller 10", "Caller 10"]]
+    # Two callers of one key on either side of a page boundary: the id tells them apart.
+    assert _walk(admin_service, 1) == [["Caller 3"], ["Caller 9"], ["Caller 10"], ["Caller 10"]]
+    assert admin_service.get(edited.id).name == "Caller 3"
+
+
+def _page_statements(database: Database, admin_service: CallerAdminService,
+                     *queries: CallerPageQuery) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) that read these pages."""
+    statements: list[tuple[str, Any]] = []
+
+    def keep(conn: object, cursor: object, statement: str, parameters: Any,
+             context: object, executemany: bool) -> None:
+        if "ORDER BY callers.sort_key" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", keep)
+    try:
+        for query in queries:
+            admin_service.page(query)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", keep)
+    return statements
+
+
+def test_the_pages_are_read_along_the_sort_key_index_without_sorting(
+        database: Database, service: IncidentService, admin_service: CallerAdminService,
+        backend: str) -> None:
+    _add_250_callers(database, service)
+    first = admin_service.page(CallerPageQuery(limit=100))
+    statements = _page_statements(
+        database, admin_service, CallerPageQuery(limit=100),
+        CallerPageQuery(include_inactive=False, after=first.next_after, limit=100))
+    assert len(statements) == 2
+    with database.engine.connect() as connection:
+        if backend == "postgres":
+            # 250 callers are few enough for a sequential scan and a sort; what counts is
+            # that the index can serve the order and start at the cursor.
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            connection.exec_driver_sql("SET enable_sort = off")
+        plans = [" | ".join(str(row[-1]) for row in connection.exec_driver_sql(
+            f"{'EXPLAIN QUERY PLAN' if backend == 'sqlite' else 'EXPLAIN'} {statement}",
+            parameters).all())
+            for statement, parameters in statements]
+        connection.rollback()
+    for plan in plans:
+        assert "ix_callers_sort_key_id" in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    # The next page starts in the index at the cursor rather than filtering every row before.
+    if backend == "sqlite":
+        assert "SEARCH callers USING INDEX ix_callers_sort_key_id (sort_key>?)" in plans[1]
+    else:
+        assert "Index Cond: (ROW((sort_key)::text, id) > ROW(" in plans[1], plans[1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_search_matching_many_callers_walks_the_sort_index_on_sqlite(
+        database: Database, admin_service: CallerAdminService) -> None:
+    with database.uow_factory(write=True) as uow:
+        uow.bulk.add_callers([Caller(0, f"Caller {n}") for n in range(2500, 0, -1)])
+        uow.bulk.add_callers([Caller(0, f"Zed {n}") for n in range(30, 0, -1)])
+        uow.commit()
+    many, few = CallerPageQuery("caller", limit=100), CallerPageQuery("zed", limit=100)
+    assert [r.name for r in admin_service.page(many).rows] == [
+        f"Caller {n}" for n in range(1, 101)]
+    assert [r.name for r in admin_service.page(few).rows] == [f"Zed {n}" for n in range(1, 31)]
+    with database.engine.connect() as connection:
+        plans = [" | ".join(row[-1] for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters).all())
+            for statement, parameters in _page_statements(database, admin_service, many, few)]
+    # Many matches: the list's index, read in order until the page is full (no sort of all
+    # 2,500); few: the look-up indexes find them and they are sorted.
+    assert "SCAN callers USING INDEX ix_callers_sort_key_id" in plans[0], plans[0]
+    assert "TEMP B-TREE" not in plans[0], plans[0]
+    assert "ix_callers_name_key" in plans[1], plans[1]
 
 
 def test_an_edit_states_its_version_and_a_stale_one_is_refused(

@@ -413,6 +413,7 @@ def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None
 
 @pytest.mark.parametrize(("role", "column", "allowed"), [
     (Role.AGENT, "name", True), (Role.AGENT, "vip", True), (Role.AGENT, "version", True),
+    (Role.AGENT, "sort_key", True),
     (Role.AGENT, "active", False), (Role.AGENT, "merged_into_id", False),
     (Role.LEAD, "phone_key", True), (Role.LEAD, "active", False),
     (Role.MANAGER, "name", False),

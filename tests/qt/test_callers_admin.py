@@ -104,6 +104,35 @@ def test_the_list_pages_as_it_scrolls_and_the_search_waits_for_typing(
     assert window.model.index(0, CallerColumn.EMAIL).data() == "p12@example.com"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_list_reads_caller_2_before_caller_10_page_after_page(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner) -> None:
+    with database.uow_factory(write=True) as uow:
+        uow.bulk.add_callers([Caller(0, f"Caller {n}", f"c{n}@example.com")
+                              for n in range(120, 0, -1)])
+        uow.commit()
+    model = CallerAdminModel(CallerAdminService(database.uow_factory, admin.id).page, runner,
+                             page_size=25)
+    qtbot.waitUntil(model.search("", True).done)
+    while not model.exhausted:
+        model.fetchMore()
+        qtbot.waitUntil(lambda: not model.loading)
+    names = [model.index(r, CallerColumn.NAME).data() for r in range(model.rowCount())]
+    assert names == [f"Caller {n}" for n in range(1, 121)]
+
+    window = CallersAdminWindow(CallerAdminService(database.uow_factory, admin.id), runner)
+    qtbot.addWidget(window)
+    window.resize(1150, 420)
+    window.show()
+    run(window.load())
+    QApplication.processEvents()
+    shown = [window.model.index(r, CallerColumn.NAME).data() for r in range(12)]
+    assert shown[:3] == ["Caller 1", "Caller 2", "Caller 3"] and shown[9] == "Caller 10"
+    OUTPUT.mkdir(exist_ok=True)
+    window.grab().save(str(OUTPUT / "callers-natural-order.png"))
+    window.close()
+
+
 def test_the_window_edits_refuses_stale_edits_and_deactivates(
         qtbot: QtBot, run: Await, service: IncidentService, database: Database,
         callers_window: CallersAdminWindow) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deskapp.domain.text import isolate
+from deskapp.domain.text import NUMBER_WIDTH, isolate, natural_sort_key
 from deskapp.qt.formatting import natural_key
 
 
@@ -16,6 +16,23 @@ def test_natural_key_orders_digits_by_value_and_ignores_case() -> None:
     assert natural_key("10 Downing") < natural_key("Downing")  # numbers before words
     assert natural_key("") < natural_key("0")
     assert natural_key("Zoë") == natural_key("Zoë")
+
+
+def test_the_natural_sort_key_orders_by_plain_comparison_as_people_read() -> None:
+    names = ["Caller 10", "caller 2", "Caller 1000", "Caller 100", "Caller 2a", "Caller 02",
+             "Caller 9", "Caller", "caller 1 0", "Zoë 3", "zoe 3", "Caller ٣", "ÄLVA 1", "10"]
+    ordered = sorted(names, key=natural_sort_key)
+    # Code-point order: letters beyond ASCII ("Ä") come after "z".
+    assert ordered == ["10", "Caller", "caller 1 0", "caller 2", "Caller 02", "Caller 2a",
+                       "Caller ٣", "Caller 9", "Caller 10", "Caller 100", "Caller 1000",
+                       "zoe 3", "Zoë 3", "ÄLVA 1"]
+    # What the databases compare: UTF-8 bytes, in the same order as the texts.
+    assert sorted(names, key=lambda n: natural_sort_key(n).encode()) == ordered
+    # The GUI's natural order is the same, ties broken by the text.
+    assert sorted(names, key=natural_key) == sorted(
+        names, key=lambda n: (natural_sort_key(n), n))
+    assert natural_sort_key("  Caller 2403 ") == "caller " + "2403".zfill(NUMBER_WIDTH)
+    assert natural_sort_key("Caller 007") == natural_sort_key("caller 7")
 
 
 def test_isolate_wraps_a_name_in_first_strong_isolate_and_pop() -> None:

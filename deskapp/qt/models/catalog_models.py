@@ -36,7 +36,7 @@ _ROOT = 0
 """internalId of top-level rows; a subcategory's is its parent's (positive) id."""
 
 
-def _order(name: str, row_id: int) -> tuple[tuple[tuple[str | int, ...], str], int]:
+def _order(name: str, row_id: int) -> tuple[tuple[str, str], int]:
     """Where a row goes: by natural name (ties by exact name), then by id (stable)."""
     return natural_key(name), row_id
 
