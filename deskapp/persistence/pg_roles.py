@@ -90,8 +90,11 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                                ("UPDATE", "assignment_groups"),
                                ("INSERT", "group_members"), ("DELETE", "group_members"),
                                ("INSERT", "callers"), ("UPDATE", "callers"),
-                               # A merge moves the duplicates' incidents to the survivor.
-                               ("UPDATE", "incidents.caller_id"),
+                               # A merge moves the duplicates' incidents to the survivor,
+                               # raising their versions, with a timeline entry each.
+                               *(("UPDATE", f"incidents.{column}") for column in (
+                                   "caller_id", "version", "updated_at", "updated_by_id")),
+                               ("INSERT", "activity"),
                                ("SELECT", "audit_log"), ("UPDATE", "deskapp_settings")),
     Permission.ESCALATE: (("UPDATE", "incidents"), ("INSERT", "activity")),
     Permission.CLEAR_ESCALATION: (("UPDATE", "incidents"), ("INSERT", "activity")),

@@ -29,8 +29,9 @@ from deskapp.services.caller_admin_dto import (
     MergeRequest,
     MergeResult,
 )
+from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, allowed, require
-from deskapp.services.ports import UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 CALLER_EDITED = "caller_edited"
 CALLER_DEACTIVATED = "caller_deactivated"
@@ -77,11 +78,14 @@ class CallerAdminService:
     Args:
         uow_factory: Opens units of work.
         actor_id: The signed-in user.
+        clock: When a merge happens, for the timeline entries of the incidents it moves.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
+                 clock: Clock = utc_now) -> None:
         self._uow = uow_factory
         self._actor_id = actor_id
+        self._clock = clock
 
     def _require(self, uow: UnitOfWork, permission: Permission) -> None:
         require(uow.users.get(self._actor_id), permission)
@@ -183,9 +187,11 @@ class CallerAdminService:
         """Merge duplicates into a survivor, in one transaction.
 
         Every foreign key naming a duplicate (its incidents, callers merged into it before)
-        is pointed at the survivor; the survivor takes the chosen field values; the
-        duplicates become inactive, name the survivor and leave the review list. One audit
-        row names every caller and what moved.
+        is pointed at the survivor; each incident moved gets a new version and a caller
+        change in its timeline, so that a form still holding the old caller cannot save it
+        back; the survivor takes the chosen field values; the duplicates become inactive,
+        name the survivor and leave the review list. One audit row names every caller and
+        what moved.
 
         Raises:
             PermissionDeniedError: the actor may not manage people.
@@ -229,7 +235,8 @@ class CallerAdminService:
             check_caller(Caller(survivor_id, **values))  # type: ignore[arg-type]
             # Counted before the move: afterwards these incidents are the survivor's.
             messages = uow.caller_admin.email_messages_of(duplicate_ids)
-            moved = uow.caller_admin.repoint(duplicate_ids, survivor_id)
+            moved = uow.caller_admin.repoint(duplicate_ids, survivor_id, self._actor_id,
+                                             self._clock())
             moved["email_messages"] = messages
             for i in duplicate_ids:
                 if not uow.caller_admin.update(i, request.versions[i], {

@@ -447,7 +447,9 @@ def test_callers_are_edited_and_merged_on_peoples_own_logins(desk: Desk) -> None
         result = as_admin.merge(MergeRequest(one.id, (two.id,),
                                              {one.id: edited.version, two.id: 1}))
         assert result.incidents_moved == 1
-        assert owner.get(detail.id).caller_id == one.id
+        moved = owner.get(detail.id)
+        assert (moved.caller_id, moved.version) == (one.id, detail.version + 1)
+        assert owner.activity(detail.id)[-1].field == "caller_id"
     finally:
         agent_db.close()
         admin_db.close()
