@@ -9,9 +9,8 @@ from email.utils import format_datetime, make_msgid
 import pytest
 from sqlalchemy import event, text
 
-from deskapp.domain.enums import ActivityKind, Channel, Role
+from deskapp.domain.enums import ActivityKind, Role
 from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
-from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.people import User
 from deskapp.persistence.audit_log import SqlAuditLog
 from deskapp.persistence.database import Database
@@ -25,6 +24,7 @@ from deskapp.services.intake.caller_review import CallerReviewService
 from deskapp.services.intake.email_intake import EmailIntakeService, ensure_intake_user
 from deskapp.services.intake.email_ports import Outcome
 from tests.conftest import FakeClock, add_user, table_count
+from tests.support.incidents import bulk_open
 
 
 @pytest.fixture
@@ -286,26 +286,6 @@ def test_a_form_opened_before_a_merge_cannot_save_the_old_caller_back(
             (incident, "Fay Fine")]
 
 
-def _many(database: Database, caller_id: int, count: int, clock: FakeClock) -> list[int]:
-    """``count`` incidents of the caller, written at once (quicker than ``count`` calls)."""
-    with database.uow_factory(write=True) as uow:
-        matrix = uow.matrix.current()
-        ids = uow.bulk.reserve_ids(count)
-        first = uow.bulk.reserve_numbers(count)
-        incidents = []
-        for n, incident_id in enumerate(ids):
-            incident = Incident.open(
-                caller_id=caller_id, channel=Channel.EMAIL,
-                short_description=f"Mailbox full {n}", impact=3, urgency=3, matrix=matrix,
-                opened_at=clock.now, opened_by_id=None)
-            incident.id, incident.number, incident.version = \
-                incident_id, format_number(first + n), 1
-            incidents.append(incident)
-        uow.bulk.add_incidents(incidents)
-        uow.commit()
-    return ids
-
-
 def _merge_counting(database: Database, merger: CallerAdminService,
                     request: MergeRequest) -> tuple[int, int]:
     """Merge; returns (statements sent, transactions committed) while it ran."""
@@ -343,9 +323,10 @@ def test_a_merge_of_many_incidents_is_one_transaction_of_set_based_statements(
         monkeypatch: pytest.MonkeyPatch) -> None:
     merger = CallerAdminService(database.uow_factory, admin.id, clock)
     small = [service.add_caller("Gil Small") for _ in range(2)]
-    _many(database, small[1].id, 3, clock)
+    bulk_open(database, 3, clock.now, caller_id=small[1].id)
     big = [service.add_caller("Hal Big") for _ in range(2)]
-    moved = _many(database, big[1].id, 400, clock)
+    moved = bulk_open(database, 400, clock.now, caller_id=big[1].id,
+                      short="Mailbox full {n}")
 
     # A merge that fails late (here: its audit row) leaves no timeline entry and no version
     # raised on any of the 400 incidents: everything is one transaction.
