@@ -31,6 +31,7 @@ from deskapp.persistence.tables import (
     CallerRecord,
     EmailMessageRecord,
     IncidentRecord,
+    UserRecord,
 )
 from deskapp.services.caller_admin_dto import CallerAdminRow, CallerPageQuery, DuplicateGroup
 
@@ -56,9 +57,10 @@ _INCIDENT_CALLER = (IncidentRecord.__tablename__, "caller_id")
 """The one re-pointed column that is an incident's field: it raises the incident's version."""
 
 
-def _row(r: CallerRecord, count: int) -> CallerAdminRow:
+def _row(r: CallerRecord, count: int, updated_by: str | None) -> CallerAdminRow:
     return CallerAdminRow(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip,
-                          r.active, r.merged_into_id, r.needs_review, r.version, count)
+                          r.active, r.merged_into_id, r.needs_review, r.version, count,
+                          updated_by, r.updated_at)
 
 
 class SqlCallerAdmin:
@@ -80,7 +82,12 @@ class SqlCallerAdmin:
     def _rows(self, statement: Select[tuple[CallerRecord]]) -> list[CallerAdminRow]:
         records = list(self._session.execute(statement).scalars())
         counts = self._counts([r.id for r in records])
-        return [_row(r, counts.get(r.id, 0)) for r in records]
+        editors = {r.updated_by_id for r in records if r.updated_by_id is not None}
+        names = dict(self._session.execute(
+            select(UserRecord.id, UserRecord.full_name).where(UserRecord.id.in_(editors))
+        ).tuples().all()) if editors else {}
+        return [_row(r, counts.get(r.id, 0), names.get(r.updated_by_id or 0))
+                for r in records]
 
     def row(self, caller_id: int) -> CallerAdminRow:
         rows = self._rows(select(CallerRecord).where(CallerRecord.id == caller_id))

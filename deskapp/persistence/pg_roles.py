@@ -53,7 +53,7 @@ READ_TABLES = ("users", "assignment_groups", "group_members", "callers", "catego
 """Every role reads these (who may export a report is the services' rule)."""
 
 CALLER_DETAILS = ("name", "email", "phone", "department", "location", "vip", "name_key",
-                  "email_key", "phone_key", "version")
+                  "email_key", "phone_key", "version", "updated_at", "updated_by_id")
 """The callers' columns an edit of their details writes (services/caller_admin.py)."""
 
 TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {

@@ -16,6 +16,7 @@ someone else refuses the change (ConflictError) and nothing is written.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from datetime import datetime
 
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.people import Caller, check_caller
@@ -53,7 +54,8 @@ def _label(row: CallerAdminRow) -> str:
 
 
 def _stale(row: CallerAdminRow) -> ConflictError:
-    return ConflictError(_label(row), None, None, row.version)
+    # ``row`` is the caller as stored now: its last change is the one that made it stale.
+    return ConflictError(_label(row), row.updated_by, row.updated_at, row.version)
 
 
 def merged_values(rows: dict[int, CallerAdminRow], survivor_id: int,
@@ -89,6 +91,10 @@ class CallerAdminService:
 
     def _require(self, uow: UnitOfWork, permission: Permission) -> None:
         require(uow.users.get(self._actor_id), permission)
+
+    def _stamp(self, now: datetime | None = None) -> dict[str, object]:
+        """Who changes a caller, and when (now): a later stale edit names them."""
+        return {"updated_at": now or self._clock(), "updated_by_id": self._actor_id}
 
     # --- reading ------------------------------------------------------------------------
 
@@ -149,7 +155,7 @@ class CallerAdminService:
             changes = {name: value for name, value in asdict(edit).items()
                        if before.value(name) != value}
             if before.version != version or not uow.caller_admin.update(
-                    caller_id, version, changes):
+                    caller_id, version, {**changes, **self._stamp()}):
                 raise _stale(before)
             uow.audit.record(CALLER_EDITED, actor_id=self._actor_id, entity="caller",
                              entity_id=caller_id,
@@ -174,7 +180,7 @@ class CallerAdminService:
                 raise ValidationError(f"{_label(before)} was merged into caller "
                                       f"#{before.merged_into_id} and cannot be reactivated.")
             if before.version != version or not uow.caller_admin.update(
-                    caller_id, version, {"active": active}):
+                    caller_id, version, {"active": active, **self._stamp()}):
                 raise _stale(before)
             uow.audit.record(CALLER_REACTIVATED if active else CALLER_DEACTIVATED,
                              actor_id=self._actor_id, entity="caller", entity_id=caller_id,
@@ -235,15 +241,16 @@ class CallerAdminService:
             check_caller(Caller(survivor_id, **values))  # type: ignore[arg-type]
             # Counted before the move: afterwards these incidents are the survivor's.
             messages = uow.caller_admin.email_messages_of(duplicate_ids)
-            moved = uow.caller_admin.repoint(duplicate_ids, survivor_id, self._actor_id,
-                                             self._clock())
+            now = self._clock()
+            stamp = self._stamp(now)
+            moved = uow.caller_admin.repoint(duplicate_ids, survivor_id, self._actor_id, now)
             moved["email_messages"] = messages
             for i in duplicate_ids:
                 if not uow.caller_admin.update(i, request.versions[i], {
                         "active": False, "merged_into_id": survivor_id,
-                        "needs_review": False}):
+                        "needs_review": False, **stamp}):
                     raise _stale(rows[i])
-            changes: dict[str, object] = {"needs_review": False}
+            changes: dict[str, object] = {"needs_review": False, **stamp}
             changes.update({k: v for k, v in values.items()
                             if rows[survivor_id].value(k) != v})
             if not uow.caller_admin.update(survivor_id, request.versions[survivor_id],

@@ -85,17 +85,19 @@ def test_pages_follow_the_name_order_with_incident_counts(
 
 def test_an_edit_states_its_version_and_a_stale_one_is_refused(
         database: Database, service: IncidentService, admin_service: CallerAdminService,
-        admin: User) -> None:
+        admin: User, clock: FakeClock) -> None:
     caller = service.add_caller("Ola Nordmann", "ola@example.com")
     row = admin_service.get(caller.id)
+    assert (row.updated_by, row.updated_at) == (None, None)
     agent = add_user(database, "agnes", Role.AGENT)
-    as_agent = CallerAdminService(database.uow_factory, agent.id)
+    as_agent = CallerAdminService(database.uow_factory, agent.id, clock)
     edited = as_agent.edit(caller.id, row.version,
                            CallerEdit("Ola Nordmann", "ola@example.com", "+47 22 33 44 55",
                                       vip=True))
     assert edited.version == row.version + 1 and edited.phone == "+47 22 33 44 55"
+    assert (edited.updated_by, edited.updated_at) == ("Agnes", clock.now)
     assert service.lookup_callers("4722")[0].id == caller.id
-    with pytest.raises(ConflictError, match="changed by another user"):
+    with pytest.raises(ConflictError, match="changed by Agnes at 2026-03-02 09:00:00 UTC"):
         admin_service.edit(caller.id, row.version, CallerEdit("Ola N."))
     assert admin_service.get(caller.id).name == "Ola Nordmann"
     with pytest.raises(ValidationError, match="not an email address"):
@@ -194,7 +196,7 @@ def test_a_stale_merge_writes_nothing(database: Database, service: IncidentServi
     admin_service.edit(two.id, versions[two.id], CallerEdit("Bo Bright", "bo@example.com",
                                                             "555 0100"))
     audit_before = table_count(database, "audit_log")
-    with pytest.raises(ConflictError, match=r"Bo Bright.*changed by another user"):
+    with pytest.raises(ConflictError, match=r"Bo Bright.*changed by Desk Administrator"):
         admin_service.merge(MergeRequest(one.id, (two.id,), versions))
     assert _caller_of(database, incident) == two.id
     assert admin_service.get(two.id).active

@@ -414,6 +414,7 @@ def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None
 @pytest.mark.parametrize(("role", "column", "allowed"), [
     (Role.AGENT, "name", True), (Role.AGENT, "vip", True), (Role.AGENT, "version", True),
     (Role.AGENT, "active", False), (Role.AGENT, "merged_into_id", False),
+    (Role.AGENT, "updated_by_id", True), (Role.MANAGER, "updated_at", False),
     (Role.LEAD, "phone_key", True), (Role.LEAD, "active", False),
     (Role.MANAGER, "name", False),
     (Role.ADMIN, "active", True), (Role.ADMIN, "merged_into_id", True),

@@ -504,12 +504,12 @@ def _open_caller_dialog(qtbot: QtBot, form: IncidentForm) -> CallerEditDialog:
 
 def test_edit_caller_refuses_a_stale_save_then_saves_knowingly(
         qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
-        caller: CallerView) -> None:
+        caller: CallerView, clock: FakeClock) -> None:
     form = open_form(incident_id)
     dialog = _open_caller_dialog(qtbot, form)
     # Meanwhile another agent corrects the same caller.
     ann = add_user(database, "ann")
-    CallerAdminService(database.uow_factory, ann.id).edit(
+    CallerAdminService(database.uow_factory, ann.id, clock).edit(
         caller.id, dialog.row.version if dialog.row else 0,
         CallerEdit("Grace Hopper", "grace@example.com", "555 0100", vip=True))
     dialog.edits["name"].setText("Grace B. Hopper")
@@ -517,7 +517,7 @@ def test_edit_caller_refuses_a_stale_save_then_saves_knowingly(
     qtbot.waitUntil(lambda: dialog.error.isVisible())
     assert dialog.isVisible() and dialog.edits["name"].text() == "Grace B. Hopper"
     message = dialog.error.text()
-    assert "Not saved: Grace Hopper was changed by someone else" in message
+    assert "Not saved: Grace Hopper was changed by Ann at 2026-03-02 09:05" in message
     assert "phone is now “555 0100”" in message
     screenshot(dialog, "caller_edit_dialog_stale")
     callers = CallerAdminService(database.uow_factory, ann.id)

@@ -3,8 +3,8 @@
 A small dialog over the callers service (``CallerAdminService.edit``, permission EDIT): name,
 email, phone, department, location and VIP. It reads the caller with its version when it
 opens and saves at that version, so a caller someone else changed meanwhile is refused
-(ConflictError): the dialog then says what they changed, keeps what was typed, and a second
-Save knowingly replaces their values. A value that cannot be stored (no name, an email
+(ConflictError): the dialog then says who changed it, when and what, keeps what was typed,
+and a second Save knowingly replaces their values. A value that cannot be stored (no name, an email
 without "@", too long) is named next to the fields, its field gets the focus, and nothing is
 saved.
 """
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.people import User
 from deskapp.qt import theme
+from deskapp.qt.formatting import format_timestamp
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.widgets.lookup import LookupEdit
 from deskapp.services.caller_admin_dto import MERGE_FIELDS, CallerAdminRow, CallerEdit
@@ -202,7 +203,10 @@ class CallerEditDialog(QDialog):
                 edit.selectAll()
             return None
         except ConflictError as exc:
-            await self._after_conflict(row, exc.changed_by or "someone else")
+            who = exc.changed_by or "someone else"
+            if exc.changed_at is not None:
+                who += f" at {format_timestamp(exc.changed_at)}"
+            await self._after_conflict(row, who)
             return None
         except Exception as exc:  # the reason is what the user needs, whatever it is
             log.warning("Saving a caller failed", exc_info=exc)
