@@ -26,7 +26,7 @@ from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.incident_form import IncidentForm
 from deskapp.qt.widgets.questions import QuestionBox
 from deskapp.services.caller_admin import CallerAdminService
-from deskapp.services.caller_admin_dto import CallerEdit
+from deskapp.services.caller_admin_dto import CallerEdit, MergeRequest
 from deskapp.services.catalog import CatalogService
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import CallerView
@@ -565,3 +565,34 @@ def test_edit_caller_is_disabled_without_the_edit_permission(
     Keyboard(qtbot).ctrl(Key.Key_E, shift=True)
     assert form.edit_caller.dialog is None and form.edit_caller.open() is None
     assert not form.edit_caller.context_menu().actions()[0].isEnabled()
+
+
+def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
+        admin: User, clock: FakeClock) -> None:
+    survivor = service.add_caller("Fay Fine", "fay@example.com")
+    duplicate = service.add_caller("Fay F.")
+    detail, _ = service.log_call(LogCallRequest(duplicate.id, "Dock flickers", 3, 3))
+    form = open_form(detail.id)
+    clock.advance(minutes=1)
+    CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
+        survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+
+    form.ui.shortDescriptionEdit.setText("Dock flickers on both screens")
+    task = form.save()
+    assert task is not None
+    qtbot.waitUntil(lambda: form.findChild(ConflictDialog) is not None
+                    and form.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
+                    timeout=10_000)
+    dialog = form.findChild(ConflictDialog)
+    assert dialog is not None
+    rows = {r.field: r for r in dialog.model.rows}
+    assert set(rows) == {"caller_id", "short_description"} and not rows["caller_id"].clash
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        qtbot.keyClick(dialog, Key.Key_Return)  # apply mine on top of the merge
+    qtbot.waitUntil(lambda: task.done(), timeout=10_000)
+    stored = service.get(detail.id)
+    assert (stored.caller_id, stored.short_description) == (
+        survivor.id, "Dock flickers on both screens")
+    assert form.ui.callerEdit.text() == "Fay Fine"
+    assert "Caller: caller " in form.activity_model.index(1).data()  # the merge's entry
