@@ -80,7 +80,8 @@ class CallerAdminService:
     Args:
         uow_factory: Opens units of work.
         actor_id: The signed-in user.
-        clock: When a merge happens, for the timeline entries of the incidents it moves.
+        clock: "Now" for what a change records: who changed a caller when, and the
+            timeline entries of the incidents a merge moves.
     """
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
