@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from deskapp.domain.enums import ActivityKind
 from deskapp.domain.errors import NotFoundError
 from deskapp.persistence import live
 from deskapp.persistence.repositories import (
@@ -19,10 +34,12 @@ from deskapp.persistence.repositories import (
     sort_key,
 )
 from deskapp.persistence.tables import (
+    ActivityRecord,
     Base,
     CallerRecord,
     EmailMessageRecord,
     IncidentRecord,
+    UserRecord,
 )
 from deskapp.services.caller_admin_dto import CallerAdminRow, CallerPageQuery, DuplicateGroup
 
@@ -46,11 +63,14 @@ def _foreign_keys_to_callers() -> list[tuple[str, str]]:
 
 FOREIGN_KEYS = _foreign_keys_to_callers()
 """(table, column) of every foreign key that points at callers.id."""
+_INCIDENT_CALLER = (IncidentRecord.__tablename__, "caller_id")
+"""The one re-pointed column that is an incident's field: it raises the incident's version."""
 
 
-def _row(r: CallerRecord, count: int) -> CallerAdminRow:
+def _row(r: CallerRecord, count: int, updated_by: str | None) -> CallerAdminRow:
     return CallerAdminRow(r.id, r.name, r.email, r.phone, r.department, r.location, r.vip,
-                          r.active, r.merged_into_id, r.needs_review, r.version, count)
+                          r.active, r.merged_into_id, r.needs_review, r.version, count,
+                          updated_by, r.updated_at)
 
 
 def _unindexed(name: str) -> ColumnElement[str]:
@@ -90,7 +110,12 @@ class SqlCallerAdmin:
     def _rows(self, statement: Select[tuple[CallerRecord]]) -> list[CallerAdminRow]:
         records = list(self._session.execute(statement).scalars())
         counts = self._counts([r.id for r in records])
-        return [_row(r, counts.get(r.id, 0)) for r in records]
+        editors = {r.updated_by_id for r in records if r.updated_by_id is not None}
+        names = dict(self._session.execute(
+            select(UserRecord.id, UserRecord.full_name).where(UserRecord.id.in_(editors))
+        ).tuples().all()) if editors else {}
+        return [_row(r, counts.get(r.id, 0), names.get(r.updated_by_id or 0))
+                for r in records]
 
     def row(self, caller_id: int) -> CallerAdminRow:
         rows = self._rows(select(CallerRecord).where(CallerRecord.id == caller_id))
@@ -176,19 +201,36 @@ class SqlCallerAdmin:
                                  CallerRecord.id != caller_id)
                           .order_by(CallerRecord.id))
 
-    def repoint(self, from_ids: Sequence[int], to_id: int) -> dict[str, int]:
+    def repoint(self, from_ids: Sequence[int], to_id: int, actor_id: int,
+                now: datetime) -> dict[str, int]:
+        ids = list(from_ids)
+        incidents_of = IncidentRecord.caller_id.in_(ids)
         # Open queues and forms on other desktops show the caller's name: tell them which
-        # incidents now name another caller (their versions stay: nothing of theirs changed).
+        # incidents now name another caller.
         moving = list(self._session.execute(
-            select(IncidentRecord.id).where(IncidentRecord.caller_id.in_(list(from_ids)))
-            .limit(_NOTE_LIMIT + 1)).scalars())
+            select(IncidentRecord.id).where(incidents_of).limit(_NOTE_LIMIT + 1)).scalars())
         live.note_changed(self._session, moving if len(moving) <= _NOTE_LIMIT else None)
+        # Each moved incident's timeline says its caller changed, as an agent's change of
+        # caller does; written before the move, while caller_id still names the old caller.
+        # One INSERT ... SELECT however many incidents the duplicates have.
+        self._session.execute(insert(ActivityRecord).from_select(
+            ["incident_id", "kind", "at", "actor_id", "field", "old_value", "new_value"],
+            select(IncidentRecord.id, literal(ActivityKind.FIELD_CHANGE.value),
+                   literal(now, ActivityRecord.at.type), literal(actor_id),
+                   literal("caller_id"), cast(IncidentRecord.caller_id, String),
+                   literal(str(to_id))).where(incidents_of).order_by(IncidentRecord.id)))
         moved: dict[str, int] = {}
         for table_name, column_name in FOREIGN_KEYS:
             table = Base.metadata.tables[table_name]
             column = table.c[column_name]
+            values: dict[str, object] = {column_name: to_id}
+            if (table_name, column_name) == _INCIDENT_CALLER:
+                # A new version, so that a form opened before the merge cannot save the old
+                # caller back (its save states the version it read and is refused).
+                values.update(version=table.c.version + 1, updated_at=now,
+                              updated_by_id=actor_id)
             result = self._session.execute(
-                update(table).where(column.in_(list(from_ids))).values({column_name: to_id}))
+                update(table).where(column.in_(ids)).values(values))
             moved[f"{table_name}.{column_name}"] = int(getattr(result, "rowcount", 0))
         self._session.expire_all()
         return moved

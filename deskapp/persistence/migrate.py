@@ -75,7 +75,24 @@ def upgrade(engine: Engine, revision: str = "head", *, backup: bool = True) -> P
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if engine.dialect.name == "postgresql":
+        _refresh_roles(engine)
     return backup_path
+
+
+def _refresh_roles(engine: Engine) -> None:
+    """Give a shared desk's group roles the privileges of the schema just migrated to.
+
+    GRANTs name tables and columns: a column a migration adds (or re-creates) is out of
+    every group role's reach until the role set is installed again, so an agent's next edit
+    would fail. Installing is idempotent and follows the permission table; a desk without
+    roles (one login, or tests) is left as it is.
+    """
+    from deskapp.persistence.pg_roles import PgRoles
+
+    roles = PgRoles(engine)
+    if roles.installed():
+        roles.install()
 
 
 def backup_sqlite(engine: Engine, revision: str) -> Path:

@@ -53,7 +53,8 @@ READ_TABLES = ("users", "assignment_groups", "group_members", "callers", "catego
 """Every role reads these (who may export a report is the services' rule)."""
 
 CALLER_DETAILS = ("name", "email", "phone", "department", "location", "vip", "name_key",
-                  "email_key", "phone_key", "sort_key", "version")
+                  "email_key", "phone_key", "sort_key", "version", "updated_at",
+                  "updated_by_id")
 """The callers' columns an edit of their details writes (services/caller_admin.py)."""
 
 TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
@@ -90,8 +91,11 @@ TABLE_PRIVILEGES: dict[Permission, tuple[tuple[str, str], ...]] = {
                                ("UPDATE", "assignment_groups"),
                                ("INSERT", "group_members"), ("DELETE", "group_members"),
                                ("INSERT", "callers"), ("UPDATE", "callers"),
-                               # A merge moves the duplicates' incidents to the survivor.
-                               ("UPDATE", "incidents.caller_id"),
+                               # A merge moves the duplicates' incidents to the survivor,
+                               # raising their versions, with a timeline entry each.
+                               *(("UPDATE", f"incidents.{column}") for column in (
+                                   "caller_id", "version", "updated_at", "updated_by_id")),
+                               ("INSERT", "activity"),
                                ("SELECT", "audit_log"), ("UPDATE", "deskapp_settings")),
     Permission.ESCALATE: (("UPDATE", "incidents"), ("INSERT", "activity")),
     Permission.CLEAR_ESCALATION: (("UPDATE", "incidents"), ("INSERT", "activity")),
@@ -168,6 +172,16 @@ class PgRoles:
                 text("SELECT value FROM deskapp_settings WHERE key = :key"),
                 {"key": PREFIX_KEY}).scalar()
         return str(value) if value else DEFAULT_PREFIX
+
+    def installed(self) -> bool:
+        """Whether ``install`` has run on this database (it records its prefix)."""
+        with self._engine.connect() as connection:
+            if connection.execute(text("SELECT to_regclass('deskapp_settings')")).scalar() \
+                    is None:
+                return False  # a schema older than the settings (and the roles)
+            return connection.execute(
+                text("SELECT 1 FROM deskapp_settings WHERE key = :key"),
+                {"key": PREFIX_KEY}).first() is not None
 
     # --- installing -----------------------------------------------------------------------
 

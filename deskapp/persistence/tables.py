@@ -111,6 +111,9 @@ class CallerRecord(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    # Added by 0015: who made the last versioned change (a stale edit names them).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class CategoryRecord(Base):

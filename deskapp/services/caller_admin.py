@@ -16,6 +16,7 @@ someone else refuses the change (ConflictError) and nothing is written.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from datetime import datetime
 
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.people import Caller, check_caller
@@ -29,8 +30,9 @@ from deskapp.services.caller_admin_dto import (
     MergeRequest,
     MergeResult,
 )
+from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, allowed, require
-from deskapp.services.ports import UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 CALLER_EDITED = "caller_edited"
 CALLER_DEACTIVATED = "caller_deactivated"
@@ -52,7 +54,8 @@ def _label(row: CallerAdminRow) -> str:
 
 
 def _stale(row: CallerAdminRow) -> ConflictError:
-    return ConflictError(_label(row), None, None, row.version)
+    # ``row`` is the caller as stored now: its last change is the one that made it stale.
+    return ConflictError(_label(row), row.updated_by, row.updated_at, row.version)
 
 
 def merged_values(rows: dict[int, CallerAdminRow], survivor_id: int,
@@ -77,14 +80,22 @@ class CallerAdminService:
     Args:
         uow_factory: Opens units of work.
         actor_id: The signed-in user.
+        clock: "Now" for what a change records: who changed a caller when, and the
+            timeline entries of the incidents a merge moves.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
+                 clock: Clock = utc_now) -> None:
         self._uow = uow_factory
         self._actor_id = actor_id
+        self._clock = clock
 
     def _require(self, uow: UnitOfWork, permission: Permission) -> None:
         require(uow.users.get(self._actor_id), permission)
+
+    def _stamp(self, now: datetime | None = None) -> dict[str, object]:
+        """Who changes a caller, and when (now): a later stale edit names them."""
+        return {"updated_at": now or self._clock(), "updated_by_id": self._actor_id}
 
     # --- reading ------------------------------------------------------------------------
 
@@ -146,7 +157,7 @@ class CallerAdminService:
             changes = {name: value for name, value in asdict(edit).items()
                        if before.value(name) != value}
             if before.version != version or not uow.caller_admin.update(
-                    caller_id, version, changes):
+                    caller_id, version, {**changes, **self._stamp()}):
                 raise _stale(before)
             uow.audit.record(CALLER_EDITED, actor_id=self._actor_id, entity="caller",
                              entity_id=caller_id,
@@ -171,7 +182,7 @@ class CallerAdminService:
                 raise ValidationError(f"{_label(before)} was merged into caller "
                                       f"#{before.merged_into_id} and cannot be reactivated.")
             if before.version != version or not uow.caller_admin.update(
-                    caller_id, version, {"active": active}):
+                    caller_id, version, {"active": active, **self._stamp()}):
                 raise _stale(before)
             uow.audit.record(CALLER_REACTIVATED if active else CALLER_DEACTIVATED,
                              actor_id=self._actor_id, entity="caller", entity_id=caller_id,
@@ -184,9 +195,11 @@ class CallerAdminService:
         """Merge duplicates into a survivor, in one transaction.
 
         Every foreign key naming a duplicate (its incidents, callers merged into it before)
-        is pointed at the survivor; the survivor takes the chosen field values; the
-        duplicates become inactive, name the survivor and leave the review list. One audit
-        row names every caller and what moved.
+        is pointed at the survivor; each incident moved gets a new version and a caller
+        change in its timeline, so that a form still holding the old caller cannot save it
+        back; the survivor takes the chosen field values; the duplicates become inactive,
+        name the survivor and leave the review list. One audit row names every caller and
+        what moved.
 
         Raises:
             PermissionDeniedError: the actor may not manage people.
@@ -230,14 +243,16 @@ class CallerAdminService:
             check_caller(Caller(survivor_id, **values))  # type: ignore[arg-type]
             # Counted before the move: afterwards these incidents are the survivor's.
             messages = uow.caller_admin.email_messages_of(duplicate_ids)
-            moved = uow.caller_admin.repoint(duplicate_ids, survivor_id)
+            now = self._clock()
+            stamp = self._stamp(now)
+            moved = uow.caller_admin.repoint(duplicate_ids, survivor_id, self._actor_id, now)
             moved["email_messages"] = messages
             for i in duplicate_ids:
                 if not uow.caller_admin.update(i, request.versions[i], {
                         "active": False, "merged_into_id": survivor_id,
-                        "needs_review": False}):
+                        "needs_review": False, **stamp}):
                     raise _stale(rows[i])
-            changes: dict[str, object] = {"needs_review": False}
+            changes: dict[str, object] = {"needs_review": False, **stamp}
             changes.update({k: v for k, v in values.items()
                             if rows[survivor_id].value(k) != v})
             if not uow.caller_admin.update(survivor_id, request.versions[survivor_id],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 MERGE_FIELDS: tuple[str, ...] = ("name", "email", "phone", "department", "location", "vip")
 """The caller's own fields, chosen one by one when callers are merged."""
@@ -19,6 +20,8 @@ class CallerAdminRow:
         needs_review: Made by the email intake from an unknown sender, not checked yet.
         version: What an edit of this caller must state.
         incident_count: How many incidents (open or not) name this caller.
+        updated_by: Who made the last versioned change (None: nobody since it was made).
+        updated_at: When.
     """
 
     id: int
@@ -33,6 +36,8 @@ class CallerAdminRow:
     needs_review: bool
     version: int
     incident_count: int = 0
+    updated_by: str | None = None
+    updated_at: datetime | None = None
 
     def value(self, name: str) -> str | bool:
         """One of MERGE_FIELDS by name."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deskapp.domain.enums import Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import (
@@ -40,6 +40,9 @@ from deskapp.services.permissions import (
 )
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.queries import QueueFilter, QueueQuery
+
+if TYPE_CHECKING:
+    from deskapp.services.caller_admin import CallerAdminService
 
 
 def utc_now() -> datetime:
@@ -417,6 +420,13 @@ class IncidentService:
                              entity_id=caller.id, details={"name": caller.name, "vip": vip})
             uow.commit()
             return caller_view(caller)
+
+    def callers(self) -> CallerAdminService:
+        """The callers service as the same user (the forms' Edit caller… saves through it)."""
+        # Here, not at the top: it imports this module, and the forms load it when used.
+        from deskapp.services.caller_admin import CallerAdminService
+
+        return CallerAdminService(self._uow, self._actor_id, self._clock)
 
     # --- the call form and the detail form ----------------------------------------------
 

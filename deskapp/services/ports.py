@@ -156,9 +156,14 @@ class CallerAdminStore(Protocol):
         """Active callers sharing the caller's email, phone number or name (not itself)."""
         ...
 
-    def repoint(self, from_ids: Sequence[int], to_id: int) -> dict[str, int]:
+    def repoint(self, from_ids: Sequence[int], to_id: int, actor_id: int,
+                now: datetime) -> dict[str, int]:
         """Point every foreign key that names one of ``from_ids`` at ``to_id`` instead;
-        rows changed by "table.column"."""
+        rows changed by "table.column".
+
+        Each incident moved gets a new version (updated by ``actor_id`` at ``now``) and a
+        caller-change entry in its timeline, and is noted for the live feed.
+        """
         ...
 
     def email_messages_of(self, caller_ids: Sequence[int]) -> int:

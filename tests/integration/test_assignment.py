@@ -10,7 +10,6 @@ from sqlalchemy import text
 
 from deskapp.domain.enums import (
     ActivityKind,
-    Channel,
     Escalation,
     ResolutionCode,
     Role,
@@ -22,7 +21,6 @@ from deskapp.domain.errors import (
     TransitionError,
     ValidationError,
 )
-from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.people import Caller, Group, User
 from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.engine import writer
@@ -36,6 +34,7 @@ from deskapp.services.dto import IncidentDetail
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.queries import QueueFilter, QueueQuery
 from tests.conftest import FakeClock
+from tests.support.incidents import bulk_open
 
 
 @dataclass
@@ -86,21 +85,7 @@ def log(service: IncidentService, desk: Desk, text_: str, group: Group | None = 
 def many(database: Database, desk: Desk, count: int, group: Group,
          clock: FakeClock) -> list[IncidentRef]:
     """``count`` open incidents of the group, written at once (quicker than ``count`` calls)."""
-    with database.uow_factory(write=True) as uow:
-        matrix = uow.matrix.current()
-        ids = uow.bulk.reserve_ids(count)
-        first = uow.bulk.reserve_numbers(count)
-        incidents = []
-        for n, incident_id in enumerate(ids):
-            incident = Incident.open(
-                caller_id=desk.caller.id, channel=Channel.PHONE,
-                short_description=f"Laptop {n} slow", impact=2, urgency=2, matrix=matrix,
-                opened_at=clock.now, opened_by_id=None, assignment_group_id=group.id)
-            incident.id, incident.number, incident.version = incident_id, \
-                format_number(first + n), 1
-            incidents.append(incident)
-        uow.bulk.add_incidents(incidents)
-        uow.commit()
+    ids = bulk_open(database, count, clock.now, caller_id=desk.caller.id, group_id=group.id)
     return [IncidentRef(i, 1) for i in ids]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -10,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from deskapp.domain.enums import Role
+from deskapp.domain.enums import ActivityKind, Role
 from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from deskapp.domain.people import Caller, User
+from deskapp.persistence.audit_log import SqlAuditLog
 from deskapp.persistence.database import Database
 from deskapp.services import caller_admin
 from deskapp.services.caller_admin import CallerAdminService
@@ -24,6 +26,7 @@ from deskapp.services.intake.caller_review import CallerReviewService
 from deskapp.services.intake.email_intake import EmailIntakeService, ensure_intake_user
 from deskapp.services.intake.email_ports import Outcome
 from tests.conftest import FakeClock, add_user, table_count
+from tests.support.incidents import bulk_open
 
 
 @pytest.fixture
@@ -212,17 +215,19 @@ def test_a_search_matching_many_callers_walks_the_sort_index_on_sqlite(
 
 def test_an_edit_states_its_version_and_a_stale_one_is_refused(
         database: Database, service: IncidentService, admin_service: CallerAdminService,
-        admin: User) -> None:
+        admin: User, clock: FakeClock) -> None:
     caller = service.add_caller("Ola Nordmann", "ola@example.com")
     row = admin_service.get(caller.id)
+    assert (row.updated_by, row.updated_at) == (None, None)
     agent = add_user(database, "agnes", Role.AGENT)
-    as_agent = CallerAdminService(database.uow_factory, agent.id)
+    as_agent = CallerAdminService(database.uow_factory, agent.id, clock)
     edited = as_agent.edit(caller.id, row.version,
                            CallerEdit("Ola Nordmann", "ola@example.com", "+47 22 33 44 55",
                                       vip=True))
     assert edited.version == row.version + 1 and edited.phone == "+47 22 33 44 55"
+    assert (edited.updated_by, edited.updated_at) == ("Agnes", clock.now)
     assert service.lookup_callers("4722")[0].id == caller.id
-    with pytest.raises(ConflictError, match="changed by another user"):
+    with pytest.raises(ConflictError, match="changed by Agnes at 2026-03-02 09:00:00 UTC"):
         admin_service.edit(caller.id, row.version, CallerEdit("Ola N."))
     assert admin_service.get(caller.id).name == "Ola Nordmann"
     with pytest.raises(ValidationError, match="not an email address"):
@@ -321,7 +326,7 @@ def test_a_stale_merge_writes_nothing(database: Database, service: IncidentServi
     admin_service.edit(two.id, versions[two.id], CallerEdit("Bo Bright", "bo@example.com",
                                                             "555 0100"))
     audit_before = table_count(database, "audit_log")
-    with pytest.raises(ConflictError, match=r"Bo Bright.*changed by another user"):
+    with pytest.raises(ConflictError, match=r"Bo Bright.*changed by Desk Administrator"):
         admin_service.merge(MergeRequest(one.id, (two.id,), versions))
     assert _caller_of(database, incident) == two.id
     assert admin_service.get(two.id).active
@@ -379,3 +384,108 @@ def test_an_import_naming_a_merged_caller_files_under_the_survivor(
     admin_service.merge(MergeRequest(new.id, (old.id,), {old.id: 1, new.id: 1}))
     with database.uow_factory() as uow:
         assert uow.bulk.callers_by_name(["eve early", "Nobody"]) == {"eve early": new.id}
+
+
+def test_a_form_opened_before_a_merge_cannot_save_the_old_caller_back(
+        database: Database, service: IncidentService, admin: User,
+        clock: FakeClock) -> None:
+    survivor = service.add_caller("Fay Fine", "fay@example.com")
+    duplicate = service.add_caller("Fay Fine")
+    incident = _log(service, duplicate, "Docking station flickers")
+    service.add_work_note(incident, "Swapped the quokkacable twice")
+    opened = service.get(incident)  # an agent's form, read before the merge
+    clock.now += timedelta(minutes=5)
+    merger = CallerAdminService(database.uow_factory, admin.id, clock)
+    merger.merge(MergeRequest(survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+
+    now = service.get(incident)
+    assert now.version == opened.version + 1
+    assert (now.caller_id, now.caller_name) == (survivor.id, "Fay Fine")
+    assert (now.updated_by_id, now.updated_at) == (admin.id, clock.now)
+    entry = service.activity(incident)[-1]
+    assert (entry.kind, entry.field, entry.old_value, entry.new_value) == (
+        ActivityKind.FIELD_CHANGE.value, "caller_id", str(duplicate.id), str(survivor.id))
+    assert (entry.actor_name, entry.at) == (admin.full_name, clock.now)
+    with pytest.raises(ConflictError, match="changed by Desk Administrator"):
+        service.update(incident, opened.version, caller_id=duplicate.id)
+    with pytest.raises(ConflictError):
+        service.update(incident, opened.version, short_description="Dock flickers")
+    assert _caller_of(database, incident) == survivor.id
+    # The search index holds words, not callers: the incident is found as before, by its
+    # text and its notes, and now names the survivor.
+    for words in ("docking flickers", "quokkacable"):
+        assert [(r.id, r.caller_name) for r in service.search(words)] == [
+            (incident, "Fay Fine")]
+
+
+def _merge_counting(database: Database, merger: CallerAdminService,
+                    request: MergeRequest) -> tuple[int, int]:
+    """Merge; returns (statements sent, transactions committed) while it ran."""
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_: object) -> None:
+        counts["statements"] += 1
+
+    def commit(*_: object) -> None:
+        counts["commits"] += 1
+
+    event.listen(database.engine, "before_cursor_execute", statement)
+    event.listen(database.engine, "commit", commit)
+    try:
+        merger.merge(request)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", statement)
+        event.remove(database.engine, "commit", commit)
+    return counts["statements"], counts["commits"]
+
+
+def _timeline_and_versions(database: Database, ids: list[int]) -> tuple[int, set[int]]:
+    with database.engine.connect() as connection:
+        entries = connection.execute(text(
+            "SELECT count(*) FROM activity WHERE field = 'caller_id' AND incident_id IN "
+            f"({','.join(map(str, ids))})")).scalar_one()
+        versions = set(connection.execute(text(
+            f"SELECT version FROM incidents WHERE id IN ({','.join(map(str, ids))})"))
+            .scalars())
+    return int(entries), versions
+
+
+def test_a_merge_of_many_incidents_is_one_transaction_of_set_based_statements(
+        database: Database, service: IncidentService, admin: User, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    merger = CallerAdminService(database.uow_factory, admin.id, clock)
+    small = [service.add_caller("Gil Small") for _ in range(2)]
+    bulk_open(database, 3, clock.now, caller_id=small[1].id)
+    big = [service.add_caller("Hal Big") for _ in range(2)]
+    moved = bulk_open(database, 400, clock.now, caller_id=big[1].id,
+                      short="Mailbox full {n}")
+
+    # A merge that fails late (here: its audit row) leaves no timeline entry and no version
+    # raised on any of the 400 incidents: everything is one transaction.
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(SqlAuditLog, "record", broken)
+    with pytest.raises(RuntimeError):
+        merger.merge(MergeRequest(big[0].id, (big[1].id,), {big[0].id: 1, big[1].id: 1}))
+    monkeypatch.undo()
+    assert _timeline_and_versions(database, moved) == (0, {1})
+    assert _stored_state(database, big[1].id) == (True, None)
+
+    few = _merge_counting(database, merger, MergeRequest(
+        small[0].id, (small[1].id,), {small[0].id: 1, small[1].id: 1}))
+    lots = _merge_counting(database, merger, MergeRequest(
+        big[0].id, (big[1].id,), {big[0].id: 1, big[1].id: 1}))
+    assert lots == few  # as many statements for 400 incidents as for 3, one commit each
+    assert lots[1] == 1
+    assert _timeline_and_versions(database, moved) == (400, {2})
+    assert {_caller_of(database, i) for i in moved} == {big[0].id}
+
+
+def _stored_state(database: Database, caller_id: int) -> tuple[bool, int | None]:
+    """(active, merged_into_id) of a caller, as stored."""
+    with database.engine.connect() as connection:
+        active, merged = connection.execute(text(
+            "SELECT active, merged_into_id FROM callers WHERE id = :i"),
+            {"i": caller_id}).one()
+    return bool(active), merged

@@ -415,6 +415,7 @@ def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None
     (Role.AGENT, "name", True), (Role.AGENT, "vip", True), (Role.AGENT, "version", True),
     (Role.AGENT, "sort_key", True),
     (Role.AGENT, "active", False), (Role.AGENT, "merged_into_id", False),
+    (Role.AGENT, "updated_by_id", True), (Role.MANAGER, "updated_at", False),
     (Role.LEAD, "phone_key", True), (Role.LEAD, "active", False),
     (Role.MANAGER, "name", False),
     (Role.ADMIN, "active", True), (Role.ADMIN, "merged_into_id", True),
@@ -448,7 +449,9 @@ def test_callers_are_edited_and_merged_on_peoples_own_logins(desk: Desk) -> None
         result = as_admin.merge(MergeRequest(one.id, (two.id,),
                                              {one.id: edited.version, two.id: 1}))
         assert result.incidents_moved == 1
-        assert owner.get(detail.id).caller_id == one.id
+        moved = owner.get(detail.id)
+        assert (moved.caller_id, moved.version) == (one.id, detail.version + 1)
+        assert owner.activity(detail.id)[-1].field == "caller_id"
     finally:
         agent_db.close()
         admin_db.close()

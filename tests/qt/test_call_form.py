@@ -559,3 +559,41 @@ def test_call_times_read_like_a_stopwatch() -> None:
     assert format_call_time(0) == "00:00"
     assert format_call_time(247.9) == "04:07"
     assert format_call_time(3723) == "1:02:03"
+
+
+def test_edit_caller_corrects_the_caller_during_the_call(
+        qtbot: QtBot, form: CallForm, service: IncidentService, caller: CallerView) -> None:
+    keys = Keyboard(qtbot)
+    ui = form.ui
+    assert not ui.editCallerButton.isEnabled()  # no caller chosen yet
+    assert "Choose a caller" in ui.editCallerButton.toolTip()
+    keys.type("grace")
+    choose_first(qtbot, keys, ui.callerEdit)
+    assert ui.editCallerButton.isEnabled() and "Ctrl+Shift+E" in ui.editCallerButton.toolTip()
+    menu = form.edit_caller.context_menu()
+    first = menu.actions()[0]
+    assert (first.text(), first.isEnabled()) == ("&Edit caller…", True)
+    menu.close()
+
+    keys.ctrl(Key.Key_E, shift=True)
+    dialog = form.edit_caller.dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.save_button.isEnabled())
+    assert dialog.edits["name"].text() == "Grace Hopper" and dialog.vip.isChecked()
+    assert key_target() is dialog.edits["name"]
+    keys.tab(2)
+    assert key_target() is dialog.edits["phone"]
+    keys.type("+1 202 555 0143")
+    keys.tab()
+    keys.type("Navy Research")
+    screenshot(dialog, "caller_edit_dialog")
+    with qtbot.waitSignal(dialog.saved):
+        keys.press(Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+
+    assert form.caller is not None and form.caller.phone == "+1 202 555 0143"
+    assert "+1 202 555 0143" in ui.callerCard.text() and "Navy Research" in ui.callerCard.text()
+    assert ui.callerEdit.item_id == caller.id and ui.vipLabel.isVisible()
+    stored = service.lookup_callers("Grace")[0]
+    assert (stored.phone, stored.department, stored.vip) == (
+        "+1 202 555 0143", "Navy Research", True)

@@ -157,7 +157,7 @@ def test_the_window_edits_refuses_stale_edits_and_deactivates(
     window.edits["location"].setText("London")
     window._edited()
     assert run(window.save_now()) is None
-    assert "changed by another user" in window.status.text()
+    assert "changed by Otto at " in window.status.text()  # who, not "another user"
     assert window.edits["location"].text() == "London"
     qtbot.waitUntil(lambda: window.model.index(0, 0).data() == "Ada King")
     qtbot.keyClick(window.edits["location"], Qt.Key.Key_Escape)

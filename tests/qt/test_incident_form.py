@@ -20,17 +20,20 @@ from deskapp.qt.models.activity_model import ActivityModel
 from deskapp.qt.models.conflict_model import ConflictColumn, ConflictModel
 from deskapp.qt.models.incident_list_model import IncidentListModel
 from deskapp.qt.runner import DbRunner
+from deskapp.qt.views.caller_edit_dialog import CallerEditDialog
 from deskapp.qt.views.conflict_dialog import ConflictDialog
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.incident_form import IncidentForm
 from deskapp.qt.widgets.questions import QuestionBox
+from deskapp.services.caller_admin import CallerAdminService
+from deskapp.services.caller_admin_dto import CallerEdit, MergeRequest
 from deskapp.services.catalog import CatalogService
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.merge import compare
 from deskapp.services.people_admin import PeopleAdminService
-from tests.conftest import FakeClock, add_user
+from tests.conftest import FakeClock, add_user, table_count
 from tests.qt.conftest import Await
 from tests.qt.forms import OFFSCREEN_FORM_NOISE, Keyboard, add_catalog, key_target, screenshot
 
@@ -489,3 +492,107 @@ def test_an_inactive_group_and_assignee_are_named_but_not_offered(
     assignees = cast(QStandardItemModel, ui.assigneeCombo.model())
     assert not assignees.item(ui.assigneeCombo.findData(team["ann"])).isEnabled()
     assert not form.dirty
+
+
+def _open_caller_dialog(qtbot: QtBot, form: IncidentForm) -> CallerEditDialog:
+    form.ui.editCallerButton.click()
+    dialog = form.edit_caller.dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.save_button.isEnabled())
+    return dialog
+
+
+def test_edit_caller_refuses_a_stale_save_then_saves_knowingly(
+        qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
+        caller: CallerView, clock: FakeClock) -> None:
+    form = open_form(incident_id)
+    dialog = _open_caller_dialog(qtbot, form)
+    # Meanwhile another agent corrects the same caller.
+    ann = add_user(database, "ann")
+    CallerAdminService(database.uow_factory, ann.id, clock).edit(
+        caller.id, dialog.row.version if dialog.row else 0,
+        CallerEdit("Grace Hopper", "grace@example.com", "555 0100", vip=True))
+    dialog.edits["name"].setText("Grace B. Hopper")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    assert dialog.isVisible() and dialog.edits["name"].text() == "Grace B. Hopper"
+    message = dialog.error.text()
+    assert "Not saved: Grace Hopper was changed by Ann at 2026-03-02 09:05" in message
+    assert "phone is now “555 0100”" in message
+    screenshot(dialog, "caller_edit_dialog_stale")
+    callers = CallerAdminService(database.uow_factory, ann.id)
+    assert callers.get(caller.id).name == "Grace Hopper"  # theirs stands, nothing written
+    assert form.ui.callerEdit.text() == "Grace Hopper"
+
+    with qtbot.waitSignal(dialog.saved):
+        dialog.save_button.click()  # knowing their change now: store what was typed
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert callers.get(caller.id).name == "Grace B. Hopper"
+    assert form.ui.callerEdit.text() == "Grace B. Hopper" and not form.dirty
+    assert form.ui.vipLabel.isVisible()
+
+
+def test_edit_caller_names_a_bad_email_and_saves_nothing(
+        qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
+        caller: CallerView, admin: User) -> None:
+    form = open_form(incident_id)
+    dialog = _open_caller_dialog(qtbot, form)
+    before = table_count(database, "audit_log")
+    dialog.edits["email"].setText("grace.example.com")
+    dialog.edits["name"].setText("Grace H.")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    assert dialog.error.text() == "'grace.example.com' is not an email address."
+    assert QApplication.focusWidget() is dialog.edits["email"]
+    assert dialog.isVisible()
+    stored = CallerAdminService(database.uow_factory, admin.id).get(caller.id)
+    assert (stored.name, stored.email) == ("Grace Hopper", "grace@example.com")
+    assert table_count(database, "audit_log") == before
+    dialog.edits["email"].setText("")
+    dialog.edits["name"].setText("   ")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.error.text() == "A caller needs a name.")
+    dialog.reject()
+    assert form.ui.callerEdit.text() == "Grace Hopper"
+
+
+def test_edit_caller_is_disabled_without_the_edit_permission(
+        qtbot: QtBot, open_form: Opener, incident_id: int, database: Database) -> None:
+    manager = add_user(database, "max", Role.MANAGER)
+    form = open_form(incident_id, manager)
+    button = form.ui.editCallerButton
+    assert not button.isEnabled() and "edit permission" in button.toolTip()
+    Keyboard(qtbot).ctrl(Key.Key_E, shift=True)
+    assert form.edit_caller.dialog is None and form.edit_caller.open() is None
+    assert not form.edit_caller.context_menu().actions()[0].isEnabled()
+
+
+def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
+        admin: User, clock: FakeClock) -> None:
+    survivor = service.add_caller("Fay Fine", "fay@example.com")
+    duplicate = service.add_caller("Fay F.")
+    detail, _ = service.log_call(LogCallRequest(duplicate.id, "Dock flickers", 3, 3))
+    form = open_form(detail.id)
+    clock.advance(minutes=1)
+    CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
+        survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+
+    form.ui.shortDescriptionEdit.setText("Dock flickers on both screens")
+    task = form.save()
+    assert task is not None
+    qtbot.waitUntil(lambda: form.findChild(ConflictDialog) is not None
+                    and form.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
+                    timeout=10_000)
+    dialog = form.findChild(ConflictDialog)
+    assert dialog is not None
+    rows = {r.field: r for r in dialog.model.rows}
+    assert set(rows) == {"caller_id", "short_description"} and not rows["caller_id"].clash
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        qtbot.keyClick(dialog, Key.Key_Return)  # apply mine on top of the merge
+    qtbot.waitUntil(lambda: task.done(), timeout=10_000)
+    stored = service.get(detail.id)
+    assert (stored.caller_id, stored.short_description) == (
+        survivor.id, "Dock flickers on both screens")
+    assert form.ui.callerEdit.text() == "Fay Fine"
+    assert "Caller: caller " in form.activity_model.index(1).data()  # the merge's entry

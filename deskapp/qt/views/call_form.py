@@ -31,10 +31,12 @@ from deskapp.qt.generated.call_form_ui import Ui_CallForm
 from deskapp.qt.models.incident_list_model import IncidentListModel, ListedIncident
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.views.caller_edit_dialog import EditCallerControl, caller_view_of
 from deskapp.qt.views.catalog_pickers import ConfigurationItemPicker, catalog_items
 from deskapp.qt.widgets.lookup import LookupItem
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.qt.widgets.windows import bring_to_front
+from deskapp.services.caller_admin_dto import CallerAdminRow
 from deskapp.services.catalog import (
     AgentView,
     CatalogService,
@@ -240,6 +242,9 @@ class CallForm(QWidget):
         ui.callerEdit.chosen.connect(self._on_caller_chosen)
         ui.callerEdit.create_requested.connect(self._begin_new_caller)
         ui.callerEdit.lookup_failed.connect(lambda m: show_message(ui.callerError, m))
+        self.edit_caller = EditCallerControl(self, ui.callerEdit, ui.editCallerButton,
+                                             incidents=incidents, runner=runner, user=user,
+                                             on_saved=self._caller_edited)
         ui.addCallerButton.clicked.connect(self._add_caller)
         ui.cancelNewCallerButton.clicked.connect(self._cancel_new_caller)
         for edit in (ui.newCallerNameEdit, ui.newCallerEmailEdit, ui.newCallerPhoneEdit):
@@ -288,6 +293,7 @@ class CallForm(QWidget):
         self._shortcut("Ctrl+J", lambda: self.ui.similarList.setFocus(
             Qt.FocusReason.ShortcutFocusReason))
         self._shortcut("Ctrl+O", self._open_saved)
+        # Ctrl+Shift+E: Edit caller… (EditCallerControl above).
         self._shortcut("Esc", self.close)
 
         ui.callerEdit.setToolTip("Type a name, email or phone number; Down and Enter choose. "
@@ -428,6 +434,11 @@ class CallForm(QWidget):
         lines += [line for line in (contact, place) if line]
         ui.callerCard.setText("<br>".join(lines))
         self._history_task = self._spawn(self._load_history(c.id), self._history_task)
+
+    def _caller_edited(self, row: CallerAdminRow) -> None:
+        """Edit caller… saved: the field and the card show the new details."""
+        if self.ui.callerEdit.item_id == row.id:
+            self.ui.callerEdit.set_item(caller_item(caller_view_of(row)))
 
     async def _load_history(self, caller_id: int) -> None:
         try:

@@ -38,11 +38,13 @@ from deskapp.qt.views.call_form import (
     priority_style,
     show_message,
 )
+from deskapp.qt.views.caller_edit_dialog import EditCallerControl, caller_view_of
 from deskapp.qt.views.catalog_pickers import ConfigurationItemPicker, catalog_items
 from deskapp.qt.views.conflict_dialog import ConflictDialog, Resolution
 from deskapp.qt.widgets.lookup import LookupItem
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.qt.widgets.windows import bring_to_front
+from deskapp.services.caller_admin_dto import CallerAdminRow
 from deskapp.services.catalog import AgentView, CatalogService, FormCatalog, preview_priority
 from deskapp.services.dto import ActivityView, IncidentDetail, IncidentFormData
 from deskapp.services.incidents import IncidentEdit, IncidentService, StateChange, utc_now
@@ -163,6 +165,9 @@ class IncidentForm(QWidget):
         ui.splitter.setStretchFactor(1, 2)
 
         ui.callerEdit.set_lookup(self._find_callers)
+        self.edit_caller = EditCallerControl(self, ui.callerEdit, ui.editCallerButton,
+                                             incidents=incidents, runner=runner, user=user,
+                                             on_saved=self._caller_edited)
         ui.categoryEdit.chosen.connect(self._on_category_chosen)
         self._ci_picker = ConfigurationItemPicker(ui.serviceEdit, ui.configurationItemEdit)
         ui.impactCombo.currentIndexChanged.connect(self._update_priority_hint)
@@ -186,6 +191,7 @@ class IncidentForm(QWidget):
         self._shortcut("Esc", self._escape)
         self._shortcut("Ctrl+Shift+W", lambda: self.begin_note(ActivityKind.WORK_NOTE))
         self._shortcut("Ctrl+Shift+C", lambda: self.begin_note(ActivityKind.COMMENT))
+        # Ctrl+Shift+E: Edit caller… (EditCallerControl above).
         for number in range(1, 6):
             self._shortcut(f"Alt+{number}", self._state_key(number - 1))
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -445,6 +451,12 @@ class IncidentForm(QWidget):
         return bool(self._catalog and item and self._catalog.subcategories(item.id))
 
     # --- pickers ------------------------------------------------------------------------------
+
+    def _caller_edited(self, row: CallerAdminRow) -> None:
+        """Edit caller… saved: the field shows the new details (the incident is unchanged)."""
+        if self.ui.callerEdit.item_id == row.id:
+            self.ui.callerEdit.set_item(caller_item(caller_view_of(row)))
+            self.ui.vipLabel.setVisible(row.vip)
 
     async def _find_callers(self, text: str) -> list[LookupItem]:
         callers = await self._runner.db(self._incidents.lookup_callers, text, 15)
