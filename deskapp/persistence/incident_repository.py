@@ -40,7 +40,7 @@ from deskapp.domain.errors import ConflictError, NotFoundError
 from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.sla import AT_RISK_SHARE
 from deskapp.persistence import live, search
-from deskapp.persistence.repositories import name_key
+from deskapp.persistence.repositories import sort_key
 from deskapp.persistence.tables import (
     ActivityRecord,
     CallerRecord,
@@ -135,8 +135,8 @@ _SORT_COLUMNS: dict[SortKey, Any] = {
     SortKey.STATE: IncidentRecord.state,
     SortKey.SHORT_DESCRIPTION: IncidentRecord.short_description,
     SortKey.RESOLUTION_DUE_AT: IncidentRecord.resolution_due_at,
-    # The look-up key (case-folded name): case-insensitive order, and it has an index.
-    SortKey.CALLER: CallerRecord.name_key,
+    # The natural sort key (case-folded, numbers by value): "Caller 2" before "Caller 10".
+    SortKey.CALLER: CallerRecord.sort_key,
     SortKey.GROUP: func.coalesce(GroupRecord.name, ""),
     SortKey.ASSIGNEE: func.coalesce(Assignee.full_name, ""),
 }
@@ -151,12 +151,12 @@ _SORT_JOINS: dict[SortKey, tuple[Any, Any, bool]] = {
 
 
 _NAME_WALKS: dict[SortKey, tuple[str, str, str, bool]] = {
-    SortKey.CALLER: ("callers", "name_key", "caller_id", False),
+    SortKey.CALLER: ("callers", "sort_key", "caller_id", False),
     SortKey.GROUP: ("assignment_groups", "name", "assignment_group_id", True),
     SortKey.ASSIGNEE: ("users", "full_name", "assignee_id", True),
 }
 """Joined orders walked name by name on the open queue: (table, name column, foreign key,
-whether it may be empty). Callers go by their look-up key (case-folded), which has an index."""
+whether it may be empty). Callers go by their natural sort key, which has an index."""
 _OPEN_SQL = "('new', 'in_progress', 'on_hold')"
 """The open states as the partial indexes spell them (tables.OPEN_CONDITION)."""
 
@@ -377,7 +377,7 @@ class SqlIncidentRepository:
         if query.after is not None:
             value, last_id = query.after
             if query.sort == SortKey.CALLER:
-                value = name_key(str(value))
+                value = sort_key(str(value))
             # Typed like the sort column, so datetimes are bound the way they are stored.
             boundary = tuple_(literal(value, key.type), literal(last_id))
             keys = tuple_(key, IncidentRecord.id)
@@ -412,8 +412,8 @@ class SqlIncidentRepository:
         descending = query.descending
         direction, compare = ("DESC", "<") if descending else ("ASC", ">")
         after_value = None if query.after is None else str(query.after[0])
-        if after_value and name_column == "name_key":
-            after_value = name_key(after_value)  # the cursor holds the name as shown
+        if after_value and name_column == "sort_key":
+            after_value = sort_key(after_value)  # the cursor holds the name as shown
         after_id = None if query.after is None else int(query.after[1])
         sections = ["named", "none"] if descending else ["none", "named"]
         if not optional:

@@ -10,6 +10,7 @@ import pytest
 from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.people import Group
+from deskapp.domain.text import natural_sort_key
 from deskapp.persistence.database import Database
 from deskapp.services.dto import CallerView, IncidentRow
 from deskapp.services.incidents import IncidentService, LogCallRequest
@@ -149,7 +150,8 @@ def test_full_text_search_over_descriptions_and_notes(service: IncidentService,
 
 def test_keyset_pages_cover_everything_once(database: Database, service: IncidentService,
                                             caller: CallerView, clock: FakeClock) -> None:
-    others = [service.add_caller("adam Åberg", "", ""), service.add_caller("Zack Ng", "", "")]
+    others = [service.add_caller(name, "", "")
+              for name in ("adam Åberg", "Zack Ng", "Caller 10", "caller 2")]
     ann, bo = add_user(database, "ann"), add_user(database, "bo")
     with database.uow_factory(write=True) as uow:
         teams = [uow.groups.add(Group(0, "Network"), [ann.id, bo.id]),
@@ -158,7 +160,7 @@ def test_keyset_pages_cover_everything_once(database: Database, service: Inciden
     ids = []
     for i in range(23):
         clock.advance(minutes=1)
-        who = (caller, others[0], others[1])[i % 3]
+        who = (caller, *others)[i % 5]
         # Some with a group and an agent, some with a group only, some with neither.
         group = teams[i % 2].id if i % 4 else None
         agent = (ann.id, bo.id)[i % 2] if i % 4 and i % 3 and group == teams[0].id else None
@@ -174,9 +176,12 @@ def test_keyset_pages_cover_everything_once(database: Database, service: Inciden
                     query = replace(query, after=cursor_after(page[-1], sort))
                 assert sorted(r.id for r in seen) == sorted(ids), (sort, descending)
                 assert len(seen) == len(set(seen))
-                if sort == SortKey.CALLER:  # case-insensitive, ties by id
-                    keys = [(r.caller_name.casefold(), r.id) for r in seen]
+                if sort == SortKey.CALLER:  # natural, case-insensitive, ties by id
+                    keys = [(natural_sort_key(r.caller_name), r.id) for r in seen]
                     assert keys == sorted(keys, reverse=descending)
+                    names = list(dict.fromkeys(r.caller_name for r in seen))
+                    assert (names.index("caller 2") < names.index("Caller 10")) \
+                        is not descending
                 if sort in (SortKey.GROUP, SortKey.ASSIGNEE):  # the unassigned as ""
                     names = [(r.group_name if sort == SortKey.GROUP else r.assignee_name)
                              or "" for r in seen]
