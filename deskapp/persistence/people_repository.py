@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from deskapp.domain.enums import OPEN_STATES, Role
 from deskapp.domain.errors import NotFoundError
+from deskapp.domain.text import natural_sort_key
 from deskapp.persistence.tables import (
     AuditLogRecord,
     GroupMemberRecord,
@@ -47,7 +48,7 @@ class SqlPeopleStore:
         out: list[UserAdminRow] = []
         for r in self._session.execute(
                 select(UserRecord).order_by(UserRecord.full_name, UserRecord.id)).scalars():
-            ids = sorted(groups_of.get(r.id, []), key=lambda g: names[g].casefold())
+            ids = sorted(groups_of.get(r.id, []), key=lambda g: natural_sort_key(names[g]))
             credential = credentials.get(r.id)
             out.append(UserAdminRow(
                 r.id, r.username, r.full_name, r.email, Role(r.role), r.active, r.away,

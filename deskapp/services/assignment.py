@@ -22,6 +22,7 @@ from deskapp.domain.errors import (
 )
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import User
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import (
@@ -34,7 +35,6 @@ from deskapp.services.permissions import (
     scope,
 )
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from deskapp.services.queues import Choice, natural_key
 
 MAX_BULK = 5000
 """At most this many incidents in one reassignment: one transaction holds them all."""
@@ -304,9 +304,11 @@ class AssignmentService:
         with self._uow() as uow:
             members = uow.assignment.members(None)
             groups = sorted((g for g in uow.groups.all() if g.active),
-                            key=lambda g: natural_key_of(g.name))
+                            key=lambda g: natural_sort_key(g.name))
             return [GroupChoice(g.id, g.name, tuple(
-                AgentChoice(m.id, m.full_name, m.away) for m in members.get(g.id, [])))
+                AgentChoice(m.id, m.full_name, m.away)
+                for m in sorted(members.get(g.id, []),
+                                key=lambda m: (natural_sort_key(m.full_name), m.id))))
                 for g in groups]
 
     def my_group_ids(self) -> list[int]:
@@ -430,11 +432,6 @@ def _required(text: str, message: str, field: str) -> str:
     if not value:
         raise ValidationError(message, field=field)
     return value
-
-
-def natural_key_of(name: str) -> tuple[tuple[int, int | str], ...]:
-    """Reading order for names: "Group 2" before "Group 10"."""
-    return natural_key(Choice(0, name))
 
 
 

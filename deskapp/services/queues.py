@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deskapp.domain.enums import OPEN_STATES, State
 from deskapp.domain.errors import ValidationError
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import StoredFilter
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from deskapp.services.queries import QueueFilter, SlaCondition, SortKey
@@ -240,13 +240,9 @@ class FilterChoices:
     services: list[Choice]
 
 
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(choice: Choice) -> tuple[tuple[int, int | str], ...]:
+def natural_key(choice: Choice) -> str:
     """Order labels as people read them: "Group 2" before "Group 10", any case together."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold())
-                 for part in _DIGITS.split(choice.label) if part)
+    return natural_sort_key(choice.label)
 
 
 def saved_queue(stored: StoredFilter) -> QueueView:

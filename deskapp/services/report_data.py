@@ -20,6 +20,7 @@ from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import DeskappError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
 from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import ActivityView
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, require
@@ -304,25 +305,36 @@ class ReportService:
         with self._uow() as uow:
             names = _Names.load(uow)
         categories_by_label = {
-            _category_label(names, cid, None).casefold(): cid
+            _category_label(names, cid, None): cid
             for cid, parent in names.category_parents.items() if parent is None}
         categories_by_label.update({
-            _category_label(names, parent, cid).casefold(): cid
+            _category_label(names, parent, cid): cid
             for cid, parent in names.category_parents.items() if parent is not None})
         return (
-            _lookup("group", groups, {v.casefold(): k for k, v in names.groups.items()}),
+            _lookup("group", groups, {v: k for k, v in names.groups.items()}),
             _lookup("category", categories, categories_by_label),
-            _lookup("service", services, {v.casefold(): k for k, v in names.services.items()}),
+            _lookup("service", services, {v: k for k, v in names.services.items()}),
         )
 
 
-def _lookup(what: str, wanted: Sequence[str], known: dict[str, int]) -> tuple[int, ...]:
+def _lookup_key(name: str) -> str:
+    """A name as typed or stored, compared: spacing and case forgiven, "a/b" as "a / b"."""
+    return re.sub(r"\s*/\s*", " / ", " ".join(name.split()).casefold())
+
+
+def _lookup(what: str, wanted: Sequence[str], labels: dict[str, int]) -> tuple[int, ...]:
+    """Ids of the ``wanted`` names among ``labels`` (name as shown: id).
+
+    Raises:
+        NotFoundError: a name matches nothing; the message lists the names there are, as
+            they are written, in reading order.
+    """
+    known = {_lookup_key(label): ident for label, ident in labels.items()}
     ids = []
     for name in wanted:
-        key = " ".join(name.split()).casefold()
-        key = re.sub(r"\s*/\s*", " / ", key)
+        key = _lookup_key(name)
         if key not in known:
-            choices = sorted(known)
+            choices = sorted(labels, key=natural_sort_key)
             shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
             raise NotFoundError(f"There is no {what} '{name}'"
                                 + (f"; there are: {shown}." if choices else "."))

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError, ValidationError
 from deskapp.domain.people import Group, User
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import IncidentRow
 from deskapp.services.incidents import utc_now
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -137,14 +138,15 @@ def _group_loads(groups: Iterable[Group], counts: Iterable[LoadCount],
     for member in members:
         members_of[member.group_id].append(member)
     result = []
-    for group in groups:
+    for group in sorted(groups, key=lambda g: (natural_sort_key(g.name), g.id)):
         loads = by_group.get(group.id, {})
         known = {m.user_id for m in members_of[group.id]}
         agents = [_agent_load(group.id, m.user_id, m.full_name, m.away, True,
                               loads.get(m.user_id, ()))
-                  for m in members_of[group.id]]
+                  for m in sorted(members_of[group.id],
+                                  key=lambda m: (natural_sort_key(m.full_name), m.user_id))]
         others = sorted((u for u in loads if u is not None and u not in known),
-                        key=lambda u: (strangers.get(u, ("", False))[0], u))
+                        key=lambda u: (natural_sort_key(strangers.get(u, ("", False))[0]), u))
         for user_id in others:
             name, away = strangers.get(user_id, (f"User {user_id}", False))
             agents.append(_agent_load(group.id, user_id, name, away, False, loads[user_id]))

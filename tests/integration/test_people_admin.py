@@ -334,3 +334,11 @@ def test_a_taken_username_is_refused_with_a_clear_message(
     assert (str(raised.value), raised.value.field) == (
         "There is already a user named 'ann'.", "username")
     assert [u.full_name for u in people.users() if u.username == "ann"] == ["Ann Agent"]
+
+
+def test_a_persons_groups_read_in_natural_order(people: PeopleAdminService) -> None:
+    groups = [people.create_group(name, "", None, []) for name in ("Group 31", "Group 5",
+                                                                    "group 3", "Group 70")]
+    ann = people.create_user("ann", "Ann Agent", "ann@example.com", Role.AGENT, PASSWORD,
+                             groups)
+    assert _user(people, ann).group_names == ("group 3", "Group 5", "Group 31", "Group 70")

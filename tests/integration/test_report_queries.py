@@ -306,3 +306,15 @@ def test_a_priority_the_desk_does_not_define_is_refused(database: Database, admi
     with pytest.raises(ValidationError, match=r"no priority P9 on this desk; it has P1 to P5"):
         report(database, admin, clock, priorities=(2, 9))
     assert report(database, admin, clock, priorities=(5,)).figures.opened == 0
+
+
+def test_an_unknown_name_lists_the_names_as_written_in_reading_order(
+        database: Database, admin: User, clock: FakeClock) -> None:
+    with database.uow_factory(write=True) as uow:
+        for name in ("Group 10", "Group 2", "Network Ops"):
+            uow.groups.add(Group(0, name), [])
+        uow.commit()
+    service = ReportService(database.uow_factory, admin.id, clock, zone=UTC)
+    assert service.find_ids(groups=["group 2", " NETWORK  ops "])[0] != ()
+    with pytest.raises(Exception, match=r"there are: Group 2, Group 10, Network Ops\.$"):
+        service.find_ids(groups=["Group 3"])

@@ -233,3 +233,16 @@ def test_notifications_name_what_others_assigned_to_me(
     # Someone else's notifications are theirs.
     bob = WorkloadService(database.uow_factory, desk.bob.id, clock)
     assert bob.assigned_to_me_since(start) == []
+
+
+def test_groups_and_agents_read_in_natural_order(database: Database, clock: FakeClock) -> None:
+    with database.uow_factory(write=True) as uow:
+        boss = _user(uow, "boss", "Mia Manager", Role.MANAGER)
+        people = [_user(uow, f"r{n}", f"Resolver {n}", Role.AGENT) for n in (216, 22, 3)]
+        for name in ("Group 10", "group 2", "Group 1"):
+            uow.groups.add(Group(0, name), [p.id for p in people])
+        uow.commit()
+    workload = WorkloadService(database.uow_factory, boss.id, clock).workload()
+    assert [g.name for g in workload.groups] == ["Group 1", "group 2", "Group 10"]
+    assert [a.name for a in workload.groups[0].agents] == \
+        ["Resolver 3", "Resolver 22", "Resolver 216"]

@@ -499,9 +499,11 @@ def test_random_agents_keep_every_invariant(database: Database) -> None:
         machines.append(IncidentMachine(database))
         return machines[-1]
 
+    # derandomize: the same examples every run, so the check below that the run met every
+    # kind of outcome cannot fail by chance (random runs missed conflicts about 1 in 8).
     run_state_machine_as_test(machine, settings=settings(
         max_examples=12, stateful_step_count=30, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow]))
+        derandomize=True, suppress_health_check=[HealthCheck.too_slow]))
     # The run really met conflicts, refusals and successes, not only one kind.
     outcomes: dict[str, int] = {}
     for m in machines:
