@@ -174,6 +174,9 @@ class ReviewReport:
     generated_by: str
     zone: tzinfo
     zone_name: str
+    configuration_item: str = ""
+    """The incident's configuration item with its class ("exch-mbx-db01 (database)"); empty
+    for none."""
 
 
 # --- the period report --------------------------------------------------------------------

@@ -112,7 +112,7 @@ def make_report(entries: int = 40, *, review: ReviewView | None = None) -> Revie
         state_spans=(StateSpan("New", 600), StateSpan("In Progress", 15000),
                      StateSpan("On Hold", 1800), StateSpan("Resolved", 150000)),
         generated_at=T0 + timedelta(days=3), generated_by="Desk Administrator", zone=OSLO,
-        zone_name="Europe/Oslo")
+        zone_name="Europe/Oslo", configuration_item="core-sw-01 (network)")
 
 
 def test_review_pdf_holds_the_incidents_facts() -> None:
@@ -142,6 +142,16 @@ def test_review_pdf_holds_the_incidents_facts() -> None:
     assert "A firmware bug in the switch's spanning tree." in body
     assert "Signed off (final) Mary Manager" in body
     assert f"page 1 of {pages}" in body and f"page {pages} of {pages}" in body
+
+
+def test_review_pdf_header_names_the_configuration_item_or_a_dash() -> None:
+    _, text = pdf_text(review_pdf(make_report(5)))
+    body = flat(text)
+    assert "Service VPN" in body
+    assert "Configuration item core-sw-01 (network)" in body
+    assert "Group / agent Network / Bob" in body
+    none = ReviewReport(**{**make_report(5).__dict__, "configuration_item": ""})
+    assert "Configuration item \u2014" in flat(pdf_text(review_pdf(none))[1])
 
 
 def test_a_review_not_begun_still_prints_the_incidents_record() -> None:
