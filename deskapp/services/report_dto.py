@@ -297,6 +297,8 @@ class PeriodFigures:
     first_contact: int
     oldest_open: tuple[OpenIncident, ...]
     majors: tuple[MajorIncident, ...]
+    top_configuration_items: tuple[Count, ...] = ()
+    """Named with their class ("exch-mbx-db01 (database)")."""
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,8 @@ def make_period(days: int = 31, majors: int = 2) -> PeriodReport:
                                    starts[0], starts[1], 3 + i,
                                    ReviewStatus.FINAL if i == 0 else None)
                      for i in range(majors)),
+        top_configuration_items=(Count("4", "vpn-gw-01 (network)", 432),
+                                 Count("9", "exch-mbx-db01 (database)", 12)),
     )
     review = make_review(10)
     review = ReviewView(**{**review.__dict__, "incident_id": 10,
@@ -251,6 +253,9 @@ def test_period_pdf_shows_the_figures_and_defines_them() -> None:
     assert "P1 - Critical 30 10 min 7 min 25 min 28 2 h 30 min 2 h 4 h" in body
     assert "29 of 30" in body and "20 of 28" in body
     assert "Remote access VPN 777" in body and "Network / VPN 555" in body
+    assert "Top configuration items" in body
+    assert "vpn-gw-01 (network) 432 35.0%" in body  # 432 of 1,234
+    assert "exch-mbx-db01 (database) 12 1.0%" in body
     assert "INC0000007" in body and "张伟" in body
     assert "INC0000010" in body and "INC0000011" in body and "None yet" in body
     assert "Appendix: what the figures mean" in body
@@ -276,3 +281,5 @@ def test_a_long_period_and_an_empty_one_both_print() -> None:
         (), (), (), 0, 0, 0, (), ())})
     _, text = pdf_text(period_pdf(empty))
     assert "None in the period." in flat(text)
+    assert "Top configuration items Configuration item (class) Incidents Share None" in flat(
+        text)
