@@ -72,8 +72,24 @@ LIVE_DEBOUNCE_MS = 400
 SEARCH_MIN_CHARS = 2
 """Shorter text matches too much to be worth a query."""
 
-HEADER_LAYOUT_VERSION = 2
+HEADER_LAYOUT_VERSION = 3
 """Bump when the columns change, so a saved header layout from before is not misapplied."""
+ADDED_COLUMNS: dict[int, tuple[Column, ...]] = {3: (Column.CONFIGURATION_ITEM,)}
+"""The columns each layout version appended. A layout saved by an older version that only
+lacks them is still restored (Qt adds the missing sections, shown); they are then hidden, as
+for a new user, so nobody loses their column order and widths to a new column."""
+
+
+def columns_added_since(version: object) -> tuple[Column, ...] | None:
+    """The columns added after a header layout saved at ``version``; None if that layout
+    cannot be applied (unknown, too old, or from a newer Deskapp)."""
+    saved = int(str(version)) if str(version).isdigit() else None
+    if saved is None or saved > HEADER_LAYOUT_VERSION:
+        return None
+    later = range(saved + 1, HEADER_LAYOUT_VERSION + 1)
+    if any(v not in ADDED_COLUMNS for v in later):
+        return None
+    return tuple(c for v in later for c in ADDED_COLUMNS[v])
 
 _FULL_NUMBER = re.compile(r"^\s*INC\d{7}\s*$", re.IGNORECASE)
 
@@ -89,8 +105,9 @@ _SAMPLES: dict[Column, str] = {
     Column.OPENED: "2026-12-31 23:59",
     Column.SLA: "Paused, overdue 23h 59m",
     Column.UPDATED: "2026-12-31 23:59",
+    Column.CONFIGURATION_ITEM: "exch-mbx-db01",
 }
-HIDDEN_BY_DEFAULT = (Column.UPDATED,)
+HIDDEN_BY_DEFAULT = (Column.UPDATED, Column.CONFIGURATION_ITEM)
 """Columns a new user does not see until they ask (header menu): room for the description."""
 _DECORATION = 22
 """Room for the priority badge's margin and the major-incident mark."""
@@ -421,9 +438,12 @@ class MainWindow(QMainWindow):
                 self._ui.splitter.restoreState(splitter)
             header_state = settings.value("header_state")
             version = settings.value("header_version")
-            if isinstance(header_state, QByteArray) and \
-                    str(version) == str(HEADER_LAYOUT_VERSION):
-                self.table.horizontalHeader().restoreState(header_state)
+            added = columns_added_since(version)
+            if isinstance(header_state, QByteArray) and added is not None:
+                header = self.table.horizontalHeader()
+                if header.restoreState(header_state):
+                    for column in added:
+                        header.setSectionHidden(column, True)
             queue = settings.value("queue")
             if isinstance(queue, str) and queue:
                 self._remembered_queue = queue
