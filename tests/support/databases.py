@@ -76,6 +76,17 @@ def private_postgres_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def drop_roles(admin_url: str, names: list[str]) -> None:
+    """Drop these cluster-wide roles (a test's own, by their run-unique names) if they exist."""
+    engine = create_engine(parse_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+    finally:
+        engine.dispose()
+
+
 def reset_postgres(engine: Engine) -> None:
     """Empty what tests write, keeping the migrated schema and reference data."""
     with engine.begin() as connection:

@@ -72,6 +72,11 @@ LIVE_DEBOUNCE_MS = 400
 SEARCH_MIN_CHARS = 2
 """Shorter text matches too much to be worth a query."""
 
+ACCOUNT_DEACTIVATED = ("Your account has been deactivated by an administrator; Deskapp will "
+                       "close.")
+DEACTIVATED_DRAFTS = ("Anything you typed in a form and had not saved is kept on this "
+                      "computer as a draft, and offered back when you next sign in.")
+
 HEADER_LAYOUT_VERSION = 3
 """Bump when the columns change, so a saved header layout from before is not misapplied."""
 ADDED_COLUMNS: dict[int, tuple[Column, ...]] = {3: (Column.CONFIGURATION_ITEM,)}
@@ -214,6 +219,7 @@ class MainWindow(QMainWindow):
             self._live.changed.connect(self._on_changes_heard)
             self._live.connection_lost.connect(self._on_connection_lost)
             self._live.connection_restored.connect(self._on_connection_restored)
+            self._live.login_refused.connect(self._on_login_refused)
 
     # --- parts, for the application and for tests ----------------------------------------
 
@@ -732,6 +738,28 @@ class MainWindow(QMainWindow):
                                        5000)
         # Nothing heard while away: reload everything, keeping the rows in place.
         self._live_timer.start(0)
+
+    def _on_login_refused(self, message: str) -> None:
+        """The server refuses this person's login: say so once, then close (forms' unsaved
+        text is written as drafts when the window closes)."""
+        if self._closed:
+            return
+        log.warning("Closing: %s", message)
+        self._set_connected(False)
+        self._connection_label.setText("● Signed out")
+        self._connection_label.setToolTip(message)
+        self._ui.bannerLabel.setText(ACCOUNT_DEACTIVATED)
+        self._ui.bannerLabel.setToolTip(message)
+        self._ui.connectionBanner.show()
+        self._runner.spawn(self._close_deactivated(message), name="account deactivated")
+
+    async def _close_deactivated(self, message: str) -> None:
+        from deskapp.qt.widgets.questions import QuestionBox  # only ever needed here
+
+        await QuestionBox.ask(self, "Account deactivated", ACCOUNT_DEACTIVATED,
+                              QMessageBox.StandardButton.Ok, QMessageBox.StandardButton.Ok,
+                              informative=DEACTIVATED_DRAFTS, icon=QMessageBox.Icon.Warning)
+        self.close()
 
     def _set_connected(self, connected: bool) -> None:
         self._connection_label.setText("● Connected" if connected else "● Reconnecting…")
