@@ -27,7 +27,7 @@ from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database, open_database
-from deskapp.persistence.pg_roles import TABLE_PRIVILEGES, PgRoles, role_name, scram_verifier
+from deskapp.persistence.pg_roles import TABLE_PRIVILEGES, role_name, scram_verifier
 from deskapp.services import audit
 from deskapp.services.accounts import AccountService
 from deskapp.services.audit import verify_chain
@@ -37,7 +37,7 @@ from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 from deskapp.services.permissions import GRANTS, Permission
 from deskapp.services.setup import ensure_admin
-from tests.support.databases import drop_roles, postgres_admin_url, private_postgres_database
+from tests.support.databases import database_with_roles, drop_roles, postgres_admin_url
 
 pytestmark = pytest.mark.postgres
 
@@ -75,19 +75,8 @@ def desk() -> Iterator[Desk]:
         pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
     prefix = f"dt{uuid.uuid4().hex[:8]}_"
     logins = [f"{prefix}who_{r.value}" for r in Role] + [f"{prefix}otto"]
-    groups = [role_name(prefix, r) for r in Role]
-    try:
-        with private_postgres_database(admin_url) as url:
-            database = open_database(url)
-            try:
-                assert PgRoles(database.engine).install(prefix) == prefix
-                yield _fill(url, database, prefix)
-            finally:
-                database.close()
-    finally:
-        # The private database (and every grant and policy in it) is gone: only the roles
-        # themselves are left, and only ours, by their run-unique names.
-        drop_roles(admin_url, logins + groups)
+    with database_with_roles(admin_url, prefix, logins) as (url, database):
+        yield _fill(url, database, prefix)
 
 
 def _fill(url: str, database: Database, prefix: str) -> Desk:

@@ -23,7 +23,6 @@ from deskapp.domain.errors import DatabaseUnavailableError, LoginRefusedError
 from deskapp.domain.people import User
 from deskapp.persistence import live
 from deskapp.persistence.database import Database, open_database
-from deskapp.persistence.pg_roles import PgRoles, role_name
 from deskapp.qt.drafts import CALL_KEY, ENV_DRAFTS_DIR, DraftStore
 from deskapp.qt.live import LiveUpdates
 from deskapp.qt.runner import DbRunner
@@ -38,7 +37,7 @@ from deskapp.services.setup import ensure_admin
 from tests.conftest import FakeClock
 from tests.qt.conftest import Await
 from tests.qt.forms import OFFSCREEN_FORM_NOISE, screenshot
-from tests.support.databases import drop_roles, postgres_admin_url, private_postgres_database
+from tests.support.databases import database_with_roles, postgres_admin_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.qt_log_ignore(OFFSCREEN_FORM_NOISE)]
 
@@ -66,17 +65,9 @@ def desk() -> Iterator[Desk]:
     if admin_url is None:
         pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
     prefix = f"dq{uuid.uuid4().hex[:8]}_"
-    try:
-        with private_postgres_database(admin_url) as url:
-            database = open_database(url)
-            try:
-                assert PgRoles(database.engine).install(prefix) == prefix
-                yield Desk(url, database, prefix, ensure_admin(database.uow_factory))
-            finally:
-                database.close()
-    finally:
-        drop_roles(admin_url, [f"{prefix}leaver", f"{prefix}nologin"]
-                   + [role_name(prefix, r) for r in Role])
+    logins = [f"{prefix}leaver", f"{prefix}nologin"]
+    with database_with_roles(admin_url, prefix, logins) as (url, database):
+        yield Desk(url, database, prefix, ensure_admin(database.uow_factory))
 
 
 @pytest.fixture
