@@ -281,14 +281,15 @@ class SqlReportQueries:
         """, top=top)
 
     def _top_configuration_items(self, top: int) -> tuple[Count, ...]:
+        # Counted by id first, named after: grouping the joined rows by name and class
+        # (as the services are) took SQLite five times as long over a month of a million.
         return self._counts("""
-            SELECT r.configuration_item_id AS key,
-                   ci.name || ' (' || ci.ci_class || ')' AS label, COUNT(*) AS n
-            FROM rpt_incidents r JOIN configuration_items ci
-                 ON ci.id = r.configuration_item_id
-            WHERE r.opened_in = 1
-            GROUP BY r.configuration_item_id, ci.name, ci.ci_class
-            ORDER BY COUNT(*) DESC, ci.name LIMIT :top
+            SELECT t.key, ci.name || ' (' || ci.ci_class || ')' AS label, t.n
+            FROM (SELECT configuration_item_id AS key, COUNT(*) AS n FROM rpt_incidents
+                  WHERE opened_in = 1 AND configuration_item_id IS NOT NULL
+                  GROUP BY configuration_item_id) AS t
+            JOIN configuration_items ci ON ci.id = t.key
+            ORDER BY t.n DESC, ci.name LIMIT :top
         """, top=top)
 
     def _top_subcategories(self, top: int) -> tuple[Count, ...]:
