@@ -293,8 +293,7 @@ def period_pdf(report: PeriodReport) -> bytes:
     story.append(p("Every figure is computed by the database from the incidents as they are "
                    f"stored when the report is made ({when(report.generated_at, zone)}). "
                    "Priorities, groups, categories, services and configuration items are an "
-                   "incident's current "
-                   "ones.", s.body))
+                   "incident's current ones.", s.body))
     story.append(spacer(2))
     for term, meaning in DEFINITIONS:
         story.append(KeepTogether([
