@@ -56,3 +56,8 @@ class ConfigurationError(DeskappError):
 
 class DatabaseUnavailableError(DeskappError):
     """The database cannot be reached right now; the operation may be retried."""
+
+
+class LoginRefusedError(DatabaseUnavailableError):
+    """The database server refuses this login: an administrator deactivated the person
+    (PostgreSQL NOLOGIN). Unlike other outages, trying again will not help."""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from deskapp.domain.errors import DatabaseUnavailableError
+from deskapp.domain.errors import DatabaseUnavailableError, LoginRefusedError
 from deskapp.services.changes import ChangeNotice
 
 if TYPE_CHECKING:
@@ -153,6 +153,10 @@ class PostgresChangeFeed:
                                          application_name="deskapp live")
             connection.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as exc:
+            if login_refused(exc):
+                raise LoginRefusedError(
+                    "Your account has been deactivated by an administrator: the database "
+                    f"refuses its login ({_last_line(exc)}).") from exc
             raise DatabaseUnavailableError(
                 f"The database is not available: {_first_line(exc)}") from exc
         self._connection = connection
@@ -181,6 +185,22 @@ class PostgresChangeFeed:
             with contextlib.suppress(psycopg.Error):  # already gone
                 self._connection.close()
             self._connection = None
+
+
+def login_refused(exc: BaseException) -> bool:
+    """Whether a failed connect means the server refuses the login itself (NOLOGIN).
+
+    A refused connection carries no SQLSTATE in psycopg (the server's FATAL message is in the
+    text), so the server's words are checked as well as the code when there is one.
+    """
+    return getattr(exc, "sqlstate", None) == "28000" or \
+        "is not permitted to log in" in str(exc)
+
+
+def _last_line(exc: BaseException) -> str:
+    # psycopg puts the server's FATAL message after the attempt's address.
+    text = " ".join(str(exc).split())
+    return text.rsplit("FATAL:", 1)[-1].strip() if "FATAL:" in text else _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -31,7 +31,6 @@ from deskapp.persistence.tables import (
     ConfigurationItemRecord,
     GroupMemberRecord,
     GroupRecord,
-    IncidentRecord,
     MatrixVersionRecord,
     PriorityRecord,
     SavedFilterRecord,
@@ -283,16 +282,6 @@ class SqlCatalogRepository:
                                              table.active.is_(False))).scalars()
                 names += [f"the {what} '{name}'" for name in found]
         return names
-
-    def configuration_item_names(self, incident_ids: Collection[int]) -> dict[int, str]:
-        if not incident_ids:
-            return {}
-        rows = self._session.execute(
-            select(IncidentRecord.id, ConfigurationItemRecord.name)
-            .join(ConfigurationItemRecord,
-                  ConfigurationItemRecord.id == IncidentRecord.configuration_item_id)
-            .where(IncidentRecord.id.in_(list(incident_ids))))
-        return {incident_id: name for incident_id, name in rows.tuples()}
 
 
 _MATRIX_LOCK = 0x6D6174726978

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from deskapp.domain.errors import DatabaseUnavailableError
+from deskapp.domain.errors import DatabaseUnavailableError, LoginRefusedError
 from deskapp.services.ports import ChangeFeed
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,14 @@ class LiveUpdates(QObject):
             trying to reconnect.
         connection_restored(): connected again; changes in between were not heard, so
             everything shown should be reloaded.
+        login_refused(str): the server refuses the login (the person was deactivated); the
+            argument says so in words. The listener has stopped: retrying cannot help.
     """
 
     changed = Signal(object)
     connection_lost = Signal(str)
     connection_restored = Signal()
+    login_refused = Signal(str)
 
     def __init__(self, open_feed: Callable[[], ChangeFeed],
                  parent: QObject | None = None) -> None:
@@ -113,6 +116,11 @@ class LiveUpdates(QObject):
     def _connect(self, attempt: int) -> ChangeFeed | None:
         try:
             return self._open_feed()
+        except LoginRefusedError as exc:
+            log.warning("Live updates: the database refuses this login: %s", exc)
+            self._deliver(functools.partial(self._on_refused, str(exc)))
+            self._stop.set()  # ends the loop: the login stays refused however often we try
+            return None
         except DatabaseUnavailableError as exc:
             if attempt == 0:
                 self._deliver(functools.partial(self._on_lost, str(exc)))
@@ -141,3 +149,7 @@ class LiveUpdates(QObject):
     def _on_restored(self) -> None:
         self._connected = True
         self.connection_restored.emit()
+
+    def _on_refused(self, message: str) -> None:
+        self._connected = False
+        self.login_refused.emit(message)

@@ -70,6 +70,10 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
      "reopened: settled during the contact that raised them."),
     ("Top services and categories", "The services, and the categories with their "
      "subcategories, most incidents opened in the period were about."),
+    ("Top configuration items", "The configuration items (servers, applications, network "
+     "devices...) most incidents opened in the period were recorded against, with their "
+     "class. Incidents without a configuration item are not listed; shares are of all "
+     "incidents opened in the period."),
     ("Oldest open incidents", "Incidents open now (New, In Progress or On Hold) that were "
      "opened before the end of the period, oldest first."),
     ("Major incidents", "Incidents marked major that were opened or resolved in the period, "
@@ -237,6 +241,9 @@ def period_pdf(report: PeriodReport) -> bytes:
     story.append(p("Top services and categories", s.h1))
     story += _pair("Service", f.top_services, "Category / subcategory", f.top_categories,
                    f.opened, s)
+    story.append(p("Top configuration items", s.h1))
+    story += _counts_table("Configuration item (class)", f.top_configuration_items, f.opened,
+                           s, WIDTH)
 
     story.append(p("Oldest open incidents", s.h1))
     if f.oldest_open:
@@ -285,8 +292,8 @@ def period_pdf(report: PeriodReport) -> bytes:
     story.append(p("Appendix: what the figures mean", s.h1))
     story.append(p("Every figure is computed by the database from the incidents as they are "
                    f"stored when the report is made ({when(report.generated_at, zone)}). "
-                   "Priorities, groups, categories and services are an incident's current "
-                   "ones.", s.body))
+                   "Priorities, groups, categories, services and configuration items are an "
+                   "incident's current ones.", s.body))
     story.append(spacer(2))
     for term, meaning in DEFINITIONS:
         story.append(KeepTogether([

@@ -61,12 +61,17 @@ def review_pdf(report: ReviewReport) -> bytes:
         [p("Caller", s.cell_bold), p(report.caller, s.cell),
          p("Service", s.cell_bold), p(report.service or "\u2014", s.cell)],
         [p("Category", s.cell_bold), p(report.category or "\u2014", s.cell),
-         p("Group / agent", s.cell_bold),
-         p(" / ".join(x for x in (report.group, report.assignee) if x) or "\u2014", s.cell)],
+         p("Configuration item", s.cell_bold),
+         p(report.configuration_item or "\u2014", s.cell)],
+        # Eleven facts: the last one has the row to itself.
+        [p("Group / agent", s.cell_bold),
+         p(" / ".join(x for x in (report.group, report.assignee) if x) or "\u2014", s.cell),
+         "", ""],
     ]
-    story.append(table(rows, [25 * mm, WIDTH / 2 - 25 * mm, 27 * mm, WIDTH / 2 - 27 * mm],
+    story.append(table(rows, [25 * mm, WIDTH / 2 - 25 * mm, 34 * mm, WIDTH / 2 - 34 * mm],
                        header=False, zebra=False,
-                       extra=[("BOX", (0, 0), (-1, -1), 0.5, colors.HexColor("#bdbdbd"))]))
+                       extra=[("BOX", (0, 0), (-1, -1), 0.5, colors.HexColor("#bdbdbd")),
+                              ("SPAN", (1, -1), (-1, -1))]))
 
     # --- key facts -------------------------------------------------------------------------
     f = report.facts

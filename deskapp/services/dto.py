@@ -35,7 +35,7 @@ class IncidentRow:
     escalation: Escalation | None = None
     """Set while the incident is escalated (functional, or to the lead: hierarchical)."""
     configuration_item_name: str | None = None
-    """Filled by exports that ask for it (the queue does not show it)."""
+    """The incident's configuration item (a hidden queue column, and exports)."""
     assignment_group_id: int | None = None
     assignee_id: int | None = None
     """Who holds it, as ids: the main window disables what the user's role does not reach

@@ -30,7 +30,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
@@ -364,22 +364,13 @@ class ExportService:
             matrix = uow.matrix.current()
             total = uow.incidents.count(request.queue_filter, now) if count else None
         labels = {p.rank: p.label for p in matrix.priorities}
-        source = (self._page_with_items if ExportColumn.CONFIGURATION_ITEM in request.columns
-                  else self._page)
-        return QueueExport(source, request, path, fmt, priority_labels=labels, now=now,
+        return QueueExport(self._page, request, path, fmt, priority_labels=labels, now=now,
                            zone=self.zone, page_size=self.page_size,
                            total=total)
 
     def _page(self, query: QueueQuery, now: datetime) -> list[IncidentRow]:
         with self.uow_factory() as uow:
             return uow.incidents.list_queue(query, now)
-
-    def _page_with_items(self, query: QueueQuery, now: datetime) -> list[IncidentRow]:
-        """A page with each incident's configuration item named (one more query a page)."""
-        with self.uow_factory() as uow:
-            rows = uow.incidents.list_queue(query, now)
-            names = uow.catalog.configuration_item_names([r.id for r in rows])
-        return [replace(r, configuration_item_name=names.get(r.id)) for r in rows]
 
     def export(self, request: ExportRequest, path: Path | str,
                fmt: ExportFormat | None = None,

@@ -236,10 +236,6 @@ class CatalogRepository(Protocol):
         """The names of those of the given rows that are inactive ("category 'Printers'")."""
         ...
 
-    def configuration_item_names(self, incident_ids: Collection[int]) -> dict[int, str]:
-        """The configuration item each of these incidents names (those that name one)."""
-        ...
-
 
 class SavedFilterRepository(Protocol):
     """The queues users make and name; each belongs to one user."""

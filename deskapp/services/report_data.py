@@ -214,6 +214,8 @@ class ReportService:
                 sorted(parent_ids))})
             review = uow.reviews.for_incident(found.id)
             caller = uow.callers.get(found.caller_id).name
+            ci = (uow.catalog.configuration_item(found.configuration_item_id)
+                  if found.configuration_item_id is not None else None)
             matrix = uow.matrix.current()
         definition = matrix.definition(found.priority)
         spans = state_spans(found, activity, now)
@@ -244,6 +246,7 @@ class ReportService:
             generated_by=actor.full_name,
             zone=self._zone,
             zone_name=zone_name(self._zone),
+            configuration_item=f"{ci.name} ({ci.ci_class})" if ci else "",
         )
 
     # --- the period ---------------------------------------------------------------------

@@ -174,6 +174,9 @@ class ReviewReport:
     generated_by: str
     zone: tzinfo
     zone_name: str
+    configuration_item: str = ""
+    """The incident's configuration item with its class ("exch-mbx-db01 (database)"); empty
+    for none."""
 
 
 # --- the period report --------------------------------------------------------------------
@@ -294,6 +297,8 @@ class PeriodFigures:
     first_contact: int
     oldest_open: tuple[OpenIncident, ...]
     majors: tuple[MajorIncident, ...]
+    top_configuration_items: tuple[Count, ...] = ()
+    """Named with their class ("exch-mbx-db01 (database)")."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from psycopg import errors
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from deskapp import cli
@@ -27,8 +27,7 @@ from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database, open_database
-from deskapp.persistence.engine import parse_url
-from deskapp.persistence.pg_roles import TABLE_PRIVILEGES, PgRoles, role_name, scram_verifier
+from deskapp.persistence.pg_roles import TABLE_PRIVILEGES, role_name, scram_verifier
 from deskapp.services import audit
 from deskapp.services.accounts import AccountService
 from deskapp.services.audit import verify_chain
@@ -38,7 +37,7 @@ from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 from deskapp.services.permissions import GRANTS, Permission
 from deskapp.services.setup import ensure_admin
-from tests.support.databases import postgres_admin_url, private_postgres_database
+from tests.support.databases import database_with_roles, drop_roles, postgres_admin_url
 
 pytestmark = pytest.mark.postgres
 
@@ -69,16 +68,6 @@ class Desk:
                                user=self.users[role].username, password=PASSWORD)
 
 
-def _drop_roles(admin_url: str, names: list[str]) -> None:
-    engine = create_engine(parse_url(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            for name in names:
-                connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def desk() -> Iterator[Desk]:
     admin_url = postgres_admin_url()
@@ -86,19 +75,8 @@ def desk() -> Iterator[Desk]:
         pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
     prefix = f"dt{uuid.uuid4().hex[:8]}_"
     logins = [f"{prefix}who_{r.value}" for r in Role] + [f"{prefix}otto"]
-    groups = [role_name(prefix, r) for r in Role]
-    try:
-        with private_postgres_database(admin_url) as url:
-            database = open_database(url)
-            try:
-                assert PgRoles(database.engine).install(prefix) == prefix
-                yield _fill(url, database, prefix)
-            finally:
-                database.close()
-    finally:
-        # The private database (and every grant and policy in it) is gone: only the roles
-        # themselves are left, and only ours, by their run-unique names.
-        _drop_roles(admin_url, logins + groups)
+    with database_with_roles(admin_url, prefix, logins) as (url, database):
+        yield _fill(url, database, prefix)
 
 
 def _fill(url: str, database: Database, prefix: str) -> Desk:
@@ -188,7 +166,7 @@ def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.
                                       (role_name(desk.prefix, Role.MANAGER),)).fetchone() \
                 == (True,)
     finally:
-        _drop_roles(desk.url, [name])
+        drop_roles(desk.url, [name])
 
 
 # --- an agent, bypassing Deskapp ----------------------------------------------------------
@@ -369,7 +347,7 @@ def test_a_deactivated_persons_login_is_refused_by_the_server(desk: Desk) -> Non
         people.reactivate_user(user_id, row.version + 2)
         connect()
     finally:
-        _drop_roles(desk.url, [name])
+        drop_roles(desk.url, [name])
 
 
 def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None:
@@ -405,7 +383,7 @@ def test_an_admin_login_administers_people_within_its_grants(desk: Desk) -> None
         people.deactivate_group(group_id, result.version)
     finally:
         admin_db.close()
-        _drop_roles(desk.url, [name])
+        drop_roles(desk.url, [name])
     # An agent's login may read people but not change them, in the server too.
     with desk.connect(Role.AGENT) as connection, pytest.raises(errors.InsufficientPrivilege):
         connection.execute("UPDATE assignment_groups SET active = true")

@@ -45,6 +45,8 @@ def data_set(database: Database, service: IncidentService, clock: FakeClock,
         software = uow.catalog.add_category("Software")
         vpn = uow.catalog.add_service("VPN")
         mail = uow.catalog.add_service("Mail")
+        gateway = uow.catalog.add_configuration_item("vpn-gw-01", "network", vpn)
+        mailbox = uow.catalog.add_configuration_item("exch-mbx-db01", "database", mail)
         uow.commit()
     caller = service.add_caller("Ada Lovelace")
     rng = random.Random(7)
@@ -60,6 +62,8 @@ def data_set(database: Database, service: IncidentService, clock: FakeClock,
             category_id=hardware if i % 2 else software,
             subcategory_id=printer if i % 4 == 1 else None,
             service_id=(vpn, mail, None)[i % 3], assignment_group_id=desk,
+            configuration_item_id=(gateway if i % 6 == 0 else mailbox if i % 3 == 1
+                                   else None),
             resolution_code=ResolutionCode.SOLVED_REMOTELY if quick else None,
             resolution_notes="Fixed on the phone." if quick else ""))
         if quick:
@@ -189,6 +193,15 @@ def test_period_figures_match_direct_sql(database: Database, admin: User, clock:
         s=s, e=e) > 0
     assert f.top_services[0].label in ("VPN", "Mail")
     assert any(c.label == "Hardware / Printer" for c in f.top_categories)
+    by_item = {c.label: c.count for c in f.top_configuration_items}
+    assert by_item == {
+        label: scalar(database, f"SELECT count(*) FROM incidents i JOIN configuration_items c "
+                      f"ON c.id = i.configuration_item_id WHERE {in_period} AND c.name = :n",
+                      s=s, e=e, n=label.split(" ")[0])
+        for label in ("vpn-gw-01 (network)", "exch-mbx-db01 (database)")}
+    assert min(by_item.values()) > 0
+    assert [c.count for c in f.top_configuration_items] == sorted(by_item.values(),
+                                                                   reverse=True)
     assert [m.id for m in f.majors] == [data_set["major"]]
     assert f.majors[0].children == 3 and f.majors[0].review_status is not None
     assert len(f.oldest_open) == min(10, scalar(
@@ -258,6 +271,9 @@ def test_the_period_pdf_over_the_data_set(database: Database, admin: User, clock
     body = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
     assert f"Opened {period.figures.opened:,}" in body
     assert "It broke." in body  # the major incident's review summary
+    assert "Top configuration items" in body
+    for item in period.figures.top_configuration_items:
+        assert f"{item.label} {item.count:,}" in body
 
 
 def test_only_leads_managers_and_admins_run_period_reports(database: Database,

@@ -174,6 +174,25 @@ def test_review_pdf_end_to_end(database: Database, admin: User, clock: FakeClock
     assert "Time on hold 1 h" in body
 
 
+def test_review_pdf_names_the_configuration_item_and_its_class(
+        database: Database, admin: User, clock: FakeClock, service: IncidentService,
+        major: int) -> None:
+    with database.uow_factory(write=True) as uow:
+        ci = uow.catalog.add_configuration_item("exch-mbx-db01", "database", None)
+        uow.commit()
+    caller = service.add_caller("Ada Lovelace")
+    detail, _ = service.log_call(LogCallRequest(
+        caller_id=caller.id, short_description="Mailbox database offline", impact=2,
+        urgency=2, configuration_item_id=ci))
+    reports = ReportService(database.uow_factory, admin.id, clock, zone=None)
+    report = reports.review_report(detail.id)
+    assert report.configuration_item == "exch-mbx-db01 (database)"
+    assert "Configuration item exch-mbx-db01 (database)" in flat(review_pdf(report))
+    without = reports.review_report(major)
+    assert without.configuration_item == ""
+    assert "Configuration item \u2014" in flat(review_pdf(without))
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "deskapp", *args], capture_output=True,
                           text=True, timeout=120, check=False)

@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialog, QLineEdit, QMenu, QPushButton
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
 from deskapp.app import build_main_window
 from deskapp.domain.people import User
@@ -120,6 +121,41 @@ def test_export_writes_the_visible_columns_in_their_order_and_the_sort(
     numbers = [r[1] for r in rows[1:]]
     assert numbers == [f"INC{i:07d}" for i in range(1, OPEN_INCIDENTS + 1)]  # all, in order
     assert menu.export_action.isEnabled() and menu.progress is None
+
+
+def test_the_configuration_item_column_is_hidden_at_first_and_exported_once_shown(
+        qtbot: QtBot, run: Await, window: MainWindow, menu: DataMenu, database: Database,
+        incidents: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with database.uow_factory(write=True) as uow:
+        item = uow.catalog.add_configuration_item("exch-mbx-db01", "database", None)
+        uow.commit()
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE incidents SET configuration_item_id = :c "
+                                "WHERE number = 'INC0000250'"), {"c": item})
+    run(window.refresh())
+    wait_idle(qtbot, window)
+    header = window.table.horizontalHeader()
+    assert header.isSectionHidden(Column.CONFIGURATION_ITEM)
+    assert ExportColumn.CONFIGURATION_ITEM not in visible_columns(window)
+    header.setSectionHidden(Column.CONFIGURATION_ITEM, False)
+    model = window.model
+    newest = model.index(0, Column.CONFIGURATION_ITEM)
+    assert model.row_at(0).number == "INC0000250" and newest.data() == "exch-mbx-db01"
+    assert model.index(1, Column.CONFIGURATION_ITEM).data() == "\u2014"
+    header.moveSection(header.visualIndex(Column.CONFIGURATION_ITEM), 1)  # after Number
+    screenshot(window.table, "queue_configuration_item_column")
+    target = tmp_path / "open.csv"
+    answer_file_dialog(monkeypatch, target)
+
+    menu.export_action.trigger()
+    qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage(), timeout=15_000)
+
+    rows = read_csv(target)
+    assert rows[0][:3] == ["Number", "Configuration item", "Priority"]
+    by_number = {r[0]: r[1] for r in rows[1:]}
+    assert by_number["INC0000250"] == "exch-mbx-db01"
+    assert by_number["INC0000249"] == ""
+    assert len(by_number) == OPEN_INCIDENTS
 
 
 def test_export_through_the_file_dialog_to_xlsx(

@@ -146,14 +146,39 @@ def test_sorting_by_priority_and_caller(
     assert model.row_at(0).caller_name == "Ada Lovelace"
 
 
-def test_every_column_is_sorted_by_the_database(
+def test_every_column_but_the_configuration_item_is_sorted_by_the_database(
         service: IncidentService, runner: DbRunner, clock: FakeClock) -> None:
-    assert all(sort_key_for(c) is not None for c in Column)
+    assert [c for c in Column if sort_key_for(c) is None] == [Column.CONFIGURATION_ITEM]
     assert sort_key_for(len(Column)) is None
     model = make_model(service, runner, clock)
     model.sort(99, ASC)  # not a column: ignored
+    model.sort(Column.CONFIGURATION_ITEM, ASC)  # no index orders it: ignored
     assert model.sort_column == Column.OPENED
     assert not model.is_sortable(99)
+    assert not model.is_sortable(Column.CONFIGURATION_ITEM)
+    assert model.data(model.index(0, Column.CONFIGURATION_ITEM), ItemRole.SORT_VALUE) is None
+
+
+def test_the_configuration_item_column_names_the_item(
+        qtmodeltester: ModelTester, run: Await, service: IncidentService, runner: DbRunner,
+        clock: FakeClock, database: Database, caller: CallerView) -> None:
+    with database.uow_factory(write=True) as uow:
+        item = uow.catalog.add_configuration_item("vpn-gw-01", "network", None)
+        uow.commit()
+    log_incidents(service, clock, caller, 2)
+    first = service.get_by_number("INC0000001")
+    service.update(first.id, first.version, configuration_item_id=item)
+    model = make_model(service, runner, clock, database)
+    qtmodeltester.check(model)
+    run(model.reload())
+    assert numbers(model) == ["INC0000002", "INC0000001"]
+    assert model.row_at(1).configuration_item_name == "vpn-gw-01"
+    assert text(model, 1, Column.CONFIGURATION_ITEM) == "vpn-gw-01"
+    assert text(model, 0, Column.CONFIGURATION_ITEM) == "\u2014"
+    assert isinstance(model.data(model.index(0, Column.CONFIGURATION_ITEM),
+                                 Qt.ItemDataRole.ForegroundRole), QColor)
+    assert model.data(model.index(1, Column.CONFIGURATION_ITEM),
+                      Qt.ItemDataRole.ForegroundRole) is None
 
 
 def test_a_newer_order_wins_over_a_page_still_loading(

@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QMessageBox, QTableView
 from pytestqt.qtbot import QtBot
 
 from deskapp.app import build_main_window
@@ -15,7 +16,7 @@ from deskapp.domain.people import User
 from deskapp.persistence.database import Database
 from deskapp.qt.models.incident_table_model import Column
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.main_window import MainWindow
+from deskapp.qt.views.main_window import HEADER_LAYOUT_VERSION, MainWindow, columns_added_since
 from deskapp.services.dto import CallerView, IncidentRow
 from deskapp.services.incidents import IncidentService
 from deskapp.services.queries import QueueQuery
@@ -140,6 +141,65 @@ def test_the_column_layout_is_kept_per_user(
     qtbot.addWidget(someone_else)
     assert someone_else.table.horizontalHeader().sectionSize(Column.CALLER) == default_width
     assert someone_else.model.sort_column == Column.OPENED
+
+
+def test_the_configuration_item_column_is_hidden_until_asked_for_and_remembered(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock, incidents: int) -> None:
+    first = build_main_window(database, admin, runner, window_settings=window_settings,
+                              clock=clock, live_updates=False)
+    qtbot.addWidget(first)
+    first.resize(1400, 700)
+    first.show()
+    header = first.table.horizontalHeader()
+    assert header.isSectionHidden(Column.CONFIGURATION_ITEM)
+    run(first.refresh())
+    qtbot.waitUntil(lambda: not first.busy, timeout=15_000)
+    header.setSectionHidden(Column.CONFIGURATION_ITEM, False)
+    header.moveSection(header.visualIndex(Column.CONFIGURATION_ITEM), 1)
+    # Its header does not sort: the arrow stays where the rows are sorted.
+    where = QPoint(header.sectionViewportPosition(Column.CONFIGURATION_ITEM) + 10,
+                   header.height() // 2)
+    assert header.logicalIndexAt(where) == Column.CONFIGURATION_ITEM
+    with qtbot.assertNotEmitted(first.model.reloaded, wait=200):
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert header.sortIndicatorSection() == Column.OPENED
+    assert first.model.sort_column == Column.OPENED
+    first.close()
+
+    again = build_main_window(database, admin, runner, window_settings=window_settings,
+                              clock=clock, live_updates=False)
+    qtbot.addWidget(again)
+    header = again.table.horizontalHeader()
+    assert not header.isSectionHidden(Column.CONFIGURATION_ITEM)
+    assert header.visualIndex(Column.CONFIGURATION_ITEM) == 1
+
+
+def test_a_layout_saved_before_the_configuration_item_column_is_kept(
+        qtbot: QtBot, database: Database, admin: User, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    # What version 2 saved: ten columns, the caller's widened, the state moved first.
+    old = QTableView()
+    old.setModel(QStandardItemModel(0, 10, old))
+    old_header = old.horizontalHeader()
+    old_header.setSectionsMovable(True)
+    old_header.resizeSection(Column.CALLER, 321)
+    old_header.moveSection(Column.STATE, 0)
+    window_settings.setValue(f"users/{admin.username}/main_window/header_state",
+                             old_header.saveState())
+    window_settings.setValue(f"users/{admin.username}/main_window/header_version", 2)
+
+    window = build_main_window(database, admin, runner, window_settings=window_settings,
+                               clock=clock, live_updates=False)
+    qtbot.addWidget(window)
+    header = window.table.horizontalHeader()
+    assert header.sectionSize(Column.CALLER) == 321
+    assert header.logicalIndex(0) == Column.STATE
+    assert header.isSectionHidden(Column.CONFIGURATION_ITEM)
+    assert columns_added_since(2) == (Column.CONFIGURATION_ITEM,)
+    assert columns_added_since(HEADER_LAYOUT_VERSION) == ()
+    assert columns_added_since(1) is None and columns_added_since("x") is None
+    assert columns_added_since(HEADER_LAYOUT_VERSION + 1) is None
 
 
 class UnreachableIncidents(IncidentService):

@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from deskapp.domain.priority import DEFAULT_PRIORITIES
 from deskapp.persistence.engine import make_engine, parse_url
+
+if TYPE_CHECKING:
+    from deskapp.persistence.database import Database
 
 POSTGRES_ENV = "DESKAPP_TEST_POSTGRES_URL"
 
@@ -74,6 +78,40 @@ def private_postgres_database(admin_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def drop_roles(admin_url: str, names: list[str]) -> None:
+    """Drop these cluster-wide roles (a test's own, by their run-unique names) if they exist."""
+    engine = create_engine(parse_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database_with_roles(admin_url: str, prefix: str,
+                        logins: Sequence[str]) -> Iterator[tuple[str, Database]]:
+    """A private database with Deskapp's role set installed under ``prefix``, as (url, open
+    database). Afterwards the database is dropped, then the roles, which are cluster-wide:
+    the group roles of ``prefix`` and the ``logins`` the test made (only ours, by their
+    run-unique names)."""
+    from deskapp.domain.enums import Role
+    from deskapp.persistence.database import open_database
+    from deskapp.persistence.pg_roles import PgRoles, role_name
+
+    try:
+        with private_postgres_database(admin_url) as url:
+            database = open_database(url)
+            try:
+                assert PgRoles(database.engine).install(prefix) == prefix
+                yield url, database
+            finally:
+                database.close()
+    finally:
+        drop_roles(admin_url, [*logins, *(role_name(prefix, r) for r in Role)])
 
 
 def reset_postgres(engine: Engine) -> None:

@@ -284,9 +284,6 @@ class FakeCatalog:
                        ci_ids: Collection[int]) -> list[str]:
         return []
 
-    def configuration_item_names(self, incident_ids: Collection[int]) -> dict[int, str]:
-        return {}
-
 
 class FakeMatrix:
     def __init__(self, store: FakeStore) -> None:

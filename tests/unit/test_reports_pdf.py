@@ -112,7 +112,7 @@ def make_report(entries: int = 40, *, review: ReviewView | None = None) -> Revie
         state_spans=(StateSpan("New", 600), StateSpan("In Progress", 15000),
                      StateSpan("On Hold", 1800), StateSpan("Resolved", 150000)),
         generated_at=T0 + timedelta(days=3), generated_by="Desk Administrator", zone=OSLO,
-        zone_name="Europe/Oslo")
+        zone_name="Europe/Oslo", configuration_item="core-sw-01 (network)")
 
 
 def test_review_pdf_holds_the_incidents_facts() -> None:
@@ -142,6 +142,16 @@ def test_review_pdf_holds_the_incidents_facts() -> None:
     assert "A firmware bug in the switch's spanning tree." in body
     assert "Signed off (final) Mary Manager" in body
     assert f"page 1 of {pages}" in body and f"page {pages} of {pages}" in body
+
+
+def test_review_pdf_header_names_the_configuration_item_or_a_dash() -> None:
+    _, text = pdf_text(review_pdf(make_report(5)))
+    body = flat(text)
+    assert "Service VPN" in body
+    assert "Configuration item core-sw-01 (network)" in body
+    assert "Group / agent Network / Bob" in body
+    none = ReviewReport(**{**make_report(5).__dict__, "configuration_item": ""})
+    assert "Configuration item \u2014" in flat(pdf_text(review_pdf(none))[1])
 
 
 def test_a_review_not_begun_still_prints_the_incidents_record() -> None:
@@ -226,6 +236,8 @@ def make_period(days: int = 31, majors: int = 2) -> PeriodReport:
                                    starts[0], starts[1], 3 + i,
                                    ReviewStatus.FINAL if i == 0 else None)
                      for i in range(majors)),
+        top_configuration_items=(Count("4", "vpn-gw-01 (network)", 432),
+                                 Count("9", "exch-mbx-db01 (database)", 12)),
     )
     review = make_review(10)
     review = ReviewView(**{**review.__dict__, "incident_id": 10,
@@ -254,6 +266,9 @@ def test_period_pdf_shows_the_figures_and_defines_them() -> None:
     assert "P1 - Critical 30 10 min 7 min 25 min 28 2 h 30 min 2 h 4 h" in body
     assert "29 of 30" in body and "20 of 28" in body
     assert "Remote access VPN 777" in body and "Network / VPN 555" in body
+    assert "Top configuration items" in body
+    assert "vpn-gw-01 (network) 432 35.0%" in body  # 432 of 1,234
+    assert "exch-mbx-db01 (database) 12 1.0%" in body
     assert "INC0000007" in body and "张伟" in body
     assert "INC0000010" in body and "INC0000011" in body and "None yet" in body
     assert "Appendix: what the figures mean" in body
@@ -279,6 +294,8 @@ def test_a_long_period_and_an_empty_one_both_print() -> None:
         (), (), (), 0, 0, 0, (), ())})
     _, text = pdf_text(period_pdf(empty))
     assert "None in the period." in flat(text)
+    assert "Top configuration items Configuration item (class) Incidents Share None" in flat(
+        text)
 
 
 def test_a_heading_and_its_long_table_start_where_there_is_room() -> None:

@@ -69,6 +69,7 @@ class Column(IntEnum):
     OPENED = 7
     SLA = 8
     UPDATED = 9
+    CONFIGURATION_ITEM = 10
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ COLUMNS: dict[Column, ColumnSpec] = {
                            SortKey.RESOLUTION_DUE_AT),
     Column.UPDATED: ColumnSpec("Updated", "When it was last changed (local time)",
                                SortKey.UPDATED_AT, Qt.SortOrder.DescendingOrder),
+    # Not sortable: no index orders incidents by their item's name, and most incidents
+    # have none, so a sort would read and order every incident the queue holds.
+    Column.CONFIGURATION_ITEM: ColumnSpec("Configuration item",
+                                          "The server, application or device affected",
+                                          None),
 }
 
 DEFAULT_SORT_COLUMN = Column.OPENED
@@ -109,6 +115,7 @@ DEFAULT_SORT_ORDER = Qt.SortOrder.DescendingOrder
 VIP_MARK = "★ "
 UNASSIGNED = "Unassigned"
 NO_GROUP = "—"
+"""Shown for no group (and no configuration item)."""
 
 # Text colours dark enough to read on white and on the alternate row colour; the table
 # asks the theme (deskapp.qt.theme.colours), which has a dark set too.
@@ -691,6 +698,8 @@ class IncidentTableModel(QAbstractTableModel):
                 return self._sla(row).text
             case Column.UPDATED:
                 return format_timestamp(row.updated_at)
+            case Column.CONFIGURATION_ITEM:
+                return row.configuration_item_name or NO_GROUP
 
     def _escalation_icon(self, escalation: Escalation) -> QIcon:
         icon = self._escalation_icons.get(escalation)
@@ -735,7 +744,8 @@ class IncidentTableModel(QAbstractTableModel):
             if state in (SlaState.PAUSED, SlaState.NONE):
                 return colours.muted
         elif (column == Column.ASSIGNEE and row.assignee_name is None) or \
-                (column == Column.GROUP and row.group_name is None):
+                (column == Column.GROUP and row.group_name is None) or \
+                (column == Column.CONFIGURATION_ITEM and row.configuration_item_name is None):
             return theme.colours().muted
         return None
 

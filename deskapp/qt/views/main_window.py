@@ -72,8 +72,29 @@ LIVE_DEBOUNCE_MS = 400
 SEARCH_MIN_CHARS = 2
 """Shorter text matches too much to be worth a query."""
 
-HEADER_LAYOUT_VERSION = 2
+ACCOUNT_DEACTIVATED = ("Your account has been deactivated by an administrator; Deskapp will "
+                       "close.")
+DEACTIVATED_DRAFTS = ("Anything you typed in a form and had not saved is kept on this "
+                      "computer as a draft, and offered back when you next sign in.")
+
+HEADER_LAYOUT_VERSION = 3
 """Bump when the columns change, so a saved header layout from before is not misapplied."""
+ADDED_COLUMNS: dict[int, tuple[Column, ...]] = {3: (Column.CONFIGURATION_ITEM,)}
+"""The columns each layout version appended. A layout saved by an older version that only
+lacks them is still restored (Qt adds the missing sections, shown); they are then hidden, as
+for a new user, so nobody loses their column order and widths to a new column."""
+
+
+def columns_added_since(version: object) -> tuple[Column, ...] | None:
+    """The columns added after a header layout saved at ``version``; None if that layout
+    cannot be applied (unknown, too old, or from a newer Deskapp)."""
+    saved = int(str(version)) if str(version).isdigit() else None
+    if saved is None or saved > HEADER_LAYOUT_VERSION:
+        return None
+    later = range(saved + 1, HEADER_LAYOUT_VERSION + 1)
+    if any(v not in ADDED_COLUMNS for v in later):
+        return None
+    return tuple(c for v in later for c in ADDED_COLUMNS[v])
 
 _FULL_NUMBER = re.compile(r"^\s*INC\d{7}\s*$", re.IGNORECASE)
 
@@ -89,8 +110,9 @@ _SAMPLES: dict[Column, str] = {
     Column.OPENED: "2026-12-31 23:59",
     Column.SLA: "Paused, overdue 23h 59m",
     Column.UPDATED: "2026-12-31 23:59",
+    Column.CONFIGURATION_ITEM: "exch-mbx-db01",
 }
-HIDDEN_BY_DEFAULT = (Column.UPDATED,)
+HIDDEN_BY_DEFAULT = (Column.UPDATED, Column.CONFIGURATION_ITEM)
 """Columns a new user does not see until they ask (header menu): room for the description."""
 _DECORATION = 22
 """Room for the priority badge's margin and the major-incident mark."""
@@ -197,6 +219,7 @@ class MainWindow(QMainWindow):
             self._live.changed.connect(self._on_changes_heard)
             self._live.connection_lost.connect(self._on_connection_lost)
             self._live.connection_restored.connect(self._on_connection_restored)
+            self._live.login_refused.connect(self._on_login_refused)
 
     # --- parts, for the application and for tests ----------------------------------------
 
@@ -421,9 +444,12 @@ class MainWindow(QMainWindow):
                 self._ui.splitter.restoreState(splitter)
             header_state = settings.value("header_state")
             version = settings.value("header_version")
-            if isinstance(header_state, QByteArray) and \
-                    str(version) == str(HEADER_LAYOUT_VERSION):
-                self.table.horizontalHeader().restoreState(header_state)
+            added = columns_added_since(version)
+            if isinstance(header_state, QByteArray) and added is not None:
+                header = self.table.horizontalHeader()
+                if header.restoreState(header_state):
+                    for column in added:
+                        header.setSectionHidden(column, True)
             queue = settings.value("queue")
             if isinstance(queue, str) and queue:
                 self._remembered_queue = queue
@@ -712,6 +738,28 @@ class MainWindow(QMainWindow):
                                        5000)
         # Nothing heard while away: reload everything, keeping the rows in place.
         self._live_timer.start(0)
+
+    def _on_login_refused(self, message: str) -> None:
+        """The server refuses this person's login: say so once, then close (forms' unsaved
+        text is written as drafts when the window closes)."""
+        if self._closed:
+            return
+        log.warning("Closing: %s", message)
+        self._set_connected(False)
+        self._connection_label.setText("● Signed out")
+        self._connection_label.setToolTip(message)
+        self._ui.bannerLabel.setText(ACCOUNT_DEACTIVATED)
+        self._ui.bannerLabel.setToolTip(message)
+        self._ui.connectionBanner.show()
+        self._runner.spawn(self._close_deactivated(message), name="account deactivated")
+
+    async def _close_deactivated(self, message: str) -> None:
+        from deskapp.qt.widgets.questions import QuestionBox  # only ever needed here
+
+        await QuestionBox.ask(self, "Account deactivated", ACCOUNT_DEACTIVATED,
+                              QMessageBox.StandardButton.Ok, QMessageBox.StandardButton.Ok,
+                              informative=DEACTIVATED_DRAFTS, icon=QMessageBox.Icon.Warning)
+        self.close()
 
     def _set_connected(self, connected: bool) -> None:
         self._connection_label.setText("● Connected" if connected else "● Reconnecting…")
