@@ -5,6 +5,7 @@ from __future__ import annotations
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import NotFoundError, ValidationError
 from deskapp.domain.people import User
+from deskapp.services import audit
 from deskapp.services.ports import UnitOfWorkFactory
 
 ADMIN_USERNAME = "admin"
@@ -42,6 +43,9 @@ def first_start_admin(uow_factory: UnitOfWorkFactory) -> User | None:
             return None
         admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator",
                                    "admin@example.com", Role.ADMIN))
+        uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
+                         entity_id=admin.id, details={"username": ADMIN_USERNAME,
+                                                      "role": "admin", "first_start": True})
         uow.commit()
         return admin
 

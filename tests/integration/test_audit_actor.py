@@ -193,6 +193,8 @@ def test_a_brand_new_desk_still_gets_its_admin_on_first_use(
     admin = sign_in(database.uow_factory, None)
     assert admin.username == "admin" and admin.role is Role.ADMIN
     assert _usernames(database) == {"admin"}  # made once
+    (row,) = _rows(database)
+    assert (row["action"], row["actor_id"]) == (audit.USER_CREATED, admin.id)
 
 
 def test_the_demo_on_a_new_desk_leaves_an_admin_to_act_as(
