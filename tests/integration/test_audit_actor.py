@@ -75,6 +75,7 @@ def test_a_servicenow_import_is_one_import_row_with_its_counts(
     assert details["users"] == 2  # the log's two resolvers
     assert details["activity"] == table_count(database, "activity")
     assert details["matrix_version"] == 2
+    assert details["matrix_changes"] == ["impact 3 x urgency 3: P5 -> P4 - Low"]
     capsys.readouterr()
     assert cli.main(["--database-url", _url(database), "audit", "verify"]) == 0
     assert "every link verified" in capsys.readouterr().out

@@ -265,7 +265,8 @@ def _write(uow_factory: UnitOfWorkFactory, log: ServiceNowLog, started: float,
                              "groups": reference.groups_created,
                              "categories": reference.categories_created,
                              "services": reference.services_created,
-                             "matrix_version": version})
+                             "matrix_version": version,
+                             "matrix_changes": list(changes)})
         uow.commit()
     return _report(log, started, skipped=skipped, written=_Written(
         incidents=len(new), activity=activity, groups=reference.groups_created,
