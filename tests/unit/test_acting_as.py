@@ -15,4 +15,4 @@ def test_each_unit_of_work_opened_knows_the_actor_and_the_factory_is_untouched()
     with factory(write=True) as plain:
         assert plain.actor_id is None
     with acting_as(as_ann, 9)() as inner:
-        assert inner.actor_id == 9  # the innermost service's user wins
+        assert inner.actor_id == 9  # wrapping again names the new actor
