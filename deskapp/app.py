@@ -168,7 +168,8 @@ def authenticate(settings: Settings, database: Database) -> User | None:
 
     - PostgreSQL: the server checked the login's password (SCRAM) when the database was
       opened; the login maps to its users row. The database's owner (or a superuser), who
-      can change anything anyway, acts as ``settings.username`` (the admin by default).
+      can change anything anyway, acts as ``settings.username`` (the admin by default;
+      a desk with people but no admin account needs DESKAPP_USER).
     - SQLite, DESKAPP_USER and DESKAPP_PASSWORD set: a local sign-in without a dialog.
     - SQLite, no local account has a password yet (a new desk): the first-start dialog
       asks for the admin account.

@@ -249,9 +249,15 @@ def _db_restore(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.demo import generate_demo
+    from deskapp.services.setup import first_start_admin, sign_in
 
     database = open_database(settings.database_url)
     try:
+        # A new desk gets its admin, as on a first start: later commands act as them.
+        if settings.username:
+            sign_in(database.uow_factory, settings.username)
+        else:
+            first_start_admin(database.uow_factory)
         def progress(done: int, total: int) -> None:
             print(f"\r{done:,} of {total:,} incidents", end="", file=sys.stderr, flush=True)
 
@@ -269,6 +275,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 def _import_servicenow(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.importing import ImportStage, import_servicenow
+    from deskapp.services.setup import sign_in
 
     tty = sys.stderr.isatty()
 
@@ -281,8 +288,12 @@ def _import_servicenow(settings: Settings, args: argparse.Namespace) -> int:
 
     database = open_database(settings.database_url)
     try:
+        # Without --user the import runs as the system (the trail says so); with one, as them.
+        actor = sign_in(database.uow_factory, settings.username) if settings.username \
+            else None
         report = import_servicenow(database.uow_factory, args.file, timezone=args.timezone,
-                                   progress=progress if tty else None)
+                                   progress=progress if tty else None,
+                                   actor_id=None if actor is None else actor.id)
     finally:
         database.close()
         if tty:

@@ -7,7 +7,10 @@ advisory lock taken by ``deskapp_audit_head()``, on SQLite the write lock every 
 transaction takes at BEGIN IMMEDIATE. The chain's order is therefore the commit order.
 
 A write unit of work that commits without recording anything still leaves a row ("change",
-naming the tables it wrote), so that no committed change escapes the trail.
+naming the tables it wrote and, when the service said who acts, the actor), so that no
+committed change escapes the trail. The tables come from the session's flushes and DML
+statements (``track_writes``) and from writers that go to the driver directly
+(``note_written``).
 """
 
 from __future__ import annotations
@@ -58,15 +61,16 @@ class SqlAuditLog:
         """How many rows wait for the commit."""
         return len(self._session.info.get(_PENDING, ()))
 
-    def write_pending(self, *, generic: bool) -> int:
+    def write_pending(self, *, generic: bool, actor_id: int | None = None) -> int:
         """Append what was recorded (or, if ``generic``, one "change" row); returns how many.
 
-        Called by the unit of work inside the transaction, just before COMMIT.
+        Called by the unit of work inside the transaction, just before COMMIT; ``actor_id``
+        is who acts in it, if known, named on the "change" row.
         """
         pending: list[dict[str, Any]] = self._session.info.pop(_PENDING, [])
         touched: set[str] = self._session.info.pop(_TOUCHED, set())
         if not pending and generic:
-            pending = [{"actor_id": None, "action": GENERIC_ACTION, "entity": "",
+            pending = [{"actor_id": actor_id, "action": GENERIC_ACTION, "entity": "",
                         "entity_id": "", "details": canonical_json(
                             {"tables": sorted(touched)})}]
         if not pending:
@@ -151,6 +155,12 @@ def _entry(row: Any) -> AuditEntry:
     return AuditEntry(id=row["id"], at=row["at"], actor_id=row["actor_id"], actor=row["actor"],
                       action=row["action"], entity=row["entity"], entity_id=row["entity_id"],
                       details=row["details"], prev_hash=row["prev_hash"], hash=row["hash"])
+
+
+def note_written(session: Session, *tables: str) -> None:
+    """Note that ``tables`` were written in this session's transaction by statements sent to
+    the driver directly, which the session's events do not see."""
+    session.info.setdefault(_TOUCHED, set()).update(tables)
 
 
 def track_writes(factory: sessionmaker[Session]) -> None:

@@ -29,6 +29,7 @@ from deskapp.domain.enums import ActivityKind
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller
 from deskapp.persistence import incident_repository, live
+from deskapp.persistence.audit_log import note_written
 from deskapp.persistence.incident_repository import activity_values, column_values
 from deskapp.persistence.repositories import caller_values, name_key
 from deskapp.persistence.tables import (
@@ -131,6 +132,8 @@ class SqlBulkIncidentWriter:
         # inserts themselves. Here only the values that need it (timestamps) go through
         # their column's bind processor, the very conversion SQLAlchemy would apply, so
         # what is stored is identical; the rest go to the driver as they are.
+        # The session does not see a statement sent to the driver: the trail is told.
+        note_written(self._session, target.name)
         connection = self._session.connection()
         dialect = connection.dialect
         compiled = insert(target).compile(dialect=dialect, column_keys=list(rows[0]))

@@ -74,6 +74,7 @@ class SqlUnitOfWork:
     def __init__(self, factory: sessionmaker[Session], *, write: bool = False) -> None:
         self._factory = factory
         self._write = write
+        self.actor_id: int | None = None
 
     def __enter__(self) -> Self:
         self.session = self._factory()
@@ -201,7 +202,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         # The trail is written last, so the chain lock is held only for the commit itself.
         self.session.flush()
-        self.audit.write_pending(generic=self._write)
+        self.audit.write_pending(generic=self._write, actor_id=self.actor_id)
         live.announce(self.session)
         self.session.commit()
 

@@ -34,7 +34,7 @@ from deskapp.services.permissions import (
     require_reach,
     scope,
 )
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 
 MAX_BULK = 5000
 """At most this many incidents in one reassignment: one transaction holds them all."""
@@ -112,7 +112,7 @@ class AssignmentService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  clock: Clock = utc_now) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
 

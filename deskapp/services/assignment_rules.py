@@ -23,7 +23,7 @@ from deskapp.domain.incident import Incident
 from deskapp.domain.people import User
 from deskapp.services.catalog import require_in_use
 from deskapp.services.permissions import Permission, may_manage_group, require
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class AssignmentRuleService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  clock: Clock = _utc_now) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
 

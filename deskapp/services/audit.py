@@ -9,7 +9,7 @@ from typing import Any
 from deskapp.domain.activity import ActivityEntry
 from deskapp.domain.audit import GENESIS, AuditEntry, ChainBreak, check_link
 from deskapp.services.permissions import Permission, require
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.ports import UnitOfWorkFactory, acting_as
 
 # The actions services record; the viewer offers them as a filter.
 SIGN_IN = "sign_in"
@@ -36,6 +36,8 @@ CATALOG_ADDED = "catalog_added"
 CATALOG_CHANGED = "catalog_changed"
 CATALOG_DEACTIVATED = "catalog_deactivated"
 CATALOG_REACTIVATED = "catalog_reactivated"
+IMPORTED = "import"
+"""A file imported (ServiceNow log or CSV): its name and what it created, in one row."""
 
 
 def activity_details(entries: Iterable[ActivityEntry]) -> list[dict[str, Any]]:
@@ -89,7 +91,7 @@ class AuditService:
     """The audit viewer's calls, as the signed-in user (admins)."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
 
     def latest(self, limit: int = 200, *, action: str | None = None, actor: str | None = None,

@@ -23,7 +23,7 @@ from deskapp.domain.catalog import (
 from deskapp.domain.errors import NotFoundError, ValidationError
 from deskapp.services import audit
 from deskapp.services.permissions import Permission, require
-from deskapp.services.ports import UnitOfWork
+from deskapp.services.ports import UnitOfWork, acting_as
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class CatalogAdminService:
     """The admin screens' calls, as the signed-in user (MANAGE_CATALOG: admins)."""
 
     def __init__(self, uow_factory: CatalogAdminUnitOfWorkFactory, actor_id: int) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
 
     def _begin(self, uow: CatalogAdminUnitOfWork) -> None:

@@ -38,7 +38,7 @@ from deskapp.services.permissions import (
     require_reach,
     require_work_on,
 )
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 from deskapp.services.queries import QueueFilter, QueueQuery
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class IncidentService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  clock: Clock = utc_now) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
 

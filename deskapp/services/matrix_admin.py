@@ -28,7 +28,7 @@ from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.incidents import utc_now
 from deskapp.services.matrix_dto import MatrixVersionInfo
 from deskapp.services.permissions import Permission, allowed, require
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 
 MIN_LEVELS = 2
 MAX_LEVELS = 5
@@ -131,7 +131,7 @@ class MatrixAdminService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  clock: Clock = utc_now) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
 

@@ -30,7 +30,7 @@ from deskapp.services.people_dto import (
     UserAdminRow,
 )
 from deskapp.services.permissions import Permission, require
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class PeopleAdminService:
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  logins: DatabaseLogins | None = None, clock: Clock = utc_now,
                  hasher: PasswordHasher | None = None) -> None:
-        self._uow = cast(PeopleUnitOfWorkFactory, uow_factory)
+        self._uow = acting_as(cast(PeopleUnitOfWorkFactory, uow_factory), actor_id)
         self._actor_id = actor_id
         self._logins = logins
         self._clock = clock

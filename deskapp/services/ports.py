@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, cast
 
 from deskapp.domain.assignment import AssignmentRule
 from deskapp.domain.audit import AuditEntry
@@ -322,6 +322,10 @@ class AuditLog(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: rolled back unless committed."""
 
+    actor_id: int | None
+    """Who acts in this transaction, when the service knows (see ``acting_as``): the audit
+    row of a write no service recorded itself names them."""
+
     # Read-only properties, so that implementations may hold their own repository types.
     @property
     def incidents(self) -> IncidentRepository: ...
@@ -384,6 +388,23 @@ class UnitOfWorkFactory(Protocol):
     """Opens a unit of work; ``write=True`` takes the write lock up front on SQLite."""
 
     def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+
+
+_F = TypeVar("_F", bound=UnitOfWorkFactory)
+
+
+def acting_as(uow_factory: _F, actor_id: int | None) -> _F:
+    """``uow_factory``, but every unit of work it opens knows that ``actor_id`` acts.
+
+    Services made for one signed-in user open their units of work through this, so that the
+    audit trail names that user even for a write no service recorded a row for.
+    """
+    def opened(*, write: bool = False) -> UnitOfWork:
+        uow = uow_factory(write=write)
+        uow.actor_id = actor_id
+        return uow
+
+    return cast(_F, opened)
 
 
 class ChangeFeed(Protocol):

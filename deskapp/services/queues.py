@@ -15,7 +15,7 @@ from deskapp.domain.enums import OPEN_STATES, State
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import StoredFilter
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 from deskapp.services.queries import QueueFilter, SlaCondition, SortKey
 
 NAME_LIMIT = 80
@@ -285,7 +285,7 @@ class QueueService:
             clock: "now".
             zone: the time zone of dates in filters; None for this computer's own.
         """
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, user_id)
         self._user_id = user_id
         self._clock = clock
         self._zone = zone

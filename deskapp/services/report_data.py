@@ -24,7 +24,7 @@ from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import ActivityView
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, require
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 from deskapp.services.queues import local_zone
 from deskapp.services.report_dto import (
     KeyFacts,
@@ -179,7 +179,7 @@ class ReportService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  clock: Clock = utc_now, zone: tzinfo | None = None) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
         self._zone = zone or local_zone()

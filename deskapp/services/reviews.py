@@ -13,7 +13,7 @@ from deskapp.domain.people import User
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, allowed
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 from deskapp.services.report_dto import (
     ActionItem,
     ActionState,
@@ -87,7 +87,7 @@ class ReviewService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  clock: Clock = utc_now) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
 

@@ -1,17 +1,26 @@
-"""First-start set-up: the account that signs in when no one else exists yet."""
+"""Who a session acts as when no password sign-in applies, and the first start's admin."""
 
 from __future__ import annotations
 
 from deskapp.domain.enums import Role
-from deskapp.domain.errors import NotFoundError
+from deskapp.domain.errors import NotFoundError, ValidationError
 from deskapp.domain.people import User
+from deskapp.services import audit
 from deskapp.services.ports import UnitOfWorkFactory
 
 ADMIN_USERNAME = "admin"
 
 
+class NoUserGivenError(ValidationError):
+    """A desk with people on it, no "admin" account, and no user named for the session."""
+
+
 def ensure_admin(uow_factory: UnitOfWorkFactory) -> User:
-    """The admin account, created on a new database."""
+    """The admin account, created if it is missing, whoever else is on the desk.
+
+    For set-up code that wants an admin to act as (tests, benchmarks); a session without a
+    user goes through ``sign_in``, which creates the admin on a brand-new desk only.
+    """
     with uow_factory(write=True) as uow:
         try:
             return uow.users.by_username(ADMIN_USERNAME)
@@ -22,12 +31,50 @@ def ensure_admin(uow_factory: UnitOfWorkFactory) -> User:
             return admin
 
 
-def sign_in(uow_factory: UnitOfWorkFactory, username: str | None) -> User:
-    """The user the session acts as (sign-in with passwords comes with the security work)."""
-    if username is None:
-        return ensure_admin(uow_factory)
+def first_start_admin(uow_factory: UnitOfWorkFactory) -> User | None:
+    """On a brand-new desk (no users at all), create the admin account and return it;
+    None on a desk that already has people (nothing is written then)."""
     with uow_factory() as uow:
-        user = uow.users.by_username(username)
+        if uow.users.all():
+            return None
+    # Checked again under the write lock: two first starts at once make one admin.
+    with uow_factory(write=True) as uow:
+        if uow.users.all():
+            return None
+        admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator",
+                                   "admin@example.com", Role.ADMIN))
+        uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
+                         entity_id=admin.id, details={"username": ADMIN_USERNAME,
+                                                      "role": "admin", "first_start": True})
+        uow.commit()
+        return admin
+
+
+def sign_in(uow_factory: UnitOfWorkFactory, username: str | None) -> User:
+    """The user the session acts as: ``username``, or without one the "admin" account.
+
+    Without a username, a brand-new desk gets its admin account made (the first start); a
+    desk that has people but no "admin" is refused, and nothing is written, rather than
+    given an admin account nobody asked for.
+
+    Raises:
+        NotFoundError: no such user, or the account is disabled.
+        NoUserGivenError: no username, and the desk has people but no "admin" account.
+    """
+    name = username or ADMIN_USERNAME
+    with uow_factory() as uow:
+        try:
+            user = uow.users.by_username(name)
+        except NotFoundError:
+            if username is not None:
+                raise
+            user = None
+    if user is None:
+        user = first_start_admin(uow_factory)
+        if user is None:
+            raise NoUserGivenError(
+                f"This desk has no '{ADMIN_USERNAME}' account to act as: say who you are "
+                "with --user NAME or the DESKAPP_USER environment variable.")
     if not user.active:
-        raise NotFoundError(f"The account '{username}' is disabled.")
+        raise NotFoundError(f"The account '{name}' is disabled.")
     return user

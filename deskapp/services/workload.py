@@ -17,7 +17,7 @@ from deskapp.domain.people import Group, User
 from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import IncidentRow
 from deskapp.services.incidents import utc_now
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 from deskapp.services.workload_dto import (
     AgentLoad,
     AssignmentNotice,
@@ -49,7 +49,7 @@ class WorkloadService:
             actor_id: the signed-in user.
             clock: "now" for the breached and at-risk counts.
         """
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
 

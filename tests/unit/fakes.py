@@ -471,6 +471,7 @@ class FakeUnitOfWork:
 
     def __init__(self, store: FakeStore) -> None:
         self._store = store
+        self.actor_id: int | None = None
 
     def __enter__(self) -> Self:
         self._work = copy.deepcopy(self._store)

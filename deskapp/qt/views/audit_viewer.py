@@ -30,7 +30,7 @@ ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.USER_REACTIVATED, audit.GROUP_CREATED, audit.GROUP_UPDATED,
            audit.GROUP_MEMBERS_SET, audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED,
            audit.CATALOG_ADDED, audit.CATALOG_CHANGED, audit.CATALOG_DEACTIVATED,
-           audit.CATALOG_REACTIVATED, "change"]
+           audit.CATALOG_REACTIVATED, audit.IMPORTED, "change"]
 PAGE = 500
 
 

@@ -36,6 +36,7 @@ from deskapp.domain.errors import DeskappError, ValidationError
 from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.people import Caller, User
 from deskapp.domain.priority import Level, PriorityMatrix
+from deskapp.services import audit
 from deskapp.services.importing.servicenow_log import (
     CHANNELS,
     ImportProblem,
@@ -386,6 +387,13 @@ def import_csv(
                 uow, rows, columns, len(header), problems, dry_run,
                 _Context(uow, source, zone, now, actor_id))
         if not dry_run and problems.errors == 0:
+            uow.audit.record(audit.IMPORTED, actor_id=actor_id, entity="import",
+                             entity_id="csv", details={
+                                 "source": "csv", "kind": kind.value, "file": name,
+                                 "rows": len(rows), "skipped": skipped,
+                                 "incidents": created if kind == CsvKind.INCIDENTS else 0,
+                                 "callers": callers if kind == CsvKind.INCIDENTS
+                                 else created})
             uow.commit()
     if problems.errors and not dry_run:
         created, skipped, callers = 0, 0, 0

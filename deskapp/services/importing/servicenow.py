@@ -49,6 +49,7 @@ from deskapp.domain.incident import (
 )
 from deskapp.domain.people import Caller, Group, User
 from deskapp.domain.priority import Level, PriorityMatrix
+from deskapp.services import audit
 from deskapp.services.importing.servicenow_log import (
     ImportProblem,
     LogIncident,
@@ -255,6 +256,17 @@ def _write(uow_factory: UnitOfWorkFactory, log: ServiceNowLog, started: float,
             if progress is not None:
                 progress(ImportStage.WRITING, start + len(chunk), len(new))
         uow.bulk.refresh_statistics()
+        uow.audit.record(audit.IMPORTED, actor_id=actor_id, entity="import",
+                         entity_id="servicenow", details={
+                             "source": "servicenow", "file": log.source,
+                             "incidents": len(new), "activity": activity,
+                             "skipped": skipped, "callers": reference.callers_created,
+                             "users": reference.agents_created,
+                             "groups": reference.groups_created,
+                             "categories": reference.categories_created,
+                             "services": reference.services_created,
+                             "matrix_version": version,
+                             "matrix_changes": list(changes)})
         uow.commit()
     return _report(log, started, skipped=skipped, written=_Written(
         incidents=len(new), activity=activity, groups=reference.groups_created,

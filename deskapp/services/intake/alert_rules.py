@@ -16,7 +16,7 @@ from deskapp.domain.enums import ResolutionCode
 from deskapp.domain.errors import ConflictError, DeskappError, ValidationError
 from deskapp.domain.priority import PriorityMatrix
 from deskapp.services.permissions import Permission, allowed, require
-from deskapp.services.ports import UnitOfWork
+from deskapp.services.ports import UnitOfWork, acting_as
 
 MAX_RULES = 200
 """A mapping is read on every alert; a few dozen rules is plenty."""
@@ -265,7 +265,7 @@ class AlertRuleService:
     """Read and change the alert mapping (admins and team leads change it)."""
 
     def __init__(self, uow_factory: AlertUnitOfWorkFactory, actor_id: int) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
 
     def load(self) -> RuleEditorData:

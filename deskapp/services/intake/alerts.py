@@ -303,6 +303,7 @@ class AlertIntakeService:
         touched: set[int] = set()
         kinds: set[ChangeKind] = set()
         with self._uow(write=True) as uow:
+            uow.actor_id = actor.id  # the monitoring account, named in the audit trail
             require(uow.users.get(actor.id), Permission.LOG)
             rules = uow.alerts.rules().rules
             for alert in notification.alerts:

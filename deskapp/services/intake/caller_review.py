@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deskapp.services.permissions import Permission, allowed, require
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.ports import UnitOfWorkFactory, acting_as
 
 CALLER_REVIEWED = "caller_reviewed"
 """The audit trail's action for a flag taken off."""
@@ -46,7 +46,7 @@ class CallerReviewService:
     """
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
 
     def may_review(self) -> bool:
