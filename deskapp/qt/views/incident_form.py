@@ -18,11 +18,13 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
+from deskapp.domain.activity import time_in_states
 from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import ConflictError, DeskappError, ValidationError
 from deskapp.domain.incident import MAX_DESCRIPTION, MAX_NOTE, MAX_SHORT_DESCRIPTION
 from deskapp.domain.lifecycle import ALLOWED
 from deskapp.domain.people import User
+from deskapp.domain.sla import resolution_missed
 from deskapp.qt import theme
 from deskapp.qt.formatting import format_duration, format_timestamp
 from deskapp.qt.generated.incident_form_ui import Ui_IncidentForm
@@ -576,11 +578,11 @@ class IncidentForm(QWidget):
             response += f" — overdue {format_duration(now - d.response_due_at)}"
         ui.responseDueValue.setText(response)
         ui.resolutionDueValue.setText(format_timestamp(d.resolution_due_at))
-        paused = timedelta(seconds=d.sla_paused_seconds)
-        if d.state == State.ON_HOLD and d.sla_paused_since is not None:
-            # Only a hold is time on hold; a resolved incident's clock stopped for good.
-            paused += max(now - d.sla_paused_since, timedelta(0))
-        hold = format_duration(paused) if paused else "never"
+        # Time in On Hold, as the review counts it: the SLA clock's paused time also holds
+        # the time spent Resolved before a reopening.
+        activity = self._data.activity if self._data is not None else ()
+        on_hold = time_in_states(d.opened_at, activity, now).get(State.ON_HOLD)
+        hold = format_duration(on_hold) if on_hold is not None else "never"
         if d.state == State.ON_HOLD and d.sla_paused_since is not None:
             hold += f" (on hold since {format_timestamp(d.sla_paused_since)}" + \
                 (f": {d.hold_reason.label.lower()})" if d.hold_reason else ")")
@@ -588,21 +590,18 @@ class IncidentForm(QWidget):
         overdue = False
         if d.state == State.CANCELLED:
             left = "—"
-        elif d.state in (State.RESOLVED, State.CLOSED):
-            end = d.sla_paused_since or d.resolved_at or now
-            met = not d.resolution_breached and end <= d.resolution_due_at
-            left = "Met" if met else "Breached"
-            overdue = not met
-        elif d.sla_paused_since is not None:
-            remaining = d.resolution_due_at - d.sla_paused_since
-            left = f"Paused, {format_duration(remaining)} " + ("left" if remaining >=
-                                                                timedelta(0) else "overdue")
-            overdue = remaining < timedelta(0)
         else:
-            remaining = d.resolution_due_at - now
-            overdue = remaining < timedelta(0) or d.resolution_breached
-            left = f"{format_duration(remaining)} " + ("left" if remaining >= timedelta(0)
-                                                       else "overdue")
+            overdue = resolution_missed(d.state, resolution_breached=d.resolution_breached,
+                                        resolution_due_at=d.resolution_due_at,
+                                        paused_since=d.sla_paused_since, now=now)
+            if not d.state.is_open:
+                left = "Breached" if overdue else "Met"
+            else:
+                remaining = d.resolution_due_at - (d.sla_paused_since or now)
+                left = f"{format_duration(remaining)} " + ("left" if remaining >= timedelta(0)
+                                                           else "overdue")
+                if d.sla_paused_since is not None:
+                    left = f"Paused, {left}"
         ui.timeLeftValue.setText(left)
         ui.timeLeftValue.setStyleSheet(
             theme.text_style(theme.colours().error, bold=True) if overdue else "")
