@@ -44,6 +44,7 @@ from deskapp.qt.views.catalog_pickers import ConfigurationItemPicker, catalog_it
 from deskapp.qt.views.conflict_dialog import ConflictDialog, Resolution
 from deskapp.qt.widgets.lookup import LookupItem
 from deskapp.qt.widgets.questions import Button, QuestionBox
+from deskapp.qt.widgets.read_only import set_read_only
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.catalog import AgentView, CatalogService, FormCatalog, preview_priority
 from deskapp.services.dto import ActivityView, IncidentDetail, IncidentFormData
@@ -414,9 +415,8 @@ class IncidentForm(QWidget):
         can_edit = allowed(self._user, Permission.EDIT) and not final and beyond is None
         can_assign = (allowed(self._user, Permission.REASSIGN) and d.state.is_open
                       and beyond is None and unmovable is None)
-        for line in (ui.shortDescriptionEdit, ui.parentEdit):
-            line.setReadOnly(not can_edit)
-        ui.descriptionEdit.setReadOnly(not can_edit)
+        for field in (ui.shortDescriptionEdit, ui.parentEdit, ui.descriptionEdit):
+            set_read_only(field, not can_edit)
         for lookup in (ui.callerEdit, ui.serviceEdit, ui.configurationItemEdit, ui.categoryEdit,
                        ui.subcategoryEdit):
             lookup.setReadOnly(not can_edit)
