@@ -315,6 +315,8 @@ class Incident:
         self._leave(old, target, now, matrix)
         self.state = target
         self._record(ActivityKind.STATE_CHANGE, "state", old, target, actor, now)
+        if old == State.RESOLVED and target == State.IN_PROGRESS:
+            self._withdraw_resolution(actor, now)
         if target == State.ON_HOLD:
             assert hold_reason is not None
             self.hold_reason = HoldReason(hold_reason)
@@ -348,6 +350,16 @@ class Incident:
             self._resume(now, matrix)
             self.resolved_at = None
             self.reopen_count += 1
+
+    def _withdraw_resolution(self, actor: int | None, now: datetime) -> None:
+        # Recorded as changes, so the timeline still says what the earlier resolution was.
+        if self.resolution_code is not None:
+            self._record(ActivityKind.FIELD_CHANGE, "resolution_code", self.resolution_code,
+                         None, actor, now)
+        if self.resolution_notes:
+            self._record(ActivityKind.FIELD_CHANGE, "resolution_notes", self.resolution_notes,
+                         None, actor, now)
+        self.resolution_code, self.resolution_notes = None, ""
 
     def _pause(self, now: datetime) -> None:
         if self.sla_paused_since is None:
@@ -409,6 +421,7 @@ class Incident:
     def sla_status(self, now: datetime, matrix: PriorityMatrix) -> sla.SlaStatus:
         """What the SLA clock says at ``now``."""
         return sla.status(
+            state=self.state,
             now=now,
             priority=matrix.definition(self.priority),
             response_due_at=self.response_due_at,

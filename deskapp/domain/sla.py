@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from deskapp.domain.business_hours import BusinessCalendar
+from deskapp.domain.enums import State
 from deskapp.domain.priority import PriorityDefinition
 
 AT_RISK_SHARE = 0.25
@@ -81,8 +82,31 @@ def _business_calendar(priority: PriorityDefinition | None,
     return None
 
 
+def resolution_missed(
+    state: State,
+    *,
+    resolution_breached: bool,
+    resolution_due_at: datetime,
+    paused_since: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether the resolution target is missed: the one rule every view of the SLA follows.
+
+    A resolved or closed incident's verdict is the stored ``resolution_breached`` flag, set
+    when it was resolved (or taken from the tool it was imported from, whose clock may have
+    counted differently): its due time is not judged again. An open incident has missed it
+    once the flag is set (breached before a pause moved the due time later) or once its due
+    time has passed - by the start of the pause while the clock is paused, else by ``now``.
+    """
+    if not state.is_open:
+        return resolution_breached
+    end = paused_since or now
+    return resolution_breached or end > resolution_due_at
+
+
 def status(
     *,
+    state: State,
     now: datetime,
     priority: PriorityDefinition,
     response_due_at: datetime,
@@ -99,6 +123,9 @@ def status(
         return SlaStatus(response_breached, resolution_breached, False, None)
     end = resolved_at or paused_since or now
     remaining = resolution_due_at - end
-    breached = resolution_breached or remaining < timedelta(0)
-    at_risk = not breached and remaining < priority.resolution_target * AT_RISK_SHARE
+    breached = resolution_missed(state, resolution_breached=resolution_breached,
+                                 resolution_due_at=resolution_due_at, paused_since=paused_since,
+                                 now=now)
+    at_risk = (state.is_open and not breached
+               and remaining < priority.resolution_target * AT_RISK_SHARE)
     return SlaStatus(response_breached, breached, at_risk, remaining)

@@ -508,7 +508,9 @@ class SqlIncidentRepository:
             select(ActivityRecord, UserRecord.full_name)
             .outerjoin(UserRecord, UserRecord.id == ActivityRecord.actor_id)
             .where(ActivityRecord.incident_id == incident_id)
-            .order_by(ActivityRecord.id)
+            # By time: a call is stamped when it started, before the incident it led to was
+            # saved; the id keeps entries of one moment in the order they were written.
+            .order_by(ActivityRecord.at, ActivityRecord.id)
         ).all()
         return [
             ActivityView(a.id, a.kind, a.at, name, a.field, a.old_value, a.new_value, a.body,

@@ -92,6 +92,7 @@ class CrashDialog(QDialog):
         layout.addWidget(heading)
         self.summary_label = QLabel(f"{summary}\n(at {where})", self)
         self.summary_label.setObjectName("crashSummary")
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.summary_label)

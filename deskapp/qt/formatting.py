@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from deskapp.domain.enums import State
-from deskapp.domain.sla import AT_RISK_SHARE
+from deskapp.domain.sla import AT_RISK_SHARE, resolution_missed
 from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import IncidentRow
 
@@ -82,20 +82,19 @@ def sla_summary(row: IncidentRow, now: datetime,
     """
     if row.state == State.CANCELLED:
         return SlaSummary(SlaState.NONE, "—", None)
-    if row.sla_paused_since is not None:
-        # The clock stopped when the incident was put on hold or resolved: measure to then.
-        left = row.resolution_due_at - row.sla_paused_since
-        late = row.resolution_breached or left < timedelta(0)
-        if row.state in (State.RESOLVED, State.CLOSED):
-            return SlaSummary(SlaState.OVERDUE if late else SlaState.MET,
-                              "Breached" if late else "Met", left)
+    late = resolution_missed(row.state, resolution_breached=row.resolution_breached,
+                             resolution_due_at=row.resolution_due_at,
+                             paused_since=row.sla_paused_since, now=now)
+    # The clock stopped when the incident was put on hold or resolved: measure to then.
+    left = (row.resolution_due_at - row.sla_paused_since
+            if row.sla_paused_since is not None else None)
+    if not row.state.is_open:
+        return SlaSummary(SlaState.OVERDUE if late else SlaState.MET,
+                          "Breached" if late else "Met", left)
+    if left is not None:
         if late:
             return SlaSummary(SlaState.PAUSED, f"Paused, overdue {format_duration(left)}", left)
         return SlaSummary(SlaState.PAUSED, f"Paused, {format_duration(left)} left", left)
-    if not row.state.is_open:
-        # Resolved or closed without a recorded pause: only the breach flag is known.
-        return SlaSummary(SlaState.OVERDUE if row.resolution_breached else SlaState.MET,
-                          "Breached" if row.resolution_breached else "Met", None)
     remaining = row.resolution_due_at - now
     if remaining < timedelta(0):
         return SlaSummary(SlaState.OVERDUE, f"Overdue {format_duration(remaining)}", remaining)

@@ -83,7 +83,7 @@ class IncidentRepository(Protocol):
         ...
 
     def activity(self, incident_id: int) -> list[ActivityView]:
-        """The incident's timeline, oldest first."""
+        """The incident's timeline, oldest first: by time, then in the order it was written."""
         ...
 
     def for_caller(self, caller_id: int, open_only: bool, limit: int) -> list[IncidentRow]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
+from deskapp.domain.activity import time_in_states
 from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import DeskappError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
@@ -417,6 +418,7 @@ _FIELD_NAMES = {
     "configuration_item_id": "Configuration item",
     "is_major": "Major incident", "impact": "Impact", "urgency": "Urgency",
     "priority": "Priority", "hold_reason": "Hold reason", "resolution_code": "Resolution code",
+    "resolution_notes": "Resolution notes",
     "assignment_group_id": "Assignment group", "assignee_id": "Assigned to", "state": "State",
 }
 
@@ -520,21 +522,8 @@ def state_spans(incident: Incident, activity: Iterable[ActivityView],
 
     The last state runs until now, unless it is final (Closed, Cancelled).
     """
-    totals: dict[State, float] = {}
-    state = State.NEW
-    since = incident.opened_at
-    for entry in activity:
-        if entry.kind != ActivityKind.STATE_CHANGE or not entry.new_value:
-            continue
-        try:
-            target = State(entry.new_value)
-        except ValueError:
-            continue
-        totals[state] = totals.get(state, 0.0) + max((entry.at - since).total_seconds(), 0.0)
-        state, since = target, entry.at
-    if state.is_open or state == State.RESOLVED:
-        totals[state] = totals.get(state, 0.0) + max((now - since).total_seconds(), 0.0)
-    return tuple(StateSpan(s.label, totals[s]) for s in State if s in totals)
+    totals = time_in_states(incident.opened_at, activity, now)
+    return tuple(StateSpan(s.label, totals[s].total_seconds()) for s in State if s in totals)
 
 
 def key_facts(incident: Incident, matrix: PriorityMatrix, on_hold_seconds: float) -> KeyFacts:

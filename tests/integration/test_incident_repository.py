@@ -97,6 +97,35 @@ def test_lifecycle_is_persisted(service: IncidentService, caller: CallerView,
     assert stored.first_response_at is not None
 
 
+def test_reopening_clears_the_resolution_and_the_timeline_keeps_it(
+        service: IncidentService, caller: CallerView, clock: FakeClock) -> None:
+    detail = service.get(log(service, caller, "VPN drops every hour"))
+    detail, _ = service.transition(detail.id, detail.version, State.RESOLVED,
+                                   resolution_code=ResolutionCode.SOLVED_PERMANENTLY,
+                                   resolution_notes="New VPN profile")
+    clock.advance(hours=2)
+    detail, _ = service.reopen(detail.id, detail.version, "Drops again")
+    stored = service.get(detail.id)
+    assert (stored.resolution_code, stored.resolution_notes) == (None, "")
+    withdrawn = [(a.field, a.old_value, a.new_value) for a in service.activity(detail.id)
+                 if a.field in ("resolution_code", "resolution_notes")]
+    assert withdrawn == [("resolution_code", None, "solved_permanently"),
+                         ("resolution_code", "solved_permanently", None),
+                         ("resolution_notes", "New VPN profile", None)]
+
+
+def test_the_timeline_is_in_time_order_with_a_call_that_started_before_the_incident(
+        service: IncidentService, caller: CallerView, clock: FakeClock) -> None:
+    # The call is written after the incident it opened, but it began 15 s earlier.
+    detail, _ = service.log_call(LogCallRequest(
+        caller.id, "Cannot print", 2, 2, call_seconds=15,
+        call_started_at=clock.now - timedelta(seconds=15)))
+    service.add_work_note(detail.id, "Same second as the opening")
+    timeline = service.activity(detail.id)
+    assert [a.kind for a in timeline] == [ActivityKind.CALL, ActivityKind.CREATED,
+                                          ActivityKind.WORK_NOTE]
+
+
 def test_assignment_checks_membership(database: Database, service: IncidentService,
                                       caller: CallerView) -> None:
     alice, bob = add_user(database, "alice"), add_user(database, "bob")

@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QPalette, QTextDocument
+from PySide6.QtGui import Qt as GuiQt
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPlainTextEdit, QWidget
 from pytestqt.qtbot import QtBot
 
+from deskapp.domain.enums import Role
+from deskapp.domain.people import User
 from deskapp.persistence.database import Database
 
 # The offscreen platform has no window manager: it cannot raise windows or grab the
@@ -18,6 +22,41 @@ OFFSCREEN_FORM_NOISE = (
 )
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "output"
+
+
+MARKUP_NAME = "Zoë <i>O'Brien</i> & Co"
+"""A person's name that looks like markup: it must be shown as typed, tags and all."""
+
+
+def add_markup_user(database: Database) -> User:
+    """An administrator whose full name is ``MARKUP_NAME``."""
+    with database.uow_factory(write=True) as uow:
+        user = uow.users.add(User(0, "zoe", MARKUP_NAME, "zoe@example.com", Role.ADMIN))
+        uow.commit()
+    return user
+
+
+def shown_text(label: QLabel) -> str:
+    """What a label shows: its text as is, or as Qt renders it if it takes it for markup."""
+    text = label.text()
+    rich = label.textFormat() == Qt.TextFormat.RichText or (
+        label.textFormat() == Qt.TextFormat.AutoText and GuiQt.mightBeRichText(text))
+    if not rich:
+        return text
+    document = QTextDocument()
+    document.setHtml(text)
+    return document.toPlainText()
+
+
+def looks_read_only(field: QLineEdit | QPlainTextEdit) -> bool:
+    """Whether a text field is read-only and looks it: no clear button, and the window's
+    background (as a disabled choice has) rather than an input field's."""
+    # What is painted, not the palette: a text edit paints on its viewport.
+    image = field.grab().toImage()
+    inside = image.pixelColor(image.width() - 40, image.height() // 2)
+    clear = isinstance(field, QLineEdit) and field.isClearButtonEnabled()
+    return field.isReadOnly() and not clear and \
+        inside == field.palette().color(QPalette.ColorRole.Window)
 
 
 def key_target() -> QWidget:

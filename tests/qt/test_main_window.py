@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QMessageBox, QTableView
+from PySide6.QtWidgets import QLabel, QMessageBox, QTableView
 from pytestqt.qtbot import QtBot
 
 from deskapp.app import build_main_window
@@ -24,6 +24,7 @@ from deskapp.services.queues import QueueService, QueueView
 from deskapp.services.reference import ReferenceService
 from tests.conftest import FakeClock, add_user
 from tests.qt.conftest import OFFSCREEN_NOISE, OPEN_INCIDENTS, Await, log_incidents
+from tests.qt.forms import MARKUP_NAME, add_markup_user, shown_text
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
 
@@ -242,3 +243,15 @@ def test_database_errors_are_shown_not_raised(
     assert window.error_box is box
     box.accept()
     assert window.isVisible()
+
+
+def test_the_status_bar_shows_a_name_as_typed(
+        qtbot: QtBot, database: Database, runner: DbRunner, window_settings: QSettings,
+        clock: FakeClock) -> None:
+    zoe = add_markup_user(database)
+    main = build_main_window(database, zoe, runner, window_settings=window_settings,
+                             clock=clock)
+    qtbot.addWidget(main)
+    label = main.findChild(QLabel, "userLabel")
+    assert label is not None
+    assert shown_text(label) == f"Signed in as {MARKUP_NAME}"

@@ -33,6 +33,7 @@ from deskapp.services.incidents import IncidentService
 from deskapp.services.permissions import Permission, allowed
 from tests.conftest import FakeClock, add_user
 from tests.qt.conftest import OFFSCREEN_NOISE, Await
+from tests.qt.forms import looks_read_only
 from tests.qt.team_support import Team, make_team, open_window, select_rows
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
@@ -265,7 +266,8 @@ def test_the_incident_form_is_read_only_out_of_reach(
     assert ui.messageBanner.isVisible()
     assert "is assigned to Ann Agent (Service Desk), outside your groups" in \
         ui.messageBanner.text()
-    assert ui.shortDescriptionEdit.isReadOnly()
+    assert all(looks_read_only(f) for f in (ui.shortDescriptionEdit, ui.descriptionEdit,
+                                             ui.callerEdit, ui.categoryEdit, ui.parentEdit))
     assert not ui.saveButton.isEnabled()
     assert not ui.groupCombo.isEnabled()
     buttons = [b for b in theirs.findChildren(type(ui.saveButton))

@@ -127,7 +127,8 @@ class FakeIncidents:
         raise NotImplementedError("search is tested on real databases")
 
     def activity(self, incident_id: int) -> list[ActivityView]:
-        return [view for owner, view in self._store.activity if owner == incident_id]
+        return sorted((view for owner, view in self._store.activity if owner == incident_id),
+                      key=lambda view: (view.at, view.id))
 
     def kinds(self, incident_id: int) -> list[ActivityKind]:
         return [ActivityKind(v.kind) for v in self.activity(incident_id)]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from deskapp.domain.activity import time_in_states
 from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import TransitionError, ValidationError
 from deskapp.domain.incident import MAX_SHORT_DESCRIPTION, Incident, format_number
@@ -185,3 +186,69 @@ def test_a_call_is_logged_with_start_and_duration() -> None:
     assert (entry.call_started_at, entry.call_seconds) == (T0 - timedelta(minutes=3), 180)
     with pytest.raises(ValidationError):
         incident.log_call(T0, -1, "", AGENT)
+
+
+def test_reopening_withdraws_the_resolution_and_records_it() -> None:
+    incident = new_incident()
+    incident.transition(State.RESOLVED, AGENT, T0 + timedelta(hours=1),
+                        resolution_code=ResolutionCode.SOLVED_PERMANENTLY,
+                        resolution_notes="Reinstalled the client")
+    incident.take_pending()
+    incident.reopen(AGENT + 1, T0 + timedelta(hours=2), "Still drops")
+    assert (incident.resolution_code, incident.resolution_notes) == (None, "")
+    withdrawn = [(e.field, e.old_value, e.new_value, e.actor_id) for e in incident.pending
+                 if e.field in ("resolution_code", "resolution_notes")]
+    assert withdrawn == [("resolution_code", "solved_permanently", None, AGENT + 1),
+                         ("resolution_notes", "Reinstalled the client", None, AGENT + 1)]
+
+
+def test_closing_keeps_the_resolution() -> None:
+    incident = new_incident()
+    incident.transition(State.RESOLVED, AGENT, T0 + timedelta(hours=1),
+                        resolution_code=ResolutionCode.SOLVED_WORKAROUND, resolution_notes="Reboot")
+    incident.transition(State.CLOSED, AGENT, T0 + timedelta(days=3))
+    assert (incident.resolution_code, incident.resolution_notes) == (
+        ResolutionCode.SOLVED_WORKAROUND, "Reboot")
+
+
+def test_a_resolved_incidents_breach_flag_is_its_verdict() -> None:
+    # Imported: resolved after its due time, but the other tool's clock said it met the SLA.
+    incident = new_incident()  # P3: due T0 + 24 h
+    incident.transition(State.RESOLVED, AGENT, T0 + timedelta(hours=2),
+                        resolution_code=ResolutionCode.SOLVED_PERMANENTLY, resolution_notes="x")
+    incident.transition(State.CLOSED, AGENT, T0 + timedelta(days=2))
+    incident.resolved_at = incident.sla_paused_since = T0 + timedelta(days=9)
+    assert not incident.sla_status(T0 + timedelta(days=30), default_matrix()).resolution_breached
+    incident.resolution_breached = True
+    assert incident.sla_status(T0 + timedelta(days=30), default_matrix()).resolution_breached
+
+
+def test_an_open_incidents_verdict_is_its_due_time() -> None:
+    incident = new_incident()  # P3: due T0 + 24 h
+    assert not incident.sla_status(T0 + timedelta(hours=23), default_matrix()) \
+        .resolution_breached
+    assert incident.sla_status(T0 + timedelta(hours=25), default_matrix()).resolution_breached
+
+
+def test_time_on_hold_leaves_out_time_spent_resolved() -> None:
+    incident = new_incident()
+    incident.transition(State.ON_HOLD, AGENT, T0 + timedelta(hours=1),
+                        hold_reason=HoldReason.AWAITING_CALLER)
+    incident.transition(State.IN_PROGRESS, AGENT, T0 + timedelta(hours=3))
+    incident.transition(State.RESOLVED, AGENT, T0 + timedelta(hours=4),
+                        resolution_code=ResolutionCode.SOLVED_PERMANENTLY, resolution_notes="x")
+    incident.reopen(AGENT, T0 + timedelta(hours=9), "Back again")
+    spent = time_in_states(T0, incident.pending, T0 + timedelta(hours=10))
+    assert spent[State.ON_HOLD] == timedelta(hours=2)
+    assert spent[State.RESOLVED] == timedelta(hours=5)
+    assert spent[State.IN_PROGRESS] == timedelta(hours=2)
+    # The SLA clock was paused for both: that is not time on hold.
+    assert incident.sla_paused_seconds == 7 * 3600
+
+
+def test_never_on_hold_has_no_time_on_hold() -> None:
+    incident = new_incident()
+    incident.transition(State.RESOLVED, AGENT, T0 + timedelta(hours=4),
+                        resolution_code=ResolutionCode.SOLVED_PERMANENTLY, resolution_notes="x")
+    incident.reopen(AGENT, T0 + timedelta(hours=4, seconds=20), "Back again")
+    assert State.ON_HOLD not in time_in_states(T0, incident.pending, T0 + timedelta(hours=5))

@@ -93,6 +93,8 @@ class Model:
     reopens: int = 0
     reassignments: int = 0
     description: str = ""
+    resolution: tuple[str, str] | None = None
+    """The resolution code and notes in force (a reopening withdraws them)."""
     seen: dict[int, int] = field(default_factory=dict)
     """The version each user's form holds (a stale one if someone saved since)."""
 
@@ -204,6 +206,8 @@ class IncidentMachine(RuleBasedStateMachine):
             entries += [("state_change", "state", "new", "resolved", None),
                         ("field_change", "resolution_code", None, "solved_remotely", None)]
         model = Model(detail.id, detail.number, detail.state, detail.version, entries)
+        if resolve_now:
+            model.resolution = ("solved_remotely", "Fixed on the phone")
         assert detail.state == (State.RESOLVED if resolve_now else State.NEW)
         assert detail.version == 1
         self.models[detail.id] = model
@@ -336,7 +340,7 @@ class IncidentMachine(RuleBasedStateMachine):
             model.description = description
         if target is not None and not reopening:
             self._moved(model, target, hold=HoldReason.AWAITING_CALLER,
-                        code=ResolutionCode.SOLVED_PERMANENTLY)
+                        code=ResolutionCode.SOLVED_PERMANENTLY, notes="Replaced the part")
         self._saved(model, who)
 
     @rule(incident=incidents, who=st.integers(0, 3), comment=st.booleans(),
@@ -364,14 +368,24 @@ class IncidentMachine(RuleBasedStateMachine):
     # --- the model's bookkeeping -------------------------------------------------------
 
     def _moved(self, model: Model, target: State, *, hold: HoldReason = HoldReason.AWAITING_VENDOR,
-               code: ResolutionCode = ResolutionCode.SOLVED_WORKAROUND) -> None:
-        if model.state == State.RESOLVED and target == State.IN_PROGRESS:
+               code: ResolutionCode = ResolutionCode.SOLVED_WORKAROUND,
+               notes: str = "Worked round") -> None:
+        reopening = model.state == State.RESOLVED and target == State.IN_PROGRESS
+        if reopening:
             model.reopens += 1
         model.entries.append(("state_change", "state", model.state.value, target.value, None))
+        if reopening and model.resolution is not None:
+            # The resolution is withdrawn, and the timeline keeps what it was.
+            withdrawn_code, withdrawn_notes = model.resolution
+            model.entries += [
+                ("field_change", "resolution_code", withdrawn_code, None, None),
+                ("field_change", "resolution_notes", withdrawn_notes, None, None)]
+            model.resolution = None
         if target == State.ON_HOLD:
             model.entries.append(("field_change", "hold_reason", None, hold.value, None))
         if target == State.RESOLVED:
             model.entries.append(("field_change", "resolution_code", None, code.value, None))
+            model.resolution = (code.value, notes)
         model.state = target
 
     @staticmethod
@@ -400,6 +414,8 @@ class IncidentMachine(RuleBasedStateMachine):
                      a.body if a.kind in ("created", "work_note", "comment") else None)
                     for a in activity]
             assert seen == model.entries
+            code, notes = model.resolution or (None, "")
+            assert (detail.resolution_code, detail.resolution_notes) == (code, notes)
             _check_moves_and_counters(detail, activity, model)
             _check_times(detail, activity)
             _check_sla(detail, activity)

@@ -112,7 +112,11 @@ class DigitPicksLevel(QObject):
 
 
 def show_message(label: QLabel, message: str) -> None:
-    """Put a message next to a field (or clear it); an empty label takes no room."""
+    """Put a message next to a field (or clear it); an empty label takes no room.
+
+    Messages quote what people typed (names, descriptions): always plain text, never markup.
+    """
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setText(message)
     label.setVisible(bool(message))
 

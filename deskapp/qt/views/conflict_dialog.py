@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -66,7 +67,7 @@ class ConflictDialog(QDialog):
             table.setCurrentIndex(self.model.index(0, ConflictColumn.FIELD))
         clashes = sum(1 for r in rows if r.clash)
         mine = sum(1 for r in rows if r.mine_changed)
-        who_text = who or "Another user"
+        who_text = html.escape(who or "Another user")  # a name, inside rich text
         when_text = f" at {format_timestamp(when)}" if when else ""
         self.ui.messageLabel.setText(
             f"<b>{who_text} saved this incident{when_text}</b>, after you opened it. Nothing "

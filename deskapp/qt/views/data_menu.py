@@ -274,6 +274,7 @@ class DataMenu(QObject):
         box = QMessageBox(QMessageBox.Icon.Warning, "Export", "The export failed.",
                           QMessageBox.StandardButton.Ok, self._window)
         box.setObjectName("exportError")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the message may quote file and names
         box.setInformativeText(message)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # open(), not exec(): a nested event loop would stall asyncio

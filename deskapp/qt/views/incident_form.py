@@ -18,11 +18,13 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QStandardItemModel
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
+from deskapp.domain.activity import time_in_states
 from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import ConflictError, DeskappError, ValidationError
 from deskapp.domain.incident import MAX_DESCRIPTION, MAX_NOTE, MAX_SHORT_DESCRIPTION
 from deskapp.domain.lifecycle import ALLOWED
 from deskapp.domain.people import User
+from deskapp.domain.sla import resolution_missed
 from deskapp.qt import theme
 from deskapp.qt.formatting import format_duration, format_timestamp
 from deskapp.qt.generated.incident_form_ui import Ui_IncidentForm
@@ -43,6 +45,7 @@ from deskapp.qt.views.catalog_pickers import ConfigurationItemPicker, catalog_it
 from deskapp.qt.views.conflict_dialog import ConflictDialog, Resolution
 from deskapp.qt.widgets.lookup import LookupItem
 from deskapp.qt.widgets.questions import Button, QuestionBox
+from deskapp.qt.widgets.read_only import set_read_only
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.caller_admin_dto import CallerAdminRow
 from deskapp.services.catalog import AgentView, CatalogService, FormCatalog, preview_priority
@@ -418,9 +421,8 @@ class IncidentForm(QWidget):
         can_edit = allowed(self._user, Permission.EDIT) and not final and beyond is None
         can_assign = (allowed(self._user, Permission.REASSIGN) and d.state.is_open
                       and beyond is None and unmovable is None)
-        for line in (ui.shortDescriptionEdit, ui.parentEdit):
-            line.setReadOnly(not can_edit)
-        ui.descriptionEdit.setReadOnly(not can_edit)
+        for field in (ui.shortDescriptionEdit, ui.parentEdit, ui.descriptionEdit):
+            set_read_only(field, not can_edit)
         for lookup in (ui.callerEdit, ui.serviceEdit, ui.configurationItemEdit, ui.categoryEdit,
                        ui.subcategoryEdit):
             lookup.setReadOnly(not can_edit)
@@ -588,11 +590,11 @@ class IncidentForm(QWidget):
             response += f" — overdue {format_duration(now - d.response_due_at)}"
         ui.responseDueValue.setText(response)
         ui.resolutionDueValue.setText(format_timestamp(d.resolution_due_at))
-        paused = timedelta(seconds=d.sla_paused_seconds)
-        if d.state == State.ON_HOLD and d.sla_paused_since is not None:
-            # Only a hold is time on hold; a resolved incident's clock stopped for good.
-            paused += max(now - d.sla_paused_since, timedelta(0))
-        hold = format_duration(paused) if paused else "never"
+        # Time in On Hold, as the review counts it: the SLA clock's paused time also holds
+        # the time spent Resolved before a reopening.
+        activity = self._data.activity if self._data is not None else ()
+        on_hold = time_in_states(d.opened_at, activity, now).get(State.ON_HOLD)
+        hold = format_duration(on_hold) if on_hold is not None else "never"
         if d.state == State.ON_HOLD and d.sla_paused_since is not None:
             hold += f" (on hold since {format_timestamp(d.sla_paused_since)}" + \
                 (f": {d.hold_reason.label.lower()})" if d.hold_reason else ")")
@@ -600,21 +602,18 @@ class IncidentForm(QWidget):
         overdue = False
         if d.state == State.CANCELLED:
             left = "—"
-        elif d.state in (State.RESOLVED, State.CLOSED):
-            end = d.sla_paused_since or d.resolved_at or now
-            met = not d.resolution_breached and end <= d.resolution_due_at
-            left = "Met" if met else "Breached"
-            overdue = not met
-        elif d.sla_paused_since is not None:
-            remaining = d.resolution_due_at - d.sla_paused_since
-            left = f"Paused, {format_duration(remaining)} " + ("left" if remaining >=
-                                                                timedelta(0) else "overdue")
-            overdue = remaining < timedelta(0)
         else:
-            remaining = d.resolution_due_at - now
-            overdue = remaining < timedelta(0) or d.resolution_breached
-            left = f"{format_duration(remaining)} " + ("left" if remaining >= timedelta(0)
-                                                       else "overdue")
+            overdue = resolution_missed(d.state, resolution_breached=d.resolution_breached,
+                                        resolution_due_at=d.resolution_due_at,
+                                        paused_since=d.sla_paused_since, now=now)
+            if not d.state.is_open:
+                left = "Breached" if overdue else "Met"
+            else:
+                remaining = d.resolution_due_at - (d.sla_paused_since or now)
+                left = f"{format_duration(remaining)} " + ("left" if remaining >= timedelta(0)
+                                                           else "overdue")
+                if d.sla_paused_since is not None:
+                    left = f"Paused, {left}"
         ui.timeLeftValue.setText(left)
         ui.timeLeftValue.setStyleSheet(
             theme.text_style(theme.colours().error, bold=True) if overdue else "")

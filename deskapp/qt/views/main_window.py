@@ -341,11 +341,13 @@ class MainWindow(QMainWindow):
         self._busy_bar.hide()
         self._count_label = QLabel("Counting…", self)
         self._count_label.setObjectName("countLabel")
+        self._count_label.setTextFormat(Qt.TextFormat.PlainText)  # names a saved filter
         self._connection_label = QLabel(self)
         self._connection_label.setObjectName("connectionLabel")
         self._set_connected(True)
         self._user_label = QLabel(f"Signed in as {self._user.full_name}", self)
         self._user_label.setObjectName("userLabel")
+        self._user_label.setTextFormat(Qt.TextFormat.PlainText)
         self._user_label.setToolTip(f"Signed in as {self._user.username}, "
                                     f"role {self._user.role.value}")
         self._database_label = QLabel(self)
@@ -873,6 +875,7 @@ class MainWindow(QMainWindow):
                           f"Delete the saved filter “{queue.title}”?",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                           self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the filter's name is the user's text
         box.setInformativeText("Only the filter goes; its incidents stay as they are.")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -933,6 +936,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Warning, "Deskapp",
                           "Something went wrong talking to the database.",
                           QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(message)
         # open(), not exec(): a nested event loop inside a coroutine would stall asyncio.
         box.open()

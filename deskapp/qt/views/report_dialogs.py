@@ -159,6 +159,7 @@ class ReportExporter(QObject):
                           QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close,
                           parent)
         box.setObjectName("reportSaved")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a file name is the user's text
         box.setInformativeText(str(path))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
@@ -175,6 +176,7 @@ class ReportExporter(QObject):
         box = QMessageBox(QMessageBox.Icon.Warning, "Report", f"“{title}” was not made.",
                           QMessageBox.StandardButton.Ok, parent)
         box.setObjectName("reportError")
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(message)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

@@ -418,6 +418,7 @@ class ReviewForm(QWidget):
         box = QMessageBox(QMessageBox.Icon.Warning, "Review changed meanwhile", str(exc),
                           QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
                           self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # names who saved
         box.setObjectName("reviewConflict")
         box.button(QMessageBox.StandardButton.Discard).setText("Load their version")
         box.button(QMessageBox.StandardButton.Cancel).setText("Keep mine (copy it first)")

@@ -28,6 +28,7 @@ from PySide6.QtGui import QFocusEvent, QFont, QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 from deskapp.qt.roles import ItemRole
+from deskapp.qt.widgets.read_only import show_read_only
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,11 @@ class LookupEdit(QLineEdit):
         self._timer.timeout.connect(self._look_up)
         self.textEdited.connect(self._on_edited)
         self.setClearButtonEnabled(True)
+
+    def setReadOnly(self, read_only: bool) -> None:
+        """Read-only, and looking it: no clear button, no input field's background."""
+        super().setReadOnly(read_only)
+        show_read_only(self, read_only)
 
     # --- configuration ------------------------------------------------------------------
 

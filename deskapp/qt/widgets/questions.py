@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 Button = QMessageBox.StandardButton
@@ -27,6 +28,9 @@ class QuestionBox(QMessageBox):
             The standard button the user chose.
         """
         box = cls(icon, title, text, buttons, parent)
+        # Questions quote names and descriptions people typed: plain text, never markup
+        # (set before the informative text, which takes the same format).
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setDefaultButton(default)
         if informative:
             box.setInformativeText(informative)
