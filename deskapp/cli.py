@@ -249,19 +249,23 @@ def _db_restore(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.demo import generate_demo
-    from deskapp.services.setup import first_start_admin, sign_in
+    from deskapp.services.permissions import Permission, require
+    from deskapp.services.ports import acting_as
+    from deskapp.services.setup import sign_in
 
     database = open_database(settings.database_url)
     try:
-        # A new desk gets its admin, as on a first start: later commands act as them.
-        if settings.username:
-            sign_in(database.uow_factory, settings.username)
-        else:
-            first_start_admin(database.uow_factory)
+        # A new desk gets its admin, as on a first start; a desk with people must say who
+        # acts (sign_in refuses otherwise). The demo makes people with a published password
+        # and may make a matrix: only someone who may manage people may add them.
+        user = sign_in(database.uow_factory, settings.username)
+        require(user, Permission.MANAGE_PEOPLE)
+
         def progress(done: int, total: int) -> None:
             print(f"\r{done:,} of {total:,} incidents", end="", file=sys.stderr, flush=True)
 
-        summary = generate_demo(database.uow_factory, incidents=args.incidents, seed=args.seed,
+        summary = generate_demo(acting_as(database.uow_factory, user.id),
+                                incidents=args.incidents, seed=args.seed,
                                 progress=progress if sys.stderr.isatty() else None)
     finally:
         database.close()

@@ -204,3 +204,26 @@ def test_the_demo_on_a_new_desk_leaves_an_admin_to_act_as(
     assert "admin" in _usernames(database)
     assert cli.main(["--database-url", _url(database), "export", "--queue", "all",
                      str(tmp_path / "all.csv")]) == 0
+
+
+def test_the_demo_on_a_used_desk_needs_an_admin_who_says_so(
+        database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo makes people with a published password: never unasked, never by an agent."""
+    _import_log(database, tmp_path)
+    agent = add_user(database, "ann", Role.AGENT)
+    users, rows = _usernames(database), len(_rows(database))
+    incidents = table_count(database, "incidents")
+    capsys.readouterr()
+    for user in ([], ["--user", agent.username]):
+        assert cli.main(["--database-url", _url(database), *user, "demo",
+                         "--incidents", "5"]) == 1
+        assert capsys.readouterr().err.count("\n") == 1
+    assert _usernames(database) == users
+    assert (len(_rows(database)), table_count(database, "incidents")) == (rows, incidents)
+    boss = add_user(database, "boss", Role.ADMIN)
+    before = len(_rows(database))
+    assert cli.main(["--database-url", _url(database), "--user", "boss", "demo",
+                     "--incidents", "5"]) == 0
+    assert table_count(database, "incidents") == incidents + 5
+    actors = {row["actor_id"] for row in _rows(database)[before:]}
+    assert actors == {boss.id}  # the demo's writes are the admin's who asked for them
