@@ -400,7 +400,8 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         queue = (search_queue(args.search) if args.search is not None
                  else find_queue(queues.queues(), args.queue))
         request = ExportRequest(queues.resolve(queue), sort, descending, columns, queue.title)
-        report = ExportService(database.uow_factory, utc_now, zone).export(
+        # The user named is checked as in the GUI: the README's role table holds here too.
+        report = ExportService(database.uow_factory, utc_now, zone, actor_id=user.id).export(
             request, args.file, fmt, progress if tty else None)
     finally:
         database.close()

@@ -45,8 +45,25 @@ def test_only_roles_with_export_reports_export_a_queue(
             with pytest.raises(PermissionDeniedError, match="may not export reports"):
                 service.export(request, path)
             assert not path.exists()
-    # The command line (no actor) is whoever may open the database itself.
-    ExportService(database.uow_factory, clock).export(request, tmp_path / "cli.csv")
+    # No actor: code that exports for the desk itself (nobody signed in to check).
+    ExportService(database.uow_factory, clock).export(request, tmp_path / "desk.csv")
+
+
+def test_the_command_line_checks_the_user_it_names(
+        database: Database, admin: User, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from deskapp import cli
+
+    agent = add_user(database, "ann", Role.AGENT)
+    url = database.engine.url.render_as_string(hide_password=False)
+    path = tmp_path / "open.csv"
+    assert cli.main(["--database-url", url, "--user", agent.username, "export", "--queue",
+                     "all_open", str(path)]) == 1
+    assert "may not export reports" in capsys.readouterr().err
+    assert not path.exists()
+    assert cli.main(["--database-url", url, "--user", admin.username, "export", "--queue",
+                     "all_open", str(path)]) == 0
+    assert path.is_file()
 
 
 def test_csv_import_needs_what_logging_a_call_needs(

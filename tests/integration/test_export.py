@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from sqlalchemy import text as sql
 
 from deskapp.cli import main
-from deskapp.domain.enums import OPEN_STATES, ResolutionCode
+from deskapp.domain.enums import OPEN_STATES, ResolutionCode, Role
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.people import Group
 from deskapp.persistence.database import Database
@@ -323,7 +324,9 @@ def test_cli_bad_input_is_one_line(cli_url: str, tmp_path: Path, args: list[str]
 
 def test_cli_user_picks_whose_queues(cli_url: str, database: Database,
                                      logged: list[IncidentRow], tmp_path: Path) -> None:
-    add_user(database, "grace")
+    add_user(database, "grace", Role.LEAD)
+    with database.engine.begin() as connection:  # leads export; agents do not
+        connection.execute(sql("UPDATE users SET role = 'lead' WHERE username = 'franziska'"))
     mine = tmp_path / "mine.csv"
     assert main(["--database-url", cli_url, "--user", "grace", "export", "--queue", "my_open",
                  str(mine)]) == 0
