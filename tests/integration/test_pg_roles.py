@@ -12,6 +12,7 @@ for the same password and salt, not that a wrong password is refused at connect 
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -434,3 +435,17 @@ def test_callers_are_edited_and_merged_on_peoples_own_logins(desk: Desk) -> None
         agent_db.close()
         admin_db.close()
     assert verify_chain(desk.database.uow_factory).ok
+
+
+def test_the_alert_intake_runs_on_an_admins_own_login(desk: Desk) -> None:
+    """The intake's audit rows must pass the audit table's row-level security, which lets a
+    login's rows name only that login's person (or nobody)."""
+    from deskapp.services.intake.alerts import AlertIntakeService
+    from tests.integration.test_alert_intake import FIRING
+
+    admin_db = open_database(desk.login_url(Role.ADMIN), upgrade=False)
+    try:
+        result = AlertIntakeService(admin_db.uow_factory).receive_body(json.dumps(FIRING))
+        assert [o.number for o in result.outcomes if o.number]  # an incident was logged
+    finally:
+        admin_db.close()

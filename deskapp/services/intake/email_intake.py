@@ -29,7 +29,7 @@ from deskapp.services.incidents import utc_now
 from deskapp.services.intake.email_ports import Mailbox, MessageRecord, Outcome
 from deskapp.services.intake.mail_parsing import Attachment, ParsedMail, parse_mail
 from deskapp.services.permissions import Permission, require
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,9 @@ class EmailIntakeService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int, clock: Clock = utc_now,
                  impact: int | None = None, urgency: int | None = None) -> None:
-        self._uow = acting_as(uow_factory, actor_id)
+        # Not acting_as: the intake may run on a person's PostgreSQL login (the GUI's "run
+        # the intake in this window"), whose audit rows may name only that person.
+        self._uow = uow_factory
         self._actor_id = actor_id
         self._clock = clock
         self._impact = impact
