@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from deskapp.domain.errors import ValidationError
+from deskapp.domain.sla import resolution_missed
 from deskapp.services.dto import IncidentRow
 from deskapp.services.permissions import QUEUE_EXPORT, require_all
 from deskapp.services.ports import Clock, UnitOfWorkFactory
@@ -254,7 +255,7 @@ class QueueExport:
         self._partial = path.with_name(f".{path.name}.part")
         self._sink = _open_sink(self._partial, path, fmt, request)
         self._sink.write([column.heading for column in request.columns])
-        self._convert = _converter(request.columns, self._labels, zone,
+        self._convert = _converter(request.columns, self._labels, zone, now,
                                    for_csv=fmt == ExportFormat.CSV)
 
     @property
@@ -397,9 +398,13 @@ class ExportService:
 
 
 def _converter(columns: Sequence[ExportColumn], labels: Mapping[int, str],
-               zone: tzinfo | None, *,
+               zone: tzinfo | None, now: datetime, *,
                for_csv: bool) -> Callable[[IncidentRow], list[Any]]:
-    """A function from a row to its cells, the columns' getters looked up once."""
+    """A function from a row to its cells, the columns' getters looked up once.
+
+    ``now`` is the moment the queue was taken: an open incident past its due time then has
+    breached its target, as the queue and the form say (``sla.resolution_missed``).
+    """
 
     def moment(value: datetime | None) -> Any:
         if value is None:
@@ -435,7 +440,9 @@ def _converter(columns: Sequence[ExportColumn], labels: Mapping[int, str],
         ExportColumn.CHANNEL: lambda r: r.channel.label,
         ExportColumn.VIP: lambda r: yes(r.caller_vip),
         ExportColumn.MAJOR: lambda r: yes(r.is_major),
-        ExportColumn.BREACHED: lambda r: yes(r.resolution_breached),
+        ExportColumn.BREACHED: lambda r: yes(resolution_missed(
+            r.state, resolution_breached=r.resolution_breached,
+            resolution_due_at=r.resolution_due_at, paused_since=r.sla_paused_since, now=now)),
         ExportColumn.RESPONSE_DUE: lambda r: moment(r.response_due_at),
         ExportColumn.CONFIGURATION_ITEM: lambda r: text(r.configuration_item_name),
     }

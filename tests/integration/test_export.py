@@ -372,3 +372,17 @@ def test_the_configuration_item_is_exported_by_name(database: Database, clock: F
         ExportRequest(QueueFilter(), SortKey.NUMBER, False, columns), xlsx)
     sheet = openpyxl.load_workbook(xlsx).active
     assert [c.value for c in sheet["B"]] == ["Configuration item", "=prt-floor2", None]
+
+
+def test_an_open_incident_past_its_due_time_is_exported_as_breached(
+        database: Database, clock: FakeClock, logged: list[IncidentRow],
+        tmp_path: Path) -> None:
+    """The one SLA rule: the queue and the form say overdue, so the export says breached."""
+    request = ExportRequest(QueueFilter(states=OPEN_STATES), SortKey.NUMBER, False,
+                            (ExportColumn.NUMBER, ExportColumn.BREACHED))
+    path = tmp_path / "sla.csv"
+    exporter(database, clock).export(request, path)
+    assert {r[ExportColumn.BREACHED.heading] for r in read_csv(path)} == {"no"}
+    clock.advance(days=30)  # past every open incident's due time; no flag stored yet
+    exporter(database, clock).export(request, path)
+    assert {r[ExportColumn.BREACHED.heading] for r in read_csv(path)} == {"yes"}
