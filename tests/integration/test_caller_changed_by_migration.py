@@ -90,3 +90,28 @@ def test_upgrading_a_shared_desk_gives_its_roles_the_new_columns(empty_url: str)
             assert agent in dropped
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])  # SQLite has no roles
+def test_0015_itself_lets_roles_that_write_name_keys_write_who_changed(empty_url: str) -> None:
+    role = f"dt{uuid.uuid4().hex[:8]}_editor"
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0014", backup=False)
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE ROLE "{role}" NOLOGIN'))
+            connection.execute(text(f'GRANT UPDATE (name, name_key) ON callers TO "{role}"'))
+        try:
+            migrate.upgrade(engine, "0015", backup=False)  # no role set installed here
+            with engine.connect() as connection:
+                allowed = [connection.execute(text(
+                    "SELECT has_column_privilege(:role, 'callers', :column, 'UPDATE')"),
+                    {"role": role, "column": column}).scalar_one()
+                    for column in ("updated_at", "updated_by_id")]
+            assert allowed == [True, True]
+        finally:
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP OWNED BY "{role}"'))
+                connection.execute(text(f'DROP ROLE "{role}"'))
+    finally:
+        engine.dispose()

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from deskapp.domain.text import natural_sort_key
+from deskapp.persistence.column_grants import grant_update_like
 
 revision = "0014"
 down_revision = "0013b"
@@ -58,17 +59,6 @@ def _backfill(connection: sa.Connection) -> None:
         last = rows[-1][0]
 
 
-def _grant_to_name_key_writers(connection: sa.Connection) -> None:
-    grantees = connection.execute(sa.text(
-        "SELECT DISTINCT grantee FROM information_schema.column_privileges "
-        "WHERE table_schema = current_schema() AND table_name = 'callers' "
-        "AND column_name = 'name_key' AND privilege_type = 'UPDATE' "
-        "AND grantee <> current_user")).scalars().all()
-    for grantee in grantees:
-        quoted = connection.dialect.identifier_preparer.quote(grantee)
-        connection.execute(sa.text(f"GRANT UPDATE (sort_key) ON callers TO {quoted}"))
-
-
 def upgrade() -> None:
     connection = op.get_bind()
     if connection.dialect.name == "postgresql":
@@ -76,7 +66,7 @@ def upgrade() -> None:
                                            nullable=True))
         _backfill(connection)
         op.alter_column("callers", "sort_key", nullable=False)
-        _grant_to_name_key_writers(connection)
+        grant_update_like(connection, "callers", "name_key", ["sort_key"])
     else:
         # SQLite adds a NOT NULL column only with a default (a plain ALTER TABLE: callers
         # cannot be copied while incidents refer to it with foreign keys on); every write

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from deskapp.persistence.column_grants import grant_update_like
 from deskapp.persistence.types import UTCDateTime
 
 revision = "0015"
@@ -35,6 +36,7 @@ def upgrade() -> None:
     else:
         op.add_column("callers", sa.Column("updated_by_id", sa.Integer(), nullable=True))
         op.create_foreign_key(FK, "callers", "users", ["updated_by_id"], ["id"])
+        grant_update_like(op.get_bind(), "callers", "name_key", ["updated_at", "updated_by_id"])
 
 
 def downgrade() -> None:
