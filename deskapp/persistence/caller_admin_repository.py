@@ -205,10 +205,18 @@ class SqlCallerAdmin:
                 now: datetime) -> dict[str, int]:
         ids = list(from_ids)
         incidents_of = IncidentRecord.caller_id.in_(ids)
+        # Hold the duplicates and their incidents still until the merge commits, so that the
+        # timeline entries below and the move after them see the same incidents: on
+        # PostgreSQL each statement reads its own snapshot, and an incident logged for a
+        # duplicate (it needs the caller's row) or given another caller in between would be
+        # moved without an entry, or get one without being moved. (SQLite's write
+        # transaction already keeps every other writer out; it has no FOR UPDATE.)
+        self._session.execute(
+            select(CallerRecord.id).where(CallerRecord.id.in_(ids)).with_for_update())
+        moving = list(self._session.execute(
+            select(IncidentRecord.id).where(incidents_of).with_for_update()).scalars())
         # Open queues and forms on other desktops show the caller's name: tell them which
         # incidents now name another caller.
-        moving = list(self._session.execute(
-            select(IncidentRecord.id).where(incidents_of).limit(_NOTE_LIMIT + 1)).scalars())
         live.note_changed(self._session, moving if len(moving) <= _NOTE_LIMIT else None)
         # Each moved incident's timeline says its caller changed, as an agent's change of
         # caller does; written before the move, while caller_id still names the old caller.
