@@ -298,6 +298,17 @@ def test_a_long_period_and_an_empty_one_both_print() -> None:
         text)
 
 
+def test_the_appendix_shares_a_page_when_there_is_room() -> None:
+    """The appendix used to start with a forced page break: a short last section sat
+    alone on a near-blank page, and the appendix's last paragraphs spilled onto another."""
+    reader = PdfReader(io.BytesIO(period_pdf(make_period(days=1, majors=0))))
+    texts = [flat(page.extract_text() or "") for page in reader.pages]
+    (appendix_page,) = [t for t in texts if "Appendix: what the figures mean" in t]
+    assert "Major incidents (0) None in the period." in appendix_page
+    # The heading keeps its first lines with it.
+    assert "Appendix: what the figures mean Every figure is computed" in appendix_page
+
+
 def test_a_heading_and_its_long_table_start_where_there_is_room() -> None:
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer
