@@ -315,7 +315,7 @@ def _import_servicenow(settings: Settings, args: argparse.Namespace) -> int:
     if report.imported:
         print(f"Created {report.groups_created:,} groups, {report.agents_created:,} agents, "
               f"{report.callers_created:,} callers, {report.categories_created:,} categories "
-              f"and {report.services_created:,} services.")
+              f"and {report.configuration_items_created:,} configuration items.")
     if report.matrix_replaced:
         print(f"The priority matrix was replaced by the log's (now version "
               f"{report.matrix_version}), so that every imported incident keeps its priority: "

@@ -22,6 +22,7 @@ from sqlalchemy import TextClause, TextualSelect, bindparam, text
 from sqlalchemy.orm import Session
 
 from deskapp.domain.enums import OPEN_STATES, Channel
+from deskapp.domain.text import natural_sort_key
 from deskapp.persistence.types import UTCDateTime
 from deskapp.services.report_dto import (
     Count,
@@ -233,6 +234,18 @@ class SqlReportQueries:
         return tuple(Count(str(r.key) if r.key is not None else "", r.label or "(none)",
                            int(r.n)) for r in self._run(sql, **params))
 
+    def _ranked(self, sql: str, top: int | None = None, **params: Any) -> tuple[Count, ...]:
+        """Counts by number, ties in natural order ("srv 2" before "srv 10"), the first ``top``.
+
+        The database cannot order by the natural key (names are not stored with it), so a
+        query with ``top`` returns every row ranked within it, ties at the cut included.
+        """
+        if top is not None:
+            params["top"] = top
+        counts = sorted(self._counts(sql, **params),
+                        key=lambda c: (-c.count, natural_sort_key(c.label), c.key))
+        return tuple(counts if top is None else counts[:top])
+
     def _by_priority(self) -> tuple[Count, ...]:
         return self._counts("""
             SELECT r.priority AS key, p.code || ' - ' || p.name AS label, COUNT(*) AS n
@@ -256,7 +269,7 @@ class SqlReportQueries:
         return tuple(counts)
 
     def _by_category(self) -> tuple[Count, ...]:
-        return self._counts("""
+        return self._ranked("""
             SELECT r.category_id AS key, c.name AS label, COUNT(*) AS n
             FROM rpt_incidents r LEFT JOIN categories c ON c.id = r.category_id
             WHERE r.opened_in = 1
@@ -264,7 +277,7 @@ class SqlReportQueries:
         """)
 
     def _by_group(self) -> tuple[Count, ...]:
-        return self._counts("""
+        return self._ranked("""
             SELECT r.assignment_group_id AS key, g.name AS label, COUNT(*) AS n
             FROM rpt_incidents r LEFT JOIN assignment_groups g
                  ON g.id = r.assignment_group_id
@@ -273,38 +286,45 @@ class SqlReportQueries:
         """)
 
     def _top_services(self, top: int) -> tuple[Count, ...]:
-        return self._counts("""
-            SELECT r.service_id AS key, s.name AS label, COUNT(*) AS n
-            FROM rpt_incidents r JOIN services s ON s.id = r.service_id
-            WHERE r.opened_in = 1
-            GROUP BY r.service_id, s.name ORDER BY COUNT(*) DESC, s.name LIMIT :top
-        """, top=top)
+        return self._ranked("""
+            SELECT key, label, n FROM (
+                SELECT r.service_id AS key, s.name AS label, COUNT(*) AS n,
+                       RANK() OVER (ORDER BY COUNT(*) DESC) AS place
+                FROM rpt_incidents r JOIN services s ON s.id = r.service_id
+                WHERE r.opened_in = 1
+                GROUP BY r.service_id, s.name) AS ranked
+            WHERE place <= :top
+        """, top)
 
     def _top_configuration_items(self, top: int) -> tuple[Count, ...]:
         # Counted by id first, named after: grouping the joined rows by name and class
         # (as the services are) took SQLite five times as long over a month of a million.
-        return self._counts("""
+        return self._ranked("""
             SELECT t.key, ci.name || ' (' || ci.ci_class || ')' AS label, t.n
-            FROM (SELECT configuration_item_id AS key, COUNT(*) AS n FROM rpt_incidents
+            FROM (SELECT configuration_item_id AS key, COUNT(*) AS n,
+                         RANK() OVER (ORDER BY COUNT(*) DESC) AS place
+                  FROM rpt_incidents
                   WHERE opened_in = 1 AND configuration_item_id IS NOT NULL
                   GROUP BY configuration_item_id) AS t
             JOIN configuration_items ci ON ci.id = t.key
-            ORDER BY t.n DESC, ci.name LIMIT :top
-        """, top=top)
+            WHERE t.place <= :top
+        """, top)
 
     def _top_subcategories(self, top: int) -> tuple[Count, ...]:
-        return self._counts("""
-            SELECT COALESCE(r.subcategory_id, r.category_id) AS key,
-                   CASE WHEN sc.id IS NULL THEN c.name ELSE c.name || ' / ' || sc.name END
-                       AS label,
-                   COUNT(*) AS n
-            FROM rpt_incidents r
-            JOIN categories c ON c.id = r.category_id
-            LEFT JOIN categories sc ON sc.id = r.subcategory_id
-            WHERE r.opened_in = 1
-            GROUP BY COALESCE(r.subcategory_id, r.category_id), c.name, sc.id, sc.name
-            ORDER BY COUNT(*) DESC, c.name, sc.name LIMIT :top
-        """, top=top)
+        return self._ranked("""
+            SELECT key, label, n FROM (
+                SELECT COALESCE(r.subcategory_id, r.category_id) AS key,
+                       CASE WHEN sc.id IS NULL THEN c.name ELSE c.name || ' / ' || sc.name END
+                           AS label,
+                       COUNT(*) AS n, RANK() OVER (ORDER BY COUNT(*) DESC) AS place
+                FROM rpt_incidents r
+                JOIN categories c ON c.id = r.category_id
+                LEFT JOIN categories sc ON sc.id = r.subcategory_id
+                WHERE r.opened_in = 1
+                GROUP BY COALESCE(r.subcategory_id, r.category_id), c.name, sc.id, sc.name
+            ) AS ranked
+            WHERE place <= :top
+        """, top)
 
     def _durations(self, column: str, where: str) -> dict[int, Durations]:
         if self._dialect == "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
@@ -71,19 +72,32 @@ def state_chart(spans: Sequence[tuple[str, float]], width: float = 440,
     chart.categoryAxis.labels.dx = -4
     chart.categoryAxis.reverseDirection = True
     chart.valueAxis.valueMin = 0
-    chart.valueAxis.valueMax = nice_ceiling(max(hours) * 1.15 or 1)
-    chart.valueAxis.valueStep = chart.valueAxis.valueMax / 4
+    top, step, label_format = hour_axis(max(hours) * 1.15)
+    chart.valueAxis.valueMax = top
+    chart.valueAxis.valueStep = step
     chart.valueAxis.labels.fontName = SANS
     chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labelTextFormat = _number_format(chart.valueAxis.valueStep)
+    chart.valueAxis.labelTextFormat = label_format
     chart.valueAxis.visibleGrid = True
     chart.valueAxis.gridStrokeColor = GRID
     drawing.add(chart)
     return drawing
 
 
-def _number_format(step: float) -> str:
-    return "%.0f" if step >= 1 else "%.1f"
+def hour_axis(value: float, ticks: int = 5) -> tuple[float, float, str]:
+    """An axis from 0 past ``value``: (top, step, label format), in about ``ticks`` steps.
+
+    The step is 1, 2 or 5 x 10^n and the labels show as many decimals as it has, so every
+    label is exact: a top of 1 split in quarters printed "0.2" and "0.8" for 0.25 and 0.75.
+    """
+    if value <= 0:
+        value = 1.0
+    rough = value / ticks
+    magnitude = 10.0 ** math.floor(math.log10(rough))
+    step = next(m * magnitude for m in (1.0, 2.0, 5.0, 10.0) if m * magnitude >= rough * 0.999)
+    top = step * math.ceil(value / step - 1e-9)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return top, step, f"%.{decimals}f"
 
 
 def volume_chart(labels: Sequence[str], opened: Sequence[int], resolved: Sequence[int],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Table
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Table
 
 from deskapp.domain.enums import State
 from deskapp.reports.charts import backlog_chart, volume_chart
@@ -278,8 +278,10 @@ def period_pdf(report: PeriodReport) -> bytes:
     else:
         story.append(p("None in the period.", s.muted))
 
+    # Conditional breaks: a short section shares the page before rather than leave it
+    # near-blank; a heading still moves on with its first lines (keepWithNext).
     if report.reviews:
-        story.append(PageBreak())
+        story.append(CondPageBreak(60 * mm))
         story.append(p("Major incident reviews", s.h1))
         story.append(p("Summaries of the reviews of this period's major incidents; each "
                        "incident's full review is exported from Deskapp (Reports \u2192 "
@@ -288,7 +290,7 @@ def period_pdf(report: PeriodReport) -> bytes:
             story += _review_summary(review, s, report)
 
     # --- definitions -------------------------------------------------------------------------
-    story.append(PageBreak())
+    story.append(CondPageBreak(60 * mm))
     story.append(p("Appendix: what the figures mean", s.h1))
     story.append(p("Every figure is computed by the database from the incidents as they are "
                    f"stored when the report is made ({when(report.generated_at, zone)}). "

@@ -334,3 +334,26 @@ def test_an_unknown_name_lists_the_names_as_written_in_reading_order(
     assert service.find_ids(groups=["group 2", " NETWORK  ops "])[0] != ()
     with pytest.raises(Exception, match=r"there are: Group 2, Group 10, Network Ops\.$"):
         service.find_ids(groups=["Group 3"])
+
+
+def test_top_lists_break_ties_in_natural_order(database: Database, admin: User,
+                                              service: IncidentService, clock: FakeClock,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal counts read "srv 2" before "srv 10", also where the list is cut."""
+    names = ("srv 10", "srv 2", "srv 1", "srv 3")
+    with database.uow_factory(write=True) as uow:
+        services = {n: uow.catalog.add_service(f"Svc {n[4:]}") for n in names}
+        items = {n: uow.catalog.add_configuration_item(n, "server", services[n])
+                 for n in names}
+        uow.commit()
+    caller = service.add_caller("Ada Lovelace")
+    clock.now = START + timedelta(hours=1)
+    for name in (*names, "srv 1"):  # srv 1 twice: first by count; the rest tie at 1
+        service.log_call(LogCallRequest(
+            caller_id=caller.id, short_description=f"On {name}", impact=2, urgency=2,
+            service_id=services[name], configuration_item_id=items[name]))
+    monkeypatch.setattr("deskapp.services.report_data.TOP", 3)
+    f = report(database, admin, clock).figures
+    assert [(c.label, c.count) for c in f.top_configuration_items] == [
+        ("srv 1 (server)", 2), ("srv 2 (server)", 1), ("srv 3 (server)", 1)]
+    assert [c.label for c in f.top_services] == ["Svc 1", "Svc 2", "Svc 3"]

@@ -47,7 +47,7 @@ _CANDIDATES = [Path(os.environ["DESKAPP_SERVICENOW_LOG"])] \
     [Path(__file__).resolve().parents[3] / _LOG_NAME, Path("/work") / _LOG_NAME]
 REAL_LOG = next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
 TABLES = ("incidents", "activity", "incident_search", "callers", "users", "assignment_groups",
-          "group_members", "categories", "services", "matrix_versions")
+          "group_members", "categories", "services", "configuration_items", "matrix_versions")
 STATES = {"New": "new", "Active": "in_progress", "Awaiting User Info": "on_hold",
           "Awaiting Evidence": "on_hold", "Awaiting Vendor": "on_hold",
           "Awaiting Problem": "on_hold", "Resolved": "resolved", "Closed": "closed"}
@@ -171,6 +171,11 @@ def test_every_incident_is_imported_with_its_final_state(imported: Imported,
     assert Counter(i.state for i in incidents.values()) == {State.CLOSED.value: 24_918}
     numbers = [i.number for i in incidents.values()]
     assert len(set(numbers)) == len(numbers)
+    # cmdb_ci is the configuration item; the log has no service column. The last rows
+    # name 47 items on 54 incidents (50 on 56 counting earlier rows).
+    assert report.configuration_items_created == 47
+    assert sum(i.configuration_item_id is not None for i in incidents.values()) == 54
+    assert all(i.service_id is None for i in incidents.values())
     assert (report.callers_created, report.groups_created, report.agents_created) == (
         expected.callers, expected.groups, expected.agents)
     assert imported.progress[-1] == (ImportStage.WRITING, 24_918, 24_918)
@@ -378,6 +383,25 @@ def test_a_log_imports_with_its_history_and_twice_adds_only_the_new(
     # The caller, group and agent are found again by name.
     for table in ("callers", "users", "assignment_groups", "categories", "matrix_versions"):
         assert after[table] == before[table], table
+
+
+def test_cmdb_ci_becomes_a_configuration_item_once(database: Database,
+                                                    database_url: str, tmp_path: Path) -> None:
+    rows = [{**row, "cmdb_ci": "SAP  server"} for row in good_rows()]
+    assert _cli(database_url, write_log(tmp_path / "log.csv", rows)) == 0
+    more = [*rows, event(number="INC0000009", state="Closed", cmdb_ci="SAP server")]
+    assert _cli(database_url, write_log(tmp_path / "more.csv", more)) == 0
+    with database.uow_factory() as uow:
+        items = uow.catalog.list_configuration_items()
+        services = uow.catalog.list_services()
+    # Spaces tidied as for every name; found again by name on the second import.
+    assert [(ci.name, ci.ci_class, ci.service_id) for ci in items] == [
+        ("SAP server", "other", None)]
+    assert services == []
+    incidents = _incidents(database)
+    assert len(incidents) == 3
+    assert {i.configuration_item_id for i in incidents.values()} == {items[0].id}
+    assert {i.service_id for i in incidents.values()} == {None}
 
 
 def test_the_time_zone_option_shifts_times_to_utc(database: Database, database_url: str,

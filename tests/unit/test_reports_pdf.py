@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
+from reportlab.graphics import renderPDF
 
 from deskapp.domain.enums import Channel, State
 from deskapp.reports import fonts
+from deskapp.reports.charts import hour_axis, state_chart
 from deskapp.reports.layout import duration
 from deskapp.reports.period_pdf import period_pdf
 from deskapp.reports.review_pdf import review_pdf
@@ -298,6 +300,17 @@ def test_a_long_period_and_an_empty_one_both_print() -> None:
         text)
 
 
+def test_the_appendix_shares_a_page_when_there_is_room() -> None:
+    """The appendix used to start with a forced page break: a short last section sat
+    alone on a near-blank page, and the appendix's last paragraphs spilled onto another."""
+    reader = PdfReader(io.BytesIO(period_pdf(make_period(days=1, majors=0))))
+    texts = [flat(page.extract_text() or "") for page in reader.pages]
+    (appendix_page,) = [t for t in texts if "Appendix: what the figures mean" in t]
+    assert "Major incidents (0) None in the period." in appendix_page
+    # The heading keeps its first lines with it.
+    assert "Appendix: what the figures mean Every figure is computed" in appendix_page
+
+
 def test_a_heading_and_its_long_table_start_where_there_is_room() -> None:
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer
@@ -328,3 +341,18 @@ def test_a_one_day_backlog_is_drawn_as_a_dot() -> None:
     drawn = shapes(drawing.contents[-1].draw())
     # A line through one point draws nothing: the day must show as a mark.
     assert any(type(s).__name__ == "Marker" and s.fillColor == BACKLOG_COLOUR for s in drawn)
+
+
+def test_the_state_chart_axis_labels_are_exact() -> None:
+    """A top of 1 hour in quarters used to read "0.0 0.2 0.5 0.8 1.0" (0.25 rounded)."""
+    drawing = state_chart([("New", 600.0), ("In Progress", 0.8 * 3600)])
+    words = flat(PdfReader(io.BytesIO(renderPDF.drawToString(drawing))).pages[0]
+                 .extract_text()).split()
+    numbers = [w for w in words if re.fullmatch(r"\d+(\.\d+)?", w)]
+    # The axis (0 to 1 in fifths) and the two bar labels (0.2 and 0.8 hours).
+    assert sorted(set(numbers)) == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+    for value in (0.01, 0.3, 1.0, 2.3, 7.0, 26.0, 1234.0):
+        top, step, label = hour_axis(value)
+        ticks = [step * i for i in range(round(top / step) + 1)]
+        assert top >= value and 3 <= len(ticks) <= 7
+        assert all(float(label % tick) == pytest.approx(tick) for tick in ticks), value

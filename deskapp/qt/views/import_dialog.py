@@ -204,7 +204,7 @@ class ImportDialog(QDialog):
             text += (f"<br>Created {report.groups_created:,} groups, "
                      f"{report.agents_created:,} agents, {report.callers_created:,} callers, "
                      f"{report.categories_created:,} categories and "
-                     f"{report.services_created:,} services.")
+                     f"{report.configuration_items_created:,} configuration items.")
         if report.matrix_replaced:
             text += (f"<br>The priority matrix was replaced by the log's (version "
                      f"{report.matrix_version}) so that every incident keeps its priority: "

@@ -3,13 +3,14 @@
 The file is read and checked whole first (``servicenow_log``); a file with any error changes
 nothing and the report lists every row that cannot be read. Then one write transaction adds
 what is missing: assignment groups, agents (the log's assignees), callers, categories,
-services (``cmdb_ci``), the log's priority matrix as a new version when it differs from the
-current one, and the incidents with their timelines. If anything fails on the way, the
-transaction rolls back and the database is exactly as before - the incident counter too.
-Incidents are built and sent in batches inside it, so memory stays flat; the price is that
-the transaction holds SQLite's write lock, or PostgreSQL's lock on the incident counter,
-until it commits (about 5 s of writing for the public log's 25,000 incidents): other desks
-logging a call meanwhile wait that long.
+configuration items (``cmdb_ci``, of class "other" and of no service: the log has no service
+column, so imported incidents have no service), the log's priority matrix as a new version
+when it differs from the current one, and the incidents with their timelines. If anything
+fails on the way, the transaction rolls back and the database is exactly as before - the
+incident counter too. Incidents are built and sent in batches inside it, so memory stays
+flat; the price is that the transaction holds SQLite's write lock, or PostgreSQL's lock on
+the incident counter, until it commits (about 5 s of writing for the public log's 25,000
+incidents): other desks logging a call meanwhile wait that long.
 
 Each incident remembers where it came from (``servicenow:INC0000045``, unique in the
 database), so importing the same log again skips what is there and adds only the rest.
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from deskapp.domain import sla
 from deskapp.domain.activity import ActivityEntry
+from deskapp.domain.catalog import CiClass
 from deskapp.domain.enums import ActivityKind, Role, State
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.incident import (
@@ -107,7 +109,7 @@ class ImportReport:
     agents_created: int
     callers_created: int
     categories_created: int
-    services_created: int
+    configuration_items_created: int
     matrix_version: int | None
     """The matrix version the import saved; None when the current one already fitted."""
     matrix_changes: tuple[str, ...]
@@ -211,7 +213,8 @@ def _report(log: ServiceNowLog, started: float, *, skipped: int = 0,
         source=log.source, rows=log.rows, incidents_in_file=len(log.incidents),
         imported=done.incidents, skipped=skipped, activity=done.activity,
         groups_created=done.groups, agents_created=done.agents, callers_created=done.callers,
-        categories_created=done.categories, services_created=done.services,
+        categories_created=done.categories,
+        configuration_items_created=done.configuration_items,
         matrix_version=done.matrix_version, matrix_changes=done.matrix_changes,
         problems=log.problems, errors=log.errors, warnings=log.warnings,
         seconds=time.perf_counter() - started,
@@ -228,7 +231,7 @@ class _Written:
     agents: int = 0
     callers: int = 0
     categories: int = 0
-    services: int = 0
+    configuration_items: int = 0
     matrix_version: int | None = None
     matrix_changes: tuple[str, ...] = ()
 
@@ -264,14 +267,16 @@ def _write(uow_factory: UnitOfWorkFactory, log: ServiceNowLog, started: float,
                              "users": reference.agents_created,
                              "groups": reference.groups_created,
                              "categories": reference.categories_created,
-                             "services": reference.services_created,
+                             "configuration_items":
+                                 reference.configuration_items_created,
                              "matrix_version": version,
                              "matrix_changes": list(changes)})
         uow.commit()
     return _report(log, started, skipped=skipped, written=_Written(
         incidents=len(new), activity=activity, groups=reference.groups_created,
         agents=reference.agents_created, callers=reference.callers_created,
-        categories=reference.categories_created, services=reference.services_created,
+        categories=reference.categories_created,
+        configuration_items=reference.configuration_items_created,
         matrix_version=version, matrix_changes=changes,
     ))
 
@@ -340,15 +345,15 @@ def _fit_matrix(uow: UnitOfWork, log: ServiceNowLog,
 
 
 class _Reference:
-    """The ids of the groups, agents, callers, categories and services the incidents need,
-    created where missing and reused by name where they exist."""
+    """The ids of the groups, agents, callers, categories and configuration items the
+    incidents need, created where missing and reused by name where they exist."""
 
     def __init__(self, uow: UnitOfWork, incidents: Sequence[LogIncident]) -> None:
         self.groups = self._groups(uow, incidents)
         self.agents, self.actors = self._people(uow, incidents)
         self.callers = self._callers(uow, incidents)
         self.categories = self._categories(uow, incidents)
-        self.services = self._services(uow, incidents)
+        self.configuration_items = self._configuration_items(uow, incidents)
         members = {(self.groups[e.group], self.agents[e.assignee])
                    for i in incidents for e in i.events
                    if e.group is not None and e.assignee is not None}
@@ -426,14 +431,17 @@ class _Reference:
         self.categories_created = created
         return categories
 
-    def _services(self, uow: UnitOfWork, incidents: Sequence[LogIncident]) -> dict[str, int]:
-        services = uow.bulk.services()
-        missing = [name for name in _ordered(i.service for i in incidents)
-                   if name not in services]
+    def _configuration_items(self, uow: UnitOfWork,
+                             incidents: Sequence[LogIncident]) -> dict[str, int]:
+        # Matched by name, as the catalogue keeps names unique: importing again adds none.
+        items = {ci.name: ci.id for ci in uow.catalog.list_configuration_items()}
+        missing = [name for name in _ordered(i.configuration_item for i in incidents)
+                   if name not in items]
         for name in missing:
-            services[name] = uow.catalog.add_service(name)
-        self.services_created = len(missing)
-        return services
+            # The log says neither the item's class nor its service.
+            items[name] = uow.catalog.add_configuration_item(name, CiClass.OTHER.value, None)
+        self.configuration_items_created = len(missing)
+        return items
 
 
 def _ordered(names: Iterable[str | None]) -> list[str]:
@@ -535,7 +543,8 @@ def _incident(item: LogIncident, incident_id: int, number: str, reference: _Refe
         subcategory_id=(reference.categories[(item.category, item.subcategory)]
                         if item.category is not None and item.subcategory is not None
                         else None),
-        service_id=reference.services[item.service] if item.service is not None else None,
+        configuration_item_id=(reference.configuration_items[item.configuration_item]
+                               if item.configuration_item is not None else None),
         hold_reason=item.hold_reason if final == State.ON_HOLD else None,
         assignment_group_id=group, assignee_id=assignee,
         resolution_code=item.resolution_code if done else None,

@@ -180,7 +180,8 @@ class LogIncident:
     category: str | None
     subcategory: str | None
     symptom: str | None
-    service: str | None
+    configuration_item: str | None
+    """The log's ``cmdb_ci``: in ServiceNow that is the configuration item, not a service."""
     impact: int
     urgency: int
     priority: int
@@ -599,7 +600,7 @@ class _LogReader:
             location=self._name(values[index["location"]]), channel=channel,
             category=category, subcategory=subcategory if category is not None else None,
             symptom=self._name(values[index["u_symptom"]]),
-            service=self._name(values[index["cmdb_ci"]]),
+            configuration_item=self._name(values[index["cmdb_ci"]]),
             impact=final.impact, urgency=final.urgency, priority=final.priority,
             state=final.state, hold_reason=final.hold_reason,
             group=events[-1].group, assignee=events[-1].assignee,
