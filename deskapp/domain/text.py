@@ -47,15 +47,30 @@ def _padded(match: re.Match[str]) -> str:
     return digits.zfill(NUMBER_WIDTH)
 
 
+_BASE_LETTERS = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "ŧ": "t",
+                               "\u0131": "i", "æ": "ae", "œ": "oe", "þ": "th"})
+"""Letters that carry their mark in their shape, so Unicode does not decompose them."""
+
+
+def _without_marks(text: str) -> str:
+    # Compatibility decomposition splits "É" into "E" and its accent, "①" into "1" and a
+    # full-width letter into its plain one; the marks then go.
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(
+        _BASE_LETTERS)
+
+
 def natural_sort_key(text: str) -> str:
     """A text whose plain code-point order is the order people read ``text`` in.
 
-    Case-folded and trimmed, with every run of digits left-padded with zeros to
-    ``NUMBER_WIDTH``: "Caller 2" sorts before "Caller 10", "caller 9" before "Caller 10".
-    A plain string, so a database stores and indexes it and compares it byte by byte (UTF-8
-    keeps code-point order) exactly as Python compares it: keyset paging in SQL and sorting
-    in Python agree. Numbers longer than ``NUMBER_WIDTH`` digits sort by their digits.
+    Case-folded, trimmed and without accents ("Émile" files under E, "Ørjan" under O, as a
+    phone book does it whatever the language), with every run of digits left-padded with
+    zeros to ``NUMBER_WIDTH``: "Caller 2" sorts before "Caller 10", "caller 9" before
+    "Caller 10". A plain string, so a database stores and indexes it and compares it byte by
+    byte (UTF-8 keeps code-point order) exactly as Python compares it: keyset paging in SQL
+    and sorting in Python agree. Numbers longer than ``NUMBER_WIDTH`` digits sort by their
+    digits.
 
     Changing this function changes stored keys: a migration must compute them again.
     """
-    return _DIGITS.sub(_padded, text.strip().casefold())
+    return _DIGITS.sub(_padded, _without_marks(text.strip().casefold()))
