@@ -543,6 +543,77 @@ def test_edit_caller_refuses_a_stale_save_then_saves_knowingly(
     assert form.ui.vipLabel.isVisible()
 
 
+def test_edit_caller_after_a_conflict_saves_only_the_users_changes_on_theirs(
+        qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
+        caller: CallerView, clock: FakeClock) -> None:
+    form = open_form(incident_id)
+    dialog = _open_caller_dialog(qtbot, form)
+    dialog.edits["department"].setText("Navy Research")
+    dialog.vip.setChecked(False)
+    # Meanwhile another admin corrects the phone and the location.
+    ann = add_user(database, "ann")
+    callers = CallerAdminService(database.uow_factory, ann.id, clock)
+    callers.edit(caller.id, dialog.row.version if dialog.row else 0,
+                 CallerEdit("Grace Hopper", "grace@example.com", "555 0100",
+                            location="Arlington", vip=True))
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    message = dialog.error.text()
+    assert "phone is now “555 0100”, location is now “Arlington”" in message
+    assert "You both changed" not in message
+    assert (dialog.edits["phone"].text(), dialog.edits["location"].text()) == (
+        "555 0100", "Arlington")  # theirs, now in the fields
+    assert dialog.edits["department"].text() == "Navy Research" and not dialog.vip.isChecked()
+
+    with qtbot.waitSignal(dialog.saved):
+        dialog.save_button.click()
+    stored = callers.get(caller.id)
+    assert (stored.phone, stored.location, stored.department, stored.vip) == (
+        "555 0100", "Arlington", "Navy Research", False)
+
+
+def test_edit_caller_names_both_values_when_both_changed_a_field_and_keeps_the_typed(
+        qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
+        caller: CallerView, clock: FakeClock) -> None:
+    form = open_form(incident_id)
+    dialog = _open_caller_dialog(qtbot, form)
+    dialog.edits["phone"].setText("555 0199")
+    ann = add_user(database, "ann")
+    callers = CallerAdminService(database.uow_factory, ann.id, clock)
+    callers.edit(caller.id, dialog.row.version if dialog.row else 0,
+                 CallerEdit("Grace Hopper", "grace@navy.mil", "555 0100", vip=True))
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    message = dialog.error.text()
+    assert "You both changed phone: yours “555 0199”, theirs “555 0100”" in message
+    assert "yours winning where you both changed" in message
+    assert dialog.edits["email"].text() == "grace@navy.mil"
+    screenshot(dialog, "caller_edit_dialog_both_changed")
+    with qtbot.waitSignal(dialog.saved):
+        dialog.save_button.click()
+    stored = callers.get(caller.id)
+    assert (stored.phone, stored.email) == ("555 0199", "grace@navy.mil")
+
+
+def test_edit_caller_on_a_merged_caller_names_the_survivor(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
+        admin: User, clock: FakeClock) -> None:
+    survivor = service.add_caller("Fay Fine", "fay@example.com")
+    duplicate = service.add_caller("Fay F.")
+    detail, _ = service.log_call(LogCallRequest(duplicate.id, "Dock flickers", 3, 3))
+    form = open_form(detail.id)
+    CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
+        survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+    form.ui.editCallerButton.click()
+    dialog = form.edit_caller.dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    assert dialog.error.text() == (f"Fay F. was merged into Fay Fine (#{survivor.id}); "
+                                   "edit that caller instead.")
+    assert not dialog.save_button.isEnabled()
+    dialog.reject()
+
+
 def test_edit_caller_names_a_bad_email_and_saves_nothing(
         qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
         caller: CallerView, admin: User) -> None:
