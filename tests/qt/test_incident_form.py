@@ -670,6 +670,8 @@ def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
     assert dialog is not None
     rows = {r.field: r for r in dialog.model.rows}
     assert set(rows) == {"caller_id", "short_description"} and not rows["caller_id"].clash
+    at = dialog.model.rows.index(rows["caller_id"])
+    assert dialog.model.index(at, ConflictColumn.THEIRS).data() == "Fay Fine"  # not "caller 1"
     with qtbot.waitSignal(form.saved, timeout=10_000):
         qtbot.keyClick(dialog, Key.Key_Return)  # apply mine on top of the merge
     qtbot.waitUntil(lambda: task.done(), timeout=10_000)
@@ -677,7 +679,27 @@ def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
     assert (stored.caller_id, stored.short_description) == (
         survivor.id, "Dock flickers on both screens")
     assert form.ui.callerEdit.text() == "Fay Fine"
-    assert "Caller: caller " in form.activity_model.index(1).data()  # the merge's entry
+    assert "Caller: Fay F. → Fay Fine" in form.activity_model.index(1).data()  # the merge's
+
+    form.close()  # a form opened after the merge names both callers too
+    again = open_form(detail.id)
+    assert "Caller: Fay F. → Fay Fine" in again.activity_model.index(1).data()
+
+
+def test_a_caller_change_made_meanwhile_is_named_when_a_note_reloads_the_timeline(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, incident_id: int,
+        caller: CallerView) -> None:
+    form = open_form(incident_id)
+    other = service.add_caller("Ann  Dup")
+    detail = service.get(incident_id)
+    service.update(incident_id, detail.version, caller_id=other.id)
+    form.ui.noteEdit.setPlainText("Called back")
+    form.ui.addWorkNoteButton.click()
+    rows = form.activity_model.rowCount()
+    qtbot.waitUntil(lambda: form.activity_model.rowCount() > rows)
+    timeline = "\n".join(form.activity_model.index(r).data()
+                          for r in range(form.activity_model.rowCount()))
+    assert "Caller: Grace Hopper → Ann  Dup" in timeline
 
 
 def test_a_reopened_incident_shows_neither_hold_time_nor_its_old_resolution(
