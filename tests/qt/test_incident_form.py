@@ -543,22 +543,30 @@ def test_edit_caller_refuses_a_stale_save_then_saves_knowingly(
     assert form.ui.vipLabel.isVisible()
 
 
+def _changed_meanwhile_then_save(qtbot: QtBot, dialog: CallerEditDialog, database: Database,
+                                 clock: FakeClock, theirs: CallerEdit,
+                                 ) -> tuple[CallerAdminService, str]:
+    """Ann saves ``theirs`` over the dialog's caller, then the dialog's Save is refused.
+
+    Returns Ann's callers service and the dialog's message."""
+    assert dialog.row is not None
+    callers = CallerAdminService(database.uow_factory, add_user(database, "ann").id, clock)
+    callers.edit(dialog.row.id, dialog.row.version, theirs)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    return callers, dialog.error.text()
+
+
 def test_edit_caller_after_a_conflict_saves_only_the_users_changes_on_theirs(
         qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
         caller: CallerView, clock: FakeClock) -> None:
-    form = open_form(incident_id)
-    dialog = _open_caller_dialog(qtbot, form)
+    dialog = _open_caller_dialog(qtbot, open_form(incident_id))
     dialog.edits["department"].setText("Navy Research")
     dialog.vip.setChecked(False)
     # Meanwhile another admin corrects the phone and the location.
-    ann = add_user(database, "ann")
-    callers = CallerAdminService(database.uow_factory, ann.id, clock)
-    callers.edit(caller.id, dialog.row.version if dialog.row else 0,
-                 CallerEdit("Grace Hopper", "grace@example.com", "555 0100",
-                            location="Arlington", vip=True))
-    dialog.save_button.click()
-    qtbot.waitUntil(lambda: dialog.error.isVisible())
-    message = dialog.error.text()
+    callers, message = _changed_meanwhile_then_save(
+        qtbot, dialog, database, clock, CallerEdit("Grace Hopper", "grace@example.com",
+                                                   "555 0100", location="Arlington", vip=True))
     assert "phone is now “555 0100”, location is now “Arlington”" in message
     assert "You both changed" not in message
     assert (dialog.edits["phone"].text(), dialog.edits["location"].text()) == (
@@ -575,16 +583,11 @@ def test_edit_caller_after_a_conflict_saves_only_the_users_changes_on_theirs(
 def test_edit_caller_names_both_values_when_both_changed_a_field_and_keeps_the_typed(
         qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
         caller: CallerView, clock: FakeClock) -> None:
-    form = open_form(incident_id)
-    dialog = _open_caller_dialog(qtbot, form)
+    dialog = _open_caller_dialog(qtbot, open_form(incident_id))
     dialog.edits["phone"].setText("555 0199")
-    ann = add_user(database, "ann")
-    callers = CallerAdminService(database.uow_factory, ann.id, clock)
-    callers.edit(caller.id, dialog.row.version if dialog.row else 0,
-                 CallerEdit("Grace Hopper", "grace@navy.mil", "555 0100", vip=True))
-    dialog.save_button.click()
-    qtbot.waitUntil(lambda: dialog.error.isVisible())
-    message = dialog.error.text()
+    callers, message = _changed_meanwhile_then_save(
+        qtbot, dialog, database, clock,
+        CallerEdit("Grace Hopper", "grace@navy.mil", "555 0100", vip=True))
     assert "You both changed phone: yours “555 0199”, theirs “555 0100”" in message
     assert "yours winning where you both changed" in message
     assert dialog.edits["email"].text() == "grace@navy.mil"
@@ -595,15 +598,26 @@ def test_edit_caller_names_both_values_when_both_changed_a_field_and_keeps_the_t
     assert (stored.phone, stored.email) == ("555 0199", "grace@navy.mil")
 
 
-def test_edit_caller_on_a_merged_caller_names_the_survivor(
-        qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
-        admin: User, clock: FakeClock) -> None:
+def _open_then_merge_its_caller(open_form: Opener, service: IncidentService,
+                                database: Database, admin: User,
+                                clock: FakeClock) -> tuple[IncidentForm, int, CallerView]:
+    """An incident of "Fay F." open in a form; then Fay F. is merged into "Fay Fine".
+
+    Returns the form, the incident's id and the survivor."""
     survivor = service.add_caller("Fay Fine", "fay@example.com")
     duplicate = service.add_caller("Fay F.")
     detail, _ = service.log_call(LogCallRequest(duplicate.id, "Dock flickers", 3, 3))
     form = open_form(detail.id)
+    clock.advance(minutes=1)
     CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
         survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+    return form, detail.id, survivor
+
+
+def test_edit_caller_on_a_merged_caller_names_the_survivor(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
+        admin: User, clock: FakeClock) -> None:
+    form, _, survivor = _open_then_merge_its_caller(open_form, service, database, admin, clock)
     form.ui.editCallerButton.click()
     dialog = form.edit_caller.dialog
     assert dialog is not None
@@ -652,13 +666,8 @@ def test_edit_caller_is_disabled_without_the_edit_permission(
 def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
         qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
         admin: User, clock: FakeClock) -> None:
-    survivor = service.add_caller("Fay Fine", "fay@example.com")
-    duplicate = service.add_caller("Fay F.")
-    detail, _ = service.log_call(LogCallRequest(duplicate.id, "Dock flickers", 3, 3))
-    form = open_form(detail.id)
-    clock.advance(minutes=1)
-    CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
-        survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+    form, incident, survivor = _open_then_merge_its_caller(open_form, service, database, admin,
+                                                           clock)
 
     form.ui.shortDescriptionEdit.setText("Dock flickers on both screens")
     task = form.save()
@@ -675,14 +684,14 @@ def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
     with qtbot.waitSignal(form.saved, timeout=10_000):
         qtbot.keyClick(dialog, Key.Key_Return)  # apply mine on top of the merge
     qtbot.waitUntil(lambda: task.done(), timeout=10_000)
-    stored = service.get(detail.id)
+    stored = service.get(incident)
     assert (stored.caller_id, stored.short_description) == (
         survivor.id, "Dock flickers on both screens")
     assert form.ui.callerEdit.text() == "Fay Fine"
     assert "Caller: Fay F. → Fay Fine" in form.activity_model.index(1).data()  # the merge's
 
     form.close()  # a form opened after the merge names both callers too
-    again = open_form(detail.id)
+    again = open_form(incident)
     assert "Caller: Fay F. → Fay Fine" in again.activity_model.index(1).data()
 
 
