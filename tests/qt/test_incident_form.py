@@ -591,6 +591,9 @@ def test_edit_caller_names_both_values_when_both_changed_a_field_and_keeps_the_t
     assert "You both changed phone: yours “555 0199”, theirs “555 0100”" in message
     assert "yours winning where you both changed" in message
     assert dialog.edits["email"].text() == "grace@navy.mil"
+    # The dialog grew to show the whole message, without squeezing the fields.
+    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+    assert dialog.edits["phone"].height() >= dialog.edits["phone"].sizeHint().height()
     screenshot(dialog, "caller_edit_dialog_both_changed")
     with qtbot.waitSignal(dialog.saved):
         dialog.save_button.click()

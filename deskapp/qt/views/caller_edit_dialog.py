@@ -218,6 +218,14 @@ class CallerEditDialog(QDialog):
         """Say why the save did not happen (or clear it with "")."""
         self.error.setText(message)
         self.error.setVisible(bool(message))
+        # A long refusal (a conflict naming both values) must not squeeze the fields.
+        box = self.layout()
+        if box is None:
+            return
+        box.activate()
+        needed = box.totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _clear_message(self, _text: str = "") -> None:
         self.show_message("")
