@@ -134,6 +134,15 @@ class SqlCallerRepository:
         ).scalars()
         return [_caller(r) for r in rows]
 
+    def names(self, caller_ids: Collection[int]) -> dict[int, str]:
+        if not caller_ids:
+            return {}
+        rows = self._session.execute(
+            select(CallerRecord.id, CallerRecord.name)
+            .where(CallerRecord.id.in_(sorted(set(caller_ids))))
+        ).all()
+        return {int(i): name for i, name in rows}
+
 
 def _user(r: UserRecord) -> User:
     return User(r.id, r.username, r.full_name, r.email, Role(r.role), r.active, r.away)

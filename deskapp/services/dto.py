@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,6 +57,12 @@ class ActivityView:
     body: str | None
     call_started_at: datetime | None
     call_seconds: int | None
+
+
+def caller_ids_in(activity: Iterable[ActivityView]) -> set[int]:
+    """The callers that changes of caller in ``activity`` name (old and new), by id."""
+    return {int(value) for entry in activity if entry.field == "caller_id"
+            for value in (entry.old_value, entry.new_value) if value and value.isdigit()}
 
 
 @dataclass(frozen=True)
@@ -214,3 +221,5 @@ class IncidentFormData:
     reassign_refusal: str | None = None
     """Set when the reader may not move the incident to another group or agent
     (services.permissions.reaches): the form's assignment fields are locked, saying this."""
+    caller_names: Mapping[int, str] = field(default_factory=dict)
+    """The names of the incident's caller and of every caller the timeline names, by id."""

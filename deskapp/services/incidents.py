@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from deskapp.services.dto import (
     IncidentFormData,
     IncidentRow,
     SimilarIncident,
+    caller_ids_in,
 )
 from deskapp.services.permissions import (
     SCOPED_ROLES,
@@ -404,6 +405,11 @@ class IncidentService:
         with self._uow() as uow:
             return uow.incidents.activity(incident_id)
 
+    def caller_names(self, caller_ids: Collection[int]) -> dict[int, str]:
+        """The names of these callers by id (merged ones too), to put words on a timeline."""
+        with self._uow() as uow:
+            return uow.callers.names(caller_ids)
+
     def lookup_callers(self, prefix: str, limit: int = 20) -> list[CallerView]:
         """Callers whose name, email or phone starts with what the agent typed."""
         with self._uow() as uow:
@@ -528,13 +534,16 @@ class IncidentService:
             detail = to_detail(incident, uow.callers.get(incident.caller_id))
             parent = (uow.incidents.rows([incident.parent_id])
                       if incident.parent_id is not None else [])
+            activity = tuple(uow.incidents.activity(incident_id))
+            names = uow.callers.names(caller_ids_in(activity) - {detail.caller_id})
             return IncidentFormData(
                 detail=detail,
-                activity=tuple(uow.incidents.activity(incident_id)),
+                activity=activity,
                 parent=parent[0] if parent else None,
                 children=tuple(uow.incidents.children(incident_id)),
                 read_only_reason=self._out_of_reach(uow, incident),
                 reassign_refusal=self._reassign_refusal(uow, incident),
+                caller_names={**names, detail.caller_id: detail.caller_name},
             )
 
     def _reassign_refusal(self, uow: UnitOfWork, incident: Incident) -> str | None:

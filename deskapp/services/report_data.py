@@ -22,7 +22,7 @@ from deskapp.domain.errors import DeskappError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
 from deskapp.domain.priority import PriorityMatrix
 from deskapp.domain.text import natural_sort_key
-from deskapp.services.dto import ActivityView
+from deskapp.services.dto import ActivityView, caller_ids_in
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, require
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
@@ -213,6 +213,7 @@ class ReportService:
                           for v in (a.old_value, a.new_value) if v and v.isdigit()}
             names.incidents.update({r.id: r.number for r in uow.incidents.rows(
                 sorted(parent_ids))})
+            names.callers.update(uow.callers.names(caller_ids_in(activity)))
             review = uow.reviews.for_incident(found.id)
             caller = uow.callers.get(found.caller_id).name
             ci = (uow.catalog.configuration_item(found.configuration_item_id)
@@ -357,6 +358,8 @@ class _Names:
     services: dict[int, str]
     incidents: dict[int, str]
     configuration_items: dict[int, str] = field(default_factory=dict)
+    callers: dict[int, str] = field(default_factory=dict)
+    """Only the callers a report names (see ``caller_ids_in``): a desk has 100k+ of them."""
 
     @classmethod
     def load(cls, uow: UnitOfWork) -> _Names:
@@ -433,6 +436,7 @@ def _value(field: str | None, value: str | None, names: _Names,
         "category_id": names.categories.get, "subcategory_id": names.categories.get,
         "service_id": names.services.get, "parent_id": names.incidents.get,
         "configuration_item_id": names.configuration_items.get,
+        "caller_id": names.callers.get,
     }
     if field in lookups and as_id is not None:
         return lookups[field](as_id) or f"#{as_id}"

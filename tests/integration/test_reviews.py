@@ -23,6 +23,8 @@ from deskapp.domain.errors import (
 from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database
 from deskapp.reports.review_pdf import review_pdf
+from deskapp.services.caller_admin import CallerAdminService
+from deskapp.services.caller_admin_dto import MergeRequest
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.report_data import ReportService
 from deskapp.services.report_dto import ActionItem, ActionState, ReviewContent, ReviewStatus
@@ -219,3 +221,17 @@ def test_cli_writes_the_review_and_refuses_a_wrong_number(database: Database, ma
         assert expected in lines[0]
         assert not missing.exists()
     assert sorted(p.name for p in out_dir.iterdir()) == ["review.pdf"]  # no temp files
+
+
+def test_review_pdf_names_the_callers_of_a_merge(
+        database: Database, admin: User, clock: FakeClock, service: IncidentService) -> None:
+    survivor = service.add_caller("Ann Dup", "ann@example.com")
+    duplicate = service.add_caller("Ann  Dup")
+    detail, _ = service.log_call(LogCallRequest(duplicate.id, "Printer jams", 3, 3))
+    clock.advance(minutes=1)
+    CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
+        survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+    report = ReportService(database.uow_factory, admin.id, clock, zone=None).review_report(
+        detail.id)
+    assert "Caller: Ann  Dup \u2192 Ann Dup" in [entry.what for entry in report.timeline]
+    assert "Caller: Ann Dup \u2192 Ann Dup" in flat(review_pdf(report))  # spaces folded

@@ -160,6 +160,8 @@ def test_the_window_edits_refuses_stale_edits_and_deactivates(
     assert "changed by Otto at " in window.status.text()  # who, not "another user"
     assert window.edits["location"].text() == "London"
     qtbot.waitUntil(lambda: window.model.index(0, 0).data() == "Ada King")
+    assert run(window.save_now()) is None  # Save again is refused too: never over theirs
+    assert other.get(ada.id).name == "Ada King"
     qtbot.keyClick(window.edits["location"], Qt.Key.Key_Escape)
     _answer(qtbot, window, Button.Discard)  # Esc asks before it drops the typing
     qtbot.waitUntil(lambda: window.edits["name"].text() == "Ada King")

@@ -543,6 +543,94 @@ def test_edit_caller_refuses_a_stale_save_then_saves_knowingly(
     assert form.ui.vipLabel.isVisible()
 
 
+def _changed_meanwhile_then_save(qtbot: QtBot, dialog: CallerEditDialog, database: Database,
+                                 clock: FakeClock, theirs: CallerEdit,
+                                 ) -> tuple[CallerAdminService, str]:
+    """Ann saves ``theirs`` over the dialog's caller, then the dialog's Save is refused.
+
+    Returns Ann's callers service and the dialog's message."""
+    assert dialog.row is not None
+    callers = CallerAdminService(database.uow_factory, add_user(database, "ann").id, clock)
+    callers.edit(dialog.row.id, dialog.row.version, theirs)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    return callers, dialog.error.text()
+
+
+def test_edit_caller_after_a_conflict_saves_only_the_users_changes_on_theirs(
+        qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
+        caller: CallerView, clock: FakeClock) -> None:
+    dialog = _open_caller_dialog(qtbot, open_form(incident_id))
+    dialog.edits["department"].setText("Navy Research")
+    dialog.vip.setChecked(False)
+    # Meanwhile another admin corrects the phone and the location.
+    callers, message = _changed_meanwhile_then_save(
+        qtbot, dialog, database, clock, CallerEdit("Grace Hopper", "grace@example.com",
+                                                   "555 0100", location="Arlington", vip=True))
+    assert "phone is now “555 0100”, location is now “Arlington”" in message
+    assert "You both changed" not in message
+    assert (dialog.edits["phone"].text(), dialog.edits["location"].text()) == (
+        "555 0100", "Arlington")  # theirs, now in the fields
+    assert dialog.edits["department"].text() == "Navy Research" and not dialog.vip.isChecked()
+
+    with qtbot.waitSignal(dialog.saved):
+        dialog.save_button.click()
+    stored = callers.get(caller.id)
+    assert (stored.phone, stored.location, stored.department, stored.vip) == (
+        "555 0100", "Arlington", "Navy Research", False)
+
+
+def test_edit_caller_names_both_values_when_both_changed_a_field_and_keeps_the_typed(
+        qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
+        caller: CallerView, clock: FakeClock) -> None:
+    dialog = _open_caller_dialog(qtbot, open_form(incident_id))
+    dialog.edits["phone"].setText("555 0199")
+    callers, message = _changed_meanwhile_then_save(
+        qtbot, dialog, database, clock,
+        CallerEdit("Grace Hopper", "grace@navy.mil", "555 0100", vip=True))
+    assert "You both changed phone: yours “555 0199”, theirs “555 0100”" in message
+    assert "yours winning where you both changed" in message
+    assert dialog.edits["email"].text() == "grace@navy.mil"
+    # The dialog grew to show the whole message, without squeezing the fields.
+    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+    assert dialog.edits["phone"].height() >= dialog.edits["phone"].sizeHint().height()
+    screenshot(dialog, "caller_edit_dialog_both_changed")
+    with qtbot.waitSignal(dialog.saved):
+        dialog.save_button.click()
+    stored = callers.get(caller.id)
+    assert (stored.phone, stored.email) == ("555 0199", "grace@navy.mil")
+
+
+def _open_then_merge_its_caller(open_form: Opener, service: IncidentService,
+                                database: Database, admin: User,
+                                clock: FakeClock) -> tuple[IncidentForm, int, CallerView]:
+    """An incident of "Fay F." open in a form; then Fay F. is merged into "Fay Fine".
+
+    Returns the form, the incident's id and the survivor."""
+    survivor = service.add_caller("Fay Fine", "fay@example.com")
+    duplicate = service.add_caller("Fay F.")
+    detail, _ = service.log_call(LogCallRequest(duplicate.id, "Dock flickers", 3, 3))
+    form = open_form(detail.id)
+    clock.advance(minutes=1)
+    CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
+        survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+    return form, detail.id, survivor
+
+
+def test_edit_caller_on_a_merged_caller_names_the_survivor(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
+        admin: User, clock: FakeClock) -> None:
+    form, _, survivor = _open_then_merge_its_caller(open_form, service, database, admin, clock)
+    form.ui.editCallerButton.click()
+    dialog = form.edit_caller.dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    assert dialog.error.text() == (f"Fay F. was merged into Fay Fine (#{survivor.id}); "
+                                   "edit that caller instead.")
+    assert not dialog.save_button.isEnabled()
+    dialog.reject()
+
+
 def test_edit_caller_names_a_bad_email_and_saves_nothing(
         qtbot: QtBot, open_form: Opener, incident_id: int, database: Database,
         caller: CallerView, admin: User) -> None:
@@ -581,13 +669,8 @@ def test_edit_caller_is_disabled_without_the_edit_permission(
 def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
         qtbot: QtBot, open_form: Opener, service: IncidentService, database: Database,
         admin: User, clock: FakeClock) -> None:
-    survivor = service.add_caller("Fay Fine", "fay@example.com")
-    duplicate = service.add_caller("Fay F.")
-    detail, _ = service.log_call(LogCallRequest(duplicate.id, "Dock flickers", 3, 3))
-    form = open_form(detail.id)
-    clock.advance(minutes=1)
-    CallerAdminService(database.uow_factory, admin.id, clock).merge(MergeRequest(
-        survivor.id, (duplicate.id,), {survivor.id: 1, duplicate.id: 1}))
+    form, incident, survivor = _open_then_merge_its_caller(open_form, service, database, admin,
+                                                           clock)
 
     form.ui.shortDescriptionEdit.setText("Dock flickers on both screens")
     task = form.save()
@@ -599,14 +682,36 @@ def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
     assert dialog is not None
     rows = {r.field: r for r in dialog.model.rows}
     assert set(rows) == {"caller_id", "short_description"} and not rows["caller_id"].clash
+    at = dialog.model.rows.index(rows["caller_id"])
+    assert dialog.model.index(at, ConflictColumn.THEIRS).data() == "Fay Fine"  # not "caller 1"
     with qtbot.waitSignal(form.saved, timeout=10_000):
         qtbot.keyClick(dialog, Key.Key_Return)  # apply mine on top of the merge
     qtbot.waitUntil(lambda: task.done(), timeout=10_000)
-    stored = service.get(detail.id)
+    stored = service.get(incident)
     assert (stored.caller_id, stored.short_description) == (
         survivor.id, "Dock flickers on both screens")
     assert form.ui.callerEdit.text() == "Fay Fine"
-    assert "Caller: caller " in form.activity_model.index(1).data()  # the merge's entry
+    assert "Caller: Fay F. → Fay Fine" in form.activity_model.index(1).data()  # the merge's
+
+    form.close()  # a form opened after the merge names both callers too
+    again = open_form(incident)
+    assert "Caller: Fay F. → Fay Fine" in again.activity_model.index(1).data()
+
+
+def test_a_caller_change_made_meanwhile_is_named_when_a_note_reloads_the_timeline(
+        qtbot: QtBot, open_form: Opener, service: IncidentService, incident_id: int,
+        caller: CallerView) -> None:
+    form = open_form(incident_id)
+    other = service.add_caller("Ann  Dup")
+    detail = service.get(incident_id)
+    service.update(incident_id, detail.version, caller_id=other.id)
+    form.ui.noteEdit.setPlainText("Called back")
+    form.ui.addWorkNoteButton.click()
+    rows = form.activity_model.rowCount()
+    qtbot.waitUntil(lambda: form.activity_model.rowCount() > rows)
+    timeline = "\n".join(form.activity_model.index(r).data()
+                          for r in range(form.activity_model.rowCount()))
+    assert "Caller: Grace Hopper → Ann  Dup" in timeline
 
 
 def test_a_reopened_incident_shows_neither_hold_time_nor_its_old_resolution(

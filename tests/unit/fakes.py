@@ -188,6 +188,9 @@ class FakeCallers:
         return [c for c in self._store.callers.values()
                 if key and c.name.casefold().startswith(key)][:limit]
 
+    def names(self, caller_ids: Collection[int]) -> dict[int, str]:
+        return {i: self._store.callers[i].name for i in caller_ids if i in self._store.callers}
+
 
 class FakeUsers:
     def __init__(self, store: FakeStore) -> None:

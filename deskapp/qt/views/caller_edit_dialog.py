@@ -3,8 +3,11 @@
 A small dialog over the callers service (``CallerAdminService.edit``, permission EDIT): name,
 email, phone, department, location and VIP. It reads the caller with its version when it
 opens and saves at that version, so a caller someone else changed meanwhile is refused
-(ConflictError): the dialog then says who changed it, when and what, keeps what was typed,
-and a second Save knowingly replaces their values. A value that cannot be stored (no name, an email
+(ConflictError): the dialog then says who changed it, when and what, takes their values for
+the fields the user left alone and keeps what was typed in the others (what the dialog read,
+what was typed and what is stored now: a three-way merge), so a second Save stores only the
+user's own changes on top of theirs. Where both changed the same field, both values are named
+and the typed one wins on the second Save. A value that cannot be stored (no name, an email
 without "@", too long) is named next to the fields, its field gets the focus, and nothing is
 saved.
 """
@@ -72,6 +75,39 @@ def changes_between(before: CallerAdminRow, after: CallerAdminRow) -> str:
     parts = [f"{'VIP' if name == 'vip' else name} is now {_shown(after.value(name))}"
              for name in MERGE_FIELDS if before.value(name) != after.value(name)]
     return ", ".join(parts)
+
+
+def merge_edit(read: CallerAdminRow, typed: CallerEdit, stored: CallerAdminRow,
+               ) -> tuple[CallerEdit, list[str]]:
+    """The user's changes (``typed`` against ``read``) on top of the caller as ``stored``.
+
+    Returns the details to save and, in words, each field both sides changed to different
+    values ("phone: yours “1”, theirs “2”"); there the typed value is kept.
+    """
+    merged: dict[str, str | bool] = {}
+    clashes: list[str] = []
+    for name in MERGE_FIELDS:
+        mine, base, theirs = getattr(typed, name), read.value(name), stored.value(name)
+        merged[name] = mine if mine != base else theirs
+        if mine != base and theirs != base and mine != theirs:
+            label = "VIP" if name == "vip" else name
+            clashes.append(f"{label}: yours {_shown(mine)}, theirs {_shown(theirs)}")
+    return CallerEdit(str(merged["name"]), str(merged["email"]), str(merged["phone"]),
+                      str(merged["department"]), str(merged["location"]),
+                      bool(merged["vip"])), clashes
+
+
+async def merged_into_text(load: Load, runner: DbRunner, row: CallerAdminRow) -> str:
+    """The caller ``row`` was merged into, as "Caller 4 (#3940)" (its id alone if unreadable)."""
+    survivor_id = row.merged_into_id
+    if survivor_id is None:
+        return "no other caller"
+    try:
+        survivor = await runner.db(load, survivor_id)
+    except Exception:  # the id still says which caller it is
+        log.warning("Reading caller #%s failed", survivor_id, exc_info=True)
+        return f"caller #{survivor_id}"
+    return f"{survivor.name} (#{survivor_id})"
 
 
 class CallerEditDialog(QDialog):
@@ -155,7 +191,8 @@ class CallerEditDialog(QDialog):
             return False
         self._show(row)
         if row.merged_into_id is not None:
-            self.show_message(f"{row.name} was merged into caller #{row.merged_into_id}; "
+            survivor = await merged_into_text(self._load, self._runner, row)
+            self.show_message(f"{row.name} was merged into {survivor}; "
                               "edit that caller instead.")
             return True
         self.save_button.setEnabled(True)
@@ -168,15 +205,27 @@ class CallerEditDialog(QDialog):
         count = f"{row.incident_count:,} incident" + ("" if row.incident_count == 1 else "s")
         self.intro.setText(f"Caller #{row.id} · {count}. The change shows wherever the "
                            "caller is named.")
+        self._fill(CallerEdit(row.name, row.email, row.phone, row.department, row.location,
+                              row.vip))
+
+    def _fill(self, details: CallerEdit) -> None:
         for name, edit in self.edits.items():
-            edit.setText(str(row.value(name)))
+            edit.setText(str(getattr(details, name)))
             edit.setCursorPosition(0)
-        self.vip.setChecked(row.vip)
+        self.vip.setChecked(details.vip)
 
     def show_message(self, message: str) -> None:
         """Say why the save did not happen (or clear it with "")."""
         self.error.setText(message)
         self.error.setVisible(bool(message))
+        # A long refusal (a conflict naming both values) must not squeeze the fields.
+        box = self.layout()
+        if box is None:
+            return
+        box.activate()
+        needed = box.totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _clear_message(self, _text: str = "") -> None:
         self.show_message("")
@@ -231,13 +280,24 @@ class CallerEditDialog(QDialog):
         if now.merged_into_id is not None:
             self._row = now
             self.save_button.setEnabled(False)
-            self.show_message(f"{refused} It was merged into caller #{now.merged_into_id}; "
+            survivor = await merged_into_text(self._load, self._runner, now)
+            self.show_message(f"{refused} It was merged into {survivor}; "
                               "edit that caller instead.")
             return
         theirs = changes_between(read, now) or "nothing shown here"
-        self._row = now  # the next Save replaces their values, knowingly
-        self.show_message(f"{refused} Their change: {theirs}. What you typed is kept: Save "
-                          "again to store it over theirs, or Cancel.")
+        # Read the fields now, not at Save: the user may have typed on while we waited.
+        merged, clashes = merge_edit(read, self.values(), now)
+        self._row = now  # the base of the next merge, and the version the next Save sends
+        self._fill(merged)
+        message = f"{refused} Their change: {theirs}."
+        if clashes:
+            message += (f" You both changed {'; '.join(clashes)}. Their other changes are "
+                        "now in the fields: Save again stores yours on top, yours winning "
+                        "where you both changed, or Cancel.")
+        else:
+            message += (" Your changes are kept and theirs are now in the fields: Save again "
+                        "to store yours on top of theirs, or Cancel.")
+        self.show_message(message)
 
 
 class EditCallerControl(QObject):

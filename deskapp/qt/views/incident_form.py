@@ -49,7 +49,7 @@ from deskapp.qt.widgets.read_only import set_read_only
 from deskapp.qt.widgets.windows import bring_to_front
 from deskapp.services.caller_admin_dto import CallerAdminRow
 from deskapp.services.catalog import AgentView, CatalogService, FormCatalog, preview_priority
-from deskapp.services.dto import ActivityView, IncidentDetail, IncidentFormData
+from deskapp.services.dto import ActivityView, IncidentDetail, IncidentFormData, caller_ids_in
 from deskapp.services.incidents import IncidentEdit, IncidentService, StateChange, utc_now
 from deskapp.services.merge import FIELD_LABELS, changed, compare, edit_for, values_of
 from deskapp.services.permissions import Permission, allowed
@@ -130,6 +130,9 @@ class IncidentForm(QWidget):
         self._data: IncidentFormData | None = None
         self._base: dict[str, Any] = {}
         self._members: dict[int, list[AgentView]] = {}
+        self._caller_names: dict[int, str] = {}
+        """Names of the callers the timeline and a conflict name (a merge moves incidents to
+        another caller), read with them: never the whole callers table."""
         self._pending: State | None = None
         self._parent_choice: tuple[str, int | None] | None = None
         self._note_kind = ActivityKind.WORK_NOTE
@@ -328,6 +331,7 @@ class IncidentForm(QWidget):
     def _show_data(self, data: IncidentFormData) -> None:
         """Show the incident as stored; what the form held before is replaced."""
         self._data = data
+        self._caller_names.update(data.caller_names)
         d = data.detail
         self._base = values_of(d)
         self._pending = None
@@ -856,6 +860,7 @@ class IncidentForm(QWidget):
                                 state: StateChange | None) -> bool:
         """Show what the other person changed; save what the agent chooses on top of it."""
         current = await self._runner.db(self._incidents.load_form, self._id)
+        self._caller_names.update(current.caller_names)  # their caller, by name
         theirs = current.detail
         rows = compare(self._base, values_of(theirs), {**self._base, **mine})
         self._set_busy(False)
@@ -946,6 +951,10 @@ class IncidentForm(QWidget):
         try:
             change = await self._runner.db(service, self._id, body)
             activity = await self._runner.db(self._incidents.activity, self._id)
+            unnamed = caller_ids_in(activity) - self._caller_names.keys()
+            if unnamed:  # someone else changed the caller meanwhile
+                self._caller_names.update(
+                    await self._runner.db(self._incidents.caller_names, unnamed))
         except Exception as exc:
             show_message(ui.noteError, f"Not added: {describe_error(exc)}")
             return False
@@ -982,8 +991,7 @@ class IncidentForm(QWidget):
                 item = self.ui.callerEdit.item
                 if item is not None and item.id == int(value):
                     return item.text
-                d = self.detail
-                return d.caller_name if d and d.caller_id == int(value) else f"caller {value}"
+                return self._caller_names.get(int(value), f"caller {value}")
             if field == "parent_id":
                 parent = self._data.parent if self._data else None
                 return parent.number if parent and parent.id == int(value) else \
