@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ValidationError
-from deskapp.domain.text import refuse_nul
+from deskapp.domain.text import is_email, refuse_nul
 
 
 @dataclass(frozen=True)
@@ -69,5 +69,8 @@ def check_caller(caller: Caller) -> None:
             raise ValidationError(f"The caller's {what} is longer than {limit} characters.",
                                   field=what)
         refuse_nul(value, f"The caller's {what}", what)
-    if caller.email and "@" not in caller.email:
+    if caller.email and not is_email(caller.email):
         raise ValidationError(f"'{caller.email}' is not an email address.", field="email")
+    if caller.phone.strip() and not any(c.isdigit() for c in caller.phone):
+        raise ValidationError(f"'{caller.phone}' is not a phone number: it has no digits.",
+                              field="phone")

@@ -19,6 +19,15 @@ def refuse_nul(value: str, what: str, field: str | None = None) -> None:
                               "stored; remove it and try again.", field=field)
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.][^@\s]*")
+
+
+def is_email(text: str) -> bool:
+    """Whether ``text`` reads as one email address: one "@", something on each side, no
+    spaces, the domain not starting with a dot ("root@localhost" is fine)."""
+    return bool(_EMAIL.fullmatch(text)) and not text.endswith(".")
+
+
 FSI = "\u2068"
 """FIRST STRONG ISOLATE: starts a run laid out in its own direction."""
 PDI = "\u2069"

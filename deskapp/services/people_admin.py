@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ConflictError, NotFoundError, ValidationError
 from deskapp.domain.people import Group, User
-from deskapp.domain.text import isolate, refuse_nul
+from deskapp.domain.text import is_email, isolate, refuse_nul
 from deskapp.services import audit
 from deskapp.services.accounts import AccountService, DatabaseLogins
 from deskapp.services.incidents import utc_now
@@ -456,7 +456,7 @@ def _check_person(full_name: str, email: str) -> tuple[str, str]:
     if len(name) > MAX_FULL_NAME:
         raise ValidationError(f"A name may have at most {MAX_FULL_NAME} characters.",
                               "full_name")
-    if len(mail) > MAX_EMAIL or (mail and ("@" not in mail or " " in mail)):
+    if len(mail) > MAX_EMAIL or (mail and not is_email(mail)):
         raise ValidationError("That is not an email address.", "email")
     return name, mail
 

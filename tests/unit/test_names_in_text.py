@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from deskapp.domain.text import NUMBER_WIDTH, isolate, natural_sort_key
+import pytest
+
+from deskapp.domain.errors import ValidationError
+from deskapp.domain.people import Caller, check_caller
+from deskapp.domain.text import NUMBER_WIDTH, is_email, isolate, natural_sort_key
 from deskapp.qt.formatting import natural_key
 
 
@@ -40,3 +44,20 @@ def test_the_natural_sort_key_orders_by_plain_comparison_as_people_read() -> Non
 def test_isolate_wraps_a_name_in_first_strong_isolate_and_pop() -> None:
     sentence = f"{isolate('مريم العلي')} is deactivated."
     assert sentence == "\u2068مريم العلي\u2069 is deactivated."
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    ("ann.smith@example.com", True), ("root@localhost", True), ("ø@bø.no", True),
+    ("a@", False), ("@b", False), ("a b@c.d", False), ("x@@y", False), ("a@.b", False),
+    ("a@b.", False), ("plain", False)])
+def test_what_reads_as_an_email_address(text: str, ok: bool) -> None:
+    assert is_email(text) is ok
+
+
+@pytest.mark.parametrize(("field", "value"), [("email", "a@"), ("email", "a b@c.d"),
+                                              ("phone", "abc")])
+def test_a_caller_with_a_broken_email_or_phone_is_refused(field: str, value: str) -> None:
+    caller = Caller(0, "Ann", **{field: value})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as caught:
+        check_caller(caller)
+    assert caught.value.field == field

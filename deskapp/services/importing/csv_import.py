@@ -36,6 +36,7 @@ from deskapp.domain.errors import DeskappError, ValidationError
 from deskapp.domain.incident import Incident, format_number
 from deskapp.domain.people import Caller, User
 from deskapp.domain.priority import Level, PriorityMatrix
+from deskapp.domain.text import is_email
 from deskapp.services import audit
 from deskapp.services.importing.servicenow_log import (
     CHANNELS,
@@ -495,7 +496,7 @@ def _caller_from(row: _Row, found: list[str]) -> Caller | None:
     for name, limit in _CALLER_LIMITS.items():
         if len(values[name]) > limit:
             found.append(f"{name} is {len(values[name])} characters long; at most {limit}")
-    if values["email"] and "@" not in values["email"]:
+    if values["email"] and not is_email(values["email"]):
         found.append(f"email '{values['email']}' is not an email address")
     vip_text = row["vip"].casefold()
     if vip_text not in _TRUE and vip_text not in _FALSE:
@@ -638,7 +639,7 @@ def _incident_from(row: _Row, line: int, found: list[str],
     elif len(caller) > _CALLER_LIMITS["name"]:
         found.append(f"the caller's name is longer than {_CALLER_LIMITS['name']} characters")
     caller_email = row["caller_email"]
-    if caller_email and "@" not in caller_email:
+    if caller_email and not is_email(caller_email):
         found.append(f"caller_email '{caller_email}' is not an email address")
     channel = _channel(row["channel"], found)
     impact = _level(row["impact"], "impact", matrix.impact_levels, found)
