@@ -30,6 +30,11 @@ def parse_url(raw: str) -> URL:
         raise ConfigurationError(
             f"Deskapp works with SQLite or PostgreSQL, not '{url.drivername}'."
         )
+    if url.drivername == "postgresql+psycopg" and not url.database:
+        # Without one, libpq picks a default (the login's name, or "postgres"): a desk would
+        # be installed in the server's maintenance database.
+        raise ConfigurationError("A PostgreSQL URL must name the database, e.g. "
+                                 "postgresql://user@host:port/servicedesk.")
     if url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:"):
         raise ConfigurationError("A SQLite database must be a file, e.g. sqlite:///desk.db.")
     return url

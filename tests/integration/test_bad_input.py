@@ -86,6 +86,8 @@ def test_a_failure_midway_leaves_nothing(database: Database, service: IncidentSe
         # Ports that are not numbers: SQLAlchemy's parser raises a bare ValueError.
         ("postgresql://postgres@host:abc/x", ConfigurationError, "is not a database URL"),
         ("postgresql://postgres@[::1/x", ConfigurationError, "is not a database URL"),
+        ("postgresql://postgres@127.0.0.1:5432", ConfigurationError, "must name the database"),
+        ("postgresql://", ConfigurationError, "must name the database"),
         ("mysql://root@localhost/desk", ConfigurationError, "SQLite or PostgreSQL"),
         ("sqlite://", ConfigurationError, "must be a file"),
         ("postgresql://postgres@127.0.0.1:1/none", DatabaseUnavailableError,
