@@ -20,6 +20,7 @@ from deskapp.qt.models.audit_model import AuditColumn, AuditModel
 from deskapp.qt.runner import DbRunner
 from deskapp.services import audit, caller_admin
 from deskapp.services.audit import AuditService
+from deskapp.services.intake import caller_review
 
 ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.PASSWORD_CHANGED, audit.PASSWORD_RESET, audit.USER_CREATED,
@@ -30,7 +31,8 @@ ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.USER_REACTIVATED, audit.GROUP_CREATED, audit.GROUP_UPDATED,
            audit.GROUP_MEMBERS_SET, audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED,
            audit.CATALOG_ADDED, audit.CATALOG_CHANGED, audit.CATALOG_DEACTIVATED,
-           audit.CATALOG_REACTIVATED, audit.IMPORTED, "change"]
+           audit.CATALOG_REACTIVATED, caller_review.CALLER_REVIEWED, audit.IMPORTED,
+           "change"]
 PAGE = 500
 
 
