@@ -508,18 +508,22 @@ def _check_sla(detail: Any, activity: list[Any]) -> None:
     assert detail.resolution_due_at == detail.opened_at + target + timedelta(seconds=paused)
 
 
-def test_random_agents_keep_every_invariant(database: Database) -> None:
+@pytest.mark.parametrize("fixed", [False, True], ids=["random", "fixed"])
+def test_random_agents_keep_every_invariant(database: Database, fixed: bool) -> None:
     machines: list[IncidentMachine] = []
 
     def machine() -> IncidentMachine:
         machines.append(IncidentMachine(database))
         return machines[-1]
 
-    # derandomize: the same examples every run, so the check below that the run met every
-    # kind of outcome cannot fail by chance (random runs missed conflicts about 1 in 8).
+    # Random runs explore new interleavings each time; the fixed (derandomized) run is the
+    # one whose outcome coverage is checked, since a random run misses conflicts about one
+    # time in eight.
     run_state_machine_as_test(machine, settings=settings(
         max_examples=12, stateful_step_count=30, deadline=None, database=None,
-        derandomize=True, suppress_health_check=[HealthCheck.too_slow]))
+        derandomize=fixed, suppress_health_check=[HealthCheck.too_slow]))
+    if not fixed:
+        return
     # The run really met conflicts, refusals and successes, not only one kind.
     outcomes: dict[str, int] = {}
     for m in machines:
