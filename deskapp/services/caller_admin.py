@@ -32,7 +32,7 @@ from deskapp.services.caller_admin_dto import (
 )
 from deskapp.services.incidents import utc_now
 from deskapp.services.permissions import Permission, allowed, require
-from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 
 CALLER_EDITED = "caller_edited"
 CALLER_DEACTIVATED = "caller_deactivated"
@@ -54,7 +54,8 @@ def _label(row: CallerAdminRow) -> str:
 
 
 def _stale(row: CallerAdminRow) -> ConflictError:
-    # ``row`` is the caller as stored now: its last change is the one that made it stale.
+    """The refusal of a stale write, naming the change ``row`` carries (it must be the
+    caller as stored now: its last change is the one that made the write stale)."""
     return ConflictError(_label(row), row.updated_by, row.updated_at, row.version)
 
 
@@ -86,7 +87,7 @@ class CallerAdminService:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, actor_id: int,
                  clock: Clock = utc_now) -> None:
-        self._uow = uow_factory
+        self._uow = acting_as(uow_factory, actor_id)
         self._actor_id = actor_id
         self._clock = clock
 
@@ -158,7 +159,10 @@ class CallerAdminService:
                        if before.value(name) != value}
             if before.version != version or not uow.caller_admin.update(
                     caller_id, version, {**changes, **self._stamp()}):
-                raise _stale(before)
+                # A versioned UPDATE that lost a race (PostgreSQL: someone committed after
+                # ``before`` was read) must name the winner: read the caller again.
+                raise _stale(before if before.version != version
+                             else uow.caller_admin.row(caller_id))
             uow.audit.record(CALLER_EDITED, actor_id=self._actor_id, entity="caller",
                              entity_id=caller_id,
                              details={name: {"old": before.value(name), "new": value}
@@ -183,7 +187,10 @@ class CallerAdminService:
                                       f"#{before.merged_into_id} and cannot be reactivated.")
             if before.version != version or not uow.caller_admin.update(
                     caller_id, version, {"active": active, **self._stamp()}):
-                raise _stale(before)
+                # A versioned UPDATE that lost a race (PostgreSQL: someone committed after
+                # ``before`` was read) must name the winner: read the caller again.
+                raise _stale(before if before.version != version
+                             else uow.caller_admin.row(caller_id))
             uow.audit.record(CALLER_REACTIVATED if active else CALLER_DEACTIVATED,
                              actor_id=self._actor_id, entity="caller", entity_id=caller_id,
                              details={"name": before.name})

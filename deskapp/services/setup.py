@@ -6,7 +6,7 @@ from deskapp.domain.enums import Role
 from deskapp.domain.errors import NotFoundError, ValidationError
 from deskapp.domain.people import User
 from deskapp.services import audit
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.ports import UnitOfWork, UnitOfWorkFactory
 
 ADMIN_USERNAME = "admin"
 
@@ -31,23 +31,38 @@ def ensure_admin(uow_factory: UnitOfWorkFactory) -> User:
             return admin
 
 
+def _admin_if_any(uow: UnitOfWork) -> User | None:
+    try:
+        return uow.users.by_username(ADMIN_USERNAME)
+    except NotFoundError:
+        return None
+
+
 def first_start_admin(uow_factory: UnitOfWorkFactory) -> User | None:
-    """On a brand-new desk (no users at all), create the admin account and return it;
-    None on a desk that already has people (nothing is written then)."""
+    """On a brand-new desk (no users at all), create the admin account and return it; on a
+    desk that already has people, its admin account if there is one, else None (nothing is
+    written then)."""
     with uow_factory() as uow:
         if uow.users.all():
-            return None
-    # Checked again under the write lock: two first starts at once make one admin.
-    with uow_factory(write=True) as uow:
-        if uow.users.all():
-            return None
-        admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator",
-                                   "admin@example.com", Role.ADMIN))
-        uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
-                         entity_id=admin.id, details={"username": ADMIN_USERNAME,
-                                                      "role": "admin", "first_start": True})
-        uow.commit()
-        return admin
+            return _admin_if_any(uow)
+    # Checked again in a write transaction: on SQLite it holds the write lock, so two first
+    # starts at once make one admin; on PostgreSQL the second one's insert meets the unique
+    # username instead, and that start takes the admin the first one made.
+    try:
+        with uow_factory(write=True) as uow:
+            if uow.users.all():
+                return _admin_if_any(uow)  # another first start made it meanwhile
+            admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator",
+                                       "admin@example.com", Role.ADMIN))
+            uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
+                             entity_id=admin.id, details={"username": ADMIN_USERNAME,
+                                                          "role": "admin",
+                                                          "first_start": True})
+            uow.commit()
+            return admin
+    except ValidationError:
+        with uow_factory() as uow:
+            return uow.users.by_username(ADMIN_USERNAME)
 
 
 def sign_in(uow_factory: UnitOfWorkFactory, username: str | None) -> User:

@@ -227,3 +227,31 @@ def test_the_demo_on_a_used_desk_needs_an_admin_who_says_so(
     assert table_count(database, "incidents") == incidents + 5
     actors = {row["actor_id"] for row in _rows(database)[before:]}
     assert actors == {boss.id}  # the demo's writes are the admin's who asked for them
+
+
+def test_two_first_starts_at_once_make_one_admin_and_both_act_as_it(
+        database: Database) -> None:
+    import threading
+
+    from deskapp.services.setup import first_start_admin
+
+    start = threading.Barrier(2)
+    got: list[User | None] = []
+    failed: list[BaseException] = []
+
+    def first_start() -> None:
+        start.wait()
+        try:
+            got.append(first_start_admin(database.uow_factory))
+        except BaseException as exc:  # reported by the assertion below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=first_start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failed == []
+    assert _usernames(database) == {"admin"}
+    assert len(got) == 2 and all(u is not None and u.username == "admin" for u in got)
+    assert first_start_admin(database.uow_factory) == got[0]  # and so do later ones
