@@ -95,8 +95,9 @@ def callable_caller(uow: UnitOfWork, caller_id: int) -> Caller:
     """
     caller = uow.callers.get(caller_id)
     if caller.merged_into_id is not None:
-        raise ValidationError(f"The caller {caller.name} was merged into another caller "
-                              f"(#{caller.merged_into_id}); choose that caller instead.",
+        survivor = uow.callers.get(caller.merged_into_id)
+        raise ValidationError(f"The caller {caller.name} was merged into {survivor.name} "
+                              f"(#{survivor.id}); choose that caller instead.",
                               field="caller_id")
     if not caller.active:
         raise ValidationError(f"The caller {caller.name} is inactive; choose another caller "

@@ -312,6 +312,10 @@ def test_merge_moves_incidents_and_email_and_files_new_mail_under_the_survivor(
             "SELECT caller_id FROM incidents ORDER BY id DESC LIMIT 1")).scalar_one()
     assert newest == survivor.id
     assert table_count(database, "callers") == 3  # no new caller for the old address
+    # A call form still holding the merged caller is told whom to choose instead.
+    with pytest.raises(ValidationError, match=rf"was merged into {merged.survivor.name} "
+                                              rf"\(#{survivor.id}\); choose that caller"):
+        _log(service, CallerView(duplicate, "", "", "", "", "", False), "Old form")
 
 
 def test_a_stale_merge_writes_nothing(database: Database, service: IncidentService,
