@@ -18,6 +18,7 @@ from deskapp.services.caller_admin import CallerAdminService
 from deskapp.services.caller_admin_dto import CallerEdit, CallerPageQuery
 from tests.conftest import FakeClock, add_user
 from tests.integration.test_caller_admin_migration import _seed_0012
+from tests.integration.test_caller_sort_migration import granted_on_upgrade
 
 
 def test_0015_adds_who_changed_a_caller_keeping_callers(empty_url: str,
@@ -94,24 +95,5 @@ def test_upgrading_a_shared_desk_gives_its_roles_the_new_columns(empty_url: str)
 
 @pytest.mark.parametrize("backend", ["postgres"])  # SQLite has no roles
 def test_0015_itself_lets_roles_that_write_name_keys_write_who_changed(empty_url: str) -> None:
-    role = f"dt{uuid.uuid4().hex[:8]}_editor"
-    engine = make_engine(empty_url)
-    try:
-        migrate.upgrade(engine, "0014", backup=False)
-        with engine.begin() as connection:
-            connection.execute(text(f'CREATE ROLE "{role}" NOLOGIN'))
-            connection.execute(text(f'GRANT UPDATE (name, name_key) ON callers TO "{role}"'))
-        try:
-            migrate.upgrade(engine, "0015", backup=False)  # no role set installed here
-            with engine.connect() as connection:
-                allowed = [connection.execute(text(
-                    "SELECT has_column_privilege(:role, 'callers', :column, 'UPDATE')"),
-                    {"role": role, "column": column}).scalar_one()
-                    for column in ("updated_at", "updated_by_id")]
-            assert allowed == [True, True]
-        finally:
-            with engine.begin() as connection:
-                connection.execute(text(f'DROP OWNED BY "{role}"'))
-                connection.execute(text(f'DROP ROLE "{role}"'))
-    finally:
-        engine.dispose()
+    assert granted_on_upgrade(empty_url, "0014", "0015",
+                              ["updated_at", "updated_by_id"]) == [True, True]
