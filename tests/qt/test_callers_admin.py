@@ -158,14 +158,19 @@ def test_the_window_edits_refuses_stale_edits_and_deactivates(
     window._edited()
     assert run(window.save_now()) is None
     assert "changed by Otto at " in window.status.text()  # who, not "another user"
-    assert window.edits["location"].text() == "London"
-    qtbot.waitUntil(lambda: window.model.index(0, 0).data() == "Ada King")
-    assert run(window.save_now()) is None  # Save again is refused too: never over theirs
+    assert "name is now “Ada King”" in window.status.text()
+    # Their change is in the field this user did not touch; what they typed stays.
+    assert (window.edits["name"].text(), window.edits["location"].text()) == (
+        "Ada King", "London")
+    assert window.model.index(0, 0).data() == "Ada King"
+    saved = run(window.save_now())  # Save again: mine on top of theirs, nothing undone
+    assert saved is not None and (saved.name, saved.location) == ("Ada King", "London")
     assert other.get(ada.id).name == "Ada King"
+    window.edits["location"].setText("Paris")
+    window._edited()
     qtbot.keyClick(window.edits["location"], Qt.Key.Key_Escape)
     _answer(qtbot, window, Button.Discard)  # Esc asks before it drops the typing
-    qtbot.waitUntil(lambda: window.edits["name"].text() == "Ada King")
-    assert window.edits["location"].text() == ""
+    qtbot.waitUntil(lambda: window.edits["location"].text() == "London")
 
     row = run(window.set_active(False))
     assert row is not None and not row.active

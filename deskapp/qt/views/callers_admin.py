@@ -44,9 +44,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deskapp.domain.errors import ConflictError
 from deskapp.qt import theme
+from deskapp.qt.formatting import format_timestamp
 from deskapp.qt.models.caller_admin_model import CallerAdminModel, CallerColumn, status_text
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.views.caller_edit_dialog import changes_between, merge_edit
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.caller_admin import CallerAdminService, merged_values
 from deskapp.services.caller_admin_dto import (
@@ -678,6 +681,9 @@ class CallersAdminWindow(QWidget):
         try:
             saved = await self._runner.db(self._service.edit, row.id, row.version,
                                           self.edit_values())
+        except ConflictError as exc:
+            await self._after_conflict(row, exc)
+            return None
         except Exception as exc:  # the reason is what the user needs, whatever it is
             self.show_message(describe_error(exc) + " (Esc, then Discard, drops your changes "
                               "and shows the caller as stored.)", True)
@@ -688,6 +694,38 @@ class CallersAdminWindow(QWidget):
         self._show_caller(saved)
         self.show_message(f"Saved {_caller_title(saved)}.", False)
         return saved
+
+    async def _after_conflict(self, read: CallerAdminRow, refusal: ConflictError) -> None:
+        """Someone saved the caller meanwhile: their changes go into the fields this user
+        did not touch, and the next Save stores this user's on top (a three-way merge, as
+        Edit caller… does); without it every Save would be refused until they retyped."""
+        try:
+            now = await self._runner.db(self._service.get, read.id)
+        except Exception as exc:  # the refusal is what matters; the typing stays
+            self.show_message(f"{describe_error(refusal)} ({describe_error(exc)})", True)
+            self._update_enabled()
+            return
+        self.model.update_row(now)
+        if now.merged_into_id is not None:
+            self._show_caller(now)  # read-only from now on: its incidents moved away
+            self.show_message(f"{describe_error(refusal)} It was merged into caller "
+                              f"#{now.merged_into_id}; edit that caller instead.", True)
+            return
+        merged, clashes = merge_edit(read, self.edit_values(), now)
+        theirs = changes_between(read, now) or "nothing shown here"
+        self._current = now  # the base of the next merge, and the version Save sends
+        self._restore(merged)
+        who = refusal.changed_by or "someone else"
+        if refusal.changed_at is not None:
+            who += f" at {format_timestamp(refusal.changed_at)}"
+        message = (f"Not saved: {_caller_title(now)} was changed by {who} after you opened "
+                   f"it. Their change: {theirs}.")
+        if clashes:
+            message += (f" You both changed {'; '.join(clashes)}. Save again stores yours "
+                        "on top of theirs, yours winning where you both changed.")
+        else:
+            message += " Their changes are now in the fields: Save again stores yours on top."
+        self.show_message(message, True)
 
     def _refresh_listed(self, caller_id: int) -> None:
         # The list shows the caller as stored now; the panel keeps what was typed.
