@@ -7,6 +7,10 @@ qasync so coroutines and Qt share one thread.
 
 from __future__ import annotations
 
+# First, before anything imports PySide6 through qasync: see deskapp/qt/__init__.py.
+import deskapp.qt  # noqa: F401
+
+# isort: split
 import asyncio
 import logging
 import sys

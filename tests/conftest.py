@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# Before the rest, as the application does it: see deskapp/qt/__init__.py.
+import deskapp.qt  # noqa: F401
+
+# isort: split
+
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

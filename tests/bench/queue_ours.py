@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import deskapp.qt  # noqa: F401  (first, as deskapp.app imports it: see its docstring)
+
+# isort: split
 import qasync
 from PySide6.QtCore import QModelIndex, Qt, SignalInstance
 from PySide6.QtWidgets import QApplication

@@ -52,11 +52,13 @@ def _child_deskapp(database: str) -> None:
 
     cli._parser([]).parse_args([])
 
+    from deskapp.app import build_main_window  # imports Qt (through qasync) as the app does
+
+    # isort: split
     import qasync
     from PySide6.QtWidgets import QApplication
 
     from deskapp import user_settings
-    from deskapp.app import build_main_window
     from deskapp.persistence.database import open_database
     from deskapp.qt import theme
     from deskapp.qt.crash import CrashHandler

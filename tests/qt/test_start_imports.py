@@ -14,15 +14,18 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import deskapp
 
 _START = """
-import json, sys
-from PySide6.QtWidgets import QApplication
+import json, linecache, sys
 
 from deskapp import cli
 
 cli._parser([]).parse_args([])  # `deskapp` parses its (absent) arguments first
-from deskapp.app import build_main_window
+from deskapp.app import build_main_window  # the first to import Qt, as in `deskapp`
+from PySide6.QtWidgets import QApplication
 from deskapp.persistence.database import open_database
 from deskapp.qt.runner import DbRunner
 from deskapp.services.setup import sign_in
@@ -34,6 +37,7 @@ runner = DbRunner.for_dialect(database.dialect)
 window = build_main_window(database, user, runner, live_updates=False)
 window.show()
 app.processEvents()
+print(json.dumps(sorted(linecache.cache)))
 print(json.dumps(sorted(sys.modules)))
 window.close()
 runner.close()
@@ -69,13 +73,18 @@ NOT_AT_START = (
 )
 
 
-def _loaded_at_start(database_url: str) -> set[str]:
+def _start(database_url: str) -> tuple[set[str], set[str]]:
+    """The modules loaded at start, and the source files linecache holds by then."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     done = subprocess.run([sys.executable, "-c", _START, database_url], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    last = done.stdout.strip().splitlines()[-1]
-    return set(json.loads(last))
+    *_, cached, loaded = done.stdout.strip().splitlines()
+    return set(json.loads(loaded)), set(json.loads(cached))
+
+
+def _loaded_at_start(database_url: str) -> set[str]:
+    return _start(database_url)[0]
 
 
 def test_the_start_path_leaves_menus_dialogs_and_intake_unloaded(
@@ -89,3 +98,20 @@ def test_the_start_path_leaves_menus_dialogs_and_intake_unloaded(
         unwanted += [name for name in ("psycopg", "sqlalchemy.dialects.postgresql")
                      if name in loaded]
     assert unwanted == []
+
+
+def test_pyside_keeps_no_source_of_the_modules_imported_after_it(database_url: str) -> None:
+    """PySide6 would read (and linecache keep) the source of every module imported after
+    it, 20 MiB at start: deskapp/qt/__init__.py answers its question without the source."""
+    _loaded, cached = _start(database_url)
+    kept = sorted(path for path in cached
+                  if "sqlalchemy" in path or f"{os.sep}deskapp{os.sep}" in path)
+    assert kept == []
+
+
+def test_no_module_selects_a_pyside_feature() -> None:
+    """The cheap answer in deskapp/qt/__init__.py holds only while nothing uses __feature__."""
+    root = Path(deskapp.__file__).parent
+    users = [str(path.relative_to(root)) for path in sorted(root.rglob("*.py"))
+             if "from __feature__" in path.read_text(encoding="utf-8")]
+    assert users == []
