@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.people import User
 from deskapp.qt import theme
-from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.widgets.lookup import LookupEdit
 from deskapp.services.caller_admin_dto import MERGE_FIELDS, CallerAdminRow, CallerEdit
@@ -353,7 +353,7 @@ class EditCallerControl(QObject):
         self._button.setEnabled(self.enabled)
         self._button.setToolTip(
             f"{EDIT_TIP} ({SHORTCUT.toString(QKeySequence.SequenceFormat.NativeText)})"
-            if self.enabled else self._why_not())
+            if self.enabled else plain_tooltip(self._why_not()))
 
     def context_menu(self) -> QMenu:
         """The caller field's context menu: Edit caller… first, then the usual entries."""
@@ -363,7 +363,7 @@ class EditCallerControl(QObject):
         action.setObjectName("editCallerMenuAction")
         action.setShortcut(SHORTCUT)
         action.setEnabled(self.enabled)
-        action.setToolTip(EDIT_TIP if self.enabled else self._why_not())
+        action.setToolTip(EDIT_TIP if self.enabled else plain_tooltip(self._why_not()))
         action.triggered.connect(self.open)
         existing = menu.actions()
         if existing:
