@@ -49,7 +49,6 @@ from deskapp.qt import theme
 from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.models.caller_admin_model import CallerAdminModel, CallerColumn, status_text
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.caller_edit_dialog import changes_between, merge_edit
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.caller_admin import CallerAdminService, merged_values
 from deskapp.services.caller_admin_dto import (
@@ -61,6 +60,7 @@ from deskapp.services.caller_admin_dto import (
     MergeRequest,
     MergeResult,
 )
+from deskapp.services.caller_edit_merge import changes_between, merge_edit
 
 SEARCH_DELAY_MS = 250
 """How long typing must pause before the list is searched again."""
