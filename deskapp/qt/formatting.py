@@ -1,10 +1,11 @@
-"""How queue values read on screen: durations, timestamps and the SLA clock.
+"""How values read on screen: durations, timestamps, the SLA clock and tooltips.
 
 Pure functions without Qt, so they are cheap to test and every view words things alike.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -15,6 +16,23 @@ from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import IncidentRow
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows ``text`` exactly as typed, never as markup.
+
+    Qt guesses whether a tooltip is rich text (``Qt.mightBeRichText``): a name such as
+    "<b>Bob</b>" would show bold, and "a <b & c" could lose its text. So every tooltip that
+    carries people's data goes out as rich text we made: the text escaped inside a
+    paragraph that keeps its spaces and line breaks (and wraps long lines). Empty stays
+    empty, so no tooltip shows.
+
+    Args:
+        text: the plain text to show.
+    """
+    if not text:
+        return ""
+    return f'<p style="white-space:pre-wrap">{html.escape(text, quote=False)}</p>'
 
 
 def natural_key(text: str) -> tuple[str, str]:

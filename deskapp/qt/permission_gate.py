@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar, QWidget
 
 from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import User
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.services.dto import IncidentRow
@@ -255,7 +256,7 @@ class PermissionGate(QObject):
                 tip = (f"{_label(action)} opens read-only: changing it needs "
                        f"{_missing(user, gate)}, which your role ({user.role.value}) "
                        "does not have.")
-                action.setToolTip(tip)
+                action.setToolTip(plain_tooltip(tip))
                 action.setStatusTip(tip)
                 continue
             action.setVisible(False)
@@ -377,7 +378,7 @@ class PermissionGate(QObject):
                 self._tips[action] = (action.toolTip(), action.statusTip())
             tip, status = self._tips[action]
             action.setEnabled(why is None)
-            action.setToolTip(tip if why is None else why)
+            action.setToolTip(tip if why is None else plain_tooltip(why))
             action.setStatusTip(status if why is None else why)
             self._update_explainers(action)
 

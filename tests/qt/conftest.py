@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 import pytest
 import qasync
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from deskapp.domain.enums import ResolutionCode
 from deskapp.persistence.database import Database
+from deskapp.qt import theme
 from deskapp.qt.runner import DbRunner
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService, LogCallRequest
@@ -167,3 +169,16 @@ def incidents(service: IncidentService, clock: FakeClock, caller: CallerView) ->
                   start=OPEN_INCIDENTS)
     return OPEN_INCIDENTS
 
+
+@pytest.fixture
+def app_theme(qapp: QApplication) -> Iterator[QApplication]:
+    """Lets a test install a theme manager; the application is as before afterwards."""
+    palette, style = QPalette(qapp.palette()), qapp.style().name()
+    yield qapp
+    found = theme.manager(qapp)
+    if found is not None:
+        found.setParent(None)
+        found.deleteLater()
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    theme._current = theme.Scheme.LIGHT

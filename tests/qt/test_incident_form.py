@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from typing import cast
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QPalette, QStandardItemModel
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -17,6 +18,7 @@ from deskapp.app import build_main_window
 from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, Role, State
 from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database
+from deskapp.qt import theme
 from deskapp.qt.models.activity_model import ActivityModel
 from deskapp.qt.models.conflict_model import ConflictColumn, ConflictModel
 from deskapp.qt.models.incident_list_model import IncidentListModel
@@ -34,6 +36,7 @@ from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.merge import compare, values_of
 from deskapp.services.people_admin import PeopleAdminService
+from deskapp.user_settings import ThemeChoice
 from tests.conftest import FakeClock, add_user, table_count
 from tests.qt.conftest import Await
 from tests.qt.forms import (
@@ -807,9 +810,53 @@ def test_a_closed_incident_looks_read_only(
     assert all(f.isEnabled() for f in (ui.shortDescriptionEdit, ui.descriptionEdit))
 
 
+def painted(field: QWidget) -> QColor:
+    """The background a text field paints, away from its text."""
+    image = field.grab().toImage()
+    return image.pixelColor(image.width() - 40, image.height() // 2)
+
+
+def test_a_closed_incident_looks_read_only_in_either_theme_with_the_focus_on_a_field(
+        open_form: Opener, service: IncidentService, incident_id: int, qtbot: QtBot,
+        app_theme: QApplication, backend: str) -> None:
+    detail = service.get(incident_id)
+    detail, _ = service.transition(incident_id, detail.version, State.RESOLVED,
+                                   resolution_code=ResolutionCode.SOLVED_PERMANENTLY,
+                                   resolution_notes="Cleared the outbox.")
+    service.transition(incident_id, detail.version, State.CLOSED)
+    manager = theme.install(app_theme, ThemeChoice.LIGHT)
+    form = open_form(incident_id)
+    ui = form.ui
+    fields = (ui.callerEdit, ui.shortDescriptionEdit, ui.descriptionEdit, ui.serviceEdit,
+              ui.categoryEdit, ui.subcategoryEdit, ui.parentEdit)
+
+    def colours() -> dict[str, QColor]:
+        return {f.objectName(): painted(f) for f in fields}
+
+    def expected() -> dict[str, QColor]:
+        window = theme.palette_for(manager.scheme).color(QPalette.ColorRole.Window)
+        return {f.objectName(): window for f in fields}
+
+    for choice in (ThemeChoice.DARK, ThemeChoice.LIGHT):
+        # The theme restyles the form (its style sheet, adapted) and changes the palette.
+        manager.set_choice(choice)
+        ui.callerEdit.setFocus(Qt.FocusReason.MouseFocusReason)
+        qtbot.waitUntil(ui.callerEdit.hasFocus)
+        # Each field in this theme's window colour (Qt tells windows of a new palette a
+        # moment later), the focused caller as grey as the rest.
+        with suppress(qtbot.TimeoutError):
+            qtbot.waitUntil(lambda: colours() == expected())
+        assert colours() == expected()
+        assert [f.objectName() for f in fields if not looks_read_only(f)] == []
+        if backend == "sqlite":
+            screenshot(form, f"incident_form_closed_{choice.value}")
+
+
 def test_an_open_incident_keeps_its_clear_buttons(open_form: Opener, incident_id: int) -> None:
     form = open_form(incident_id)
     ui = form.ui
     assert ui.callerEdit.isClearButtonEnabled() and ui.categoryEdit.isClearButtonEnabled()
     assert not any(looks_read_only(f) for f in (ui.callerEdit, ui.shortDescriptionEdit,
                                                  ui.descriptionEdit, ui.parentEdit))
+
+

@@ -14,6 +14,7 @@ from deskapp.app import build_main_window
 from deskapp.domain.errors import DatabaseUnavailableError
 from deskapp.domain.people import User
 from deskapp.persistence.database import Database
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.models.incident_table_model import Column
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import HEADER_LAYOUT_VERSION, MainWindow, columns_added_since
@@ -61,7 +62,7 @@ def test_the_window_lists_the_open_incidents_and_counts_them(
     assert window.model.row_at(0).number == "INC0000250"  # newest first
     labels = {w.objectName(): w for w in window.statusBar().findChildren(type(window.count_label))}
     assert labels["userLabel"].text() == "Signed in as Desk Administrator"
-    assert labels["databaseLabel"].toolTip() == database.display_name
+    assert labels["databaseLabel"].toolTip() == plain_tooltip(database.display_name)
     table = window.table
     assert table.model() is window.model
     assert table.verticalHeader().defaultSectionSize() >= table.fontMetrics().height()

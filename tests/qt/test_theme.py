@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPalette
@@ -33,20 +31,6 @@ from deskapp.user_settings import ThemeChoice
 
 SCHEMES = {Scheme.LIGHT: (light_palette, LIGHT_COLOURS), Scheme.DARK: (dark_palette, DARK_COLOURS)}
 PRIORITY_COLOURS = [QColor(p.colour) for p in DEFAULT_PRIORITIES]
-
-
-@pytest.fixture
-def app_theme(qapp: QApplication) -> Iterator[QApplication]:
-    """Lets a test install a theme manager; the application is as before afterwards."""
-    palette, style = QPalette(qapp.palette()), qapp.style().name()
-    yield qapp
-    found = theme.manager(qapp)
-    if found is not None:
-        found.setParent(None)
-        found.deleteLater()
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    theme._current = Scheme.LIGHT
 
 
 def backgrounds(palette: QPalette) -> list[QColor]:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 
 from deskapp.domain.enums import ActivityKind
 from deskapp.qt import theme
-from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.roles import ItemRole
 from deskapp.services.dto import ActivityView
 
@@ -120,7 +120,7 @@ class ActivityModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{entry.title}\n{entry.body}" if entry.body else entry.title
         if role == Qt.ItemDataRole.ToolTipRole:
-            return entry.title
+            return plain_tooltip(entry.title)
         if role == Qt.ItemDataRole.BackgroundRole:
             return _background(entry.kind)
         if role == ItemRole.ID:

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 
 from deskapp.domain.audit import AuditEntry
-from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.models.rows_table_model import AnyIndex, RowsTableModel
 from deskapp.qt.roles import ItemRole
 
@@ -61,7 +61,7 @@ class AuditModel(RowsTableModel[AuditEntry]):
                 return f"{row.entity} {row.entity_id}".strip()
             return _one_line(row.details)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{_one_line(row.details, 2000)}\nsha256 {row.hash}"
+            return plain_tooltip(f"{_one_line(row.details, 2000)}\nsha256 {row.hash}")
         if role == ItemRole.ROW:
             return row
         if role == ItemRole.ID:

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.roles import ItemRole
 from deskapp.services.merge import FieldConflict
 
@@ -91,17 +92,10 @@ class ConflictModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = ConflictColumn(index.column())
         mine = self._use_mine[row.field]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if column == ConflictColumn.FIELD:
-                return row.label
-            if column == ConflictColumn.THEIRS:
-                return self._text(row.field, row.theirs) if row.theirs_changed else \
-                    "(unchanged)"
-            if column == ConflictColumn.MINE:
-                return self._text(row.field, row.mine) if row.mine_changed else "(unchanged)"
-            if not row.mine_changed:
-                return "Theirs"
-            return "Mine" if mine else "Theirs"
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._shown(row, column, mine)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(self._shown(row, column, mine))
         if role == Qt.ItemDataRole.CheckStateRole and column == ConflictColumn.KEEP \
                 and row.mine_changed:
             return Qt.CheckState.Checked if mine else Qt.CheckState.Unchecked
@@ -110,6 +104,17 @@ class ConflictModel(QAbstractTableModel):
         if role == ItemRole.ROW:
             return row
         return None
+
+    def _shown(self, row: FieldConflict, column: ConflictColumn, mine: bool) -> str:
+        if column == ConflictColumn.FIELD:
+            return row.label
+        if column == ConflictColumn.THEIRS:
+            return self._text(row.field, row.theirs) if row.theirs_changed else "(unchanged)"
+        if column == ConflictColumn.MINE:
+            return self._text(row.field, row.mine) if row.mine_changed else "(unchanged)"
+        if not row.mine_changed:
+            return "Theirs"
+        return "Mine" if mine else "Theirs"
 
     def setData(self, index: AnyIndex, value: Any,
                 role: int = Qt.ItemDataRole.EditRole) -> bool:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor, QFont
 
 from deskapp.qt import theme
-from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.roles import ItemRole
 from deskapp.services.dto import IncidentRow
 
@@ -85,9 +85,10 @@ class IncidentListModel(QAbstractListModel):
                 first.append(entry.note)
             return " · ".join(first) + "\n" + row.short_description
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{row.number}: {row.short_description}\nCaller: {row.caller_name}\n"
-                    f"Opened {format_timestamp(row.opened_at)}; assigned to "
-                    f"{row.assignee_name or row.group_name or 'nobody yet'}")
+            return plain_tooltip(
+                f"{row.number}: {row.short_description}\nCaller: {row.caller_name}\n"
+                f"Opened {format_timestamp(row.opened_at)}; assigned to "
+                f"{row.assignee_name or row.group_name or 'nobody yet'}")
         if role == Qt.ItemDataRole.FontRole and row.is_major:
             return self._bold
         if role == Qt.ItemDataRole.ForegroundRole and row.is_major:

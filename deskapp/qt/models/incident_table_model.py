@@ -24,7 +24,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from deskapp.domain.enums import Escalation
 from deskapp.qt import theme
-from deskapp.qt.formatting import SlaState, SlaSummary, format_timestamp, sla_summary
+from deskapp.qt.formatting import SlaState, SlaSummary, format_timestamp, plain_tooltip, sla_summary
 from deskapp.qt.models.incident_mime import INCIDENTS_MIME_TYPE, DraggedIncident, pack_incidents
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner, describe_error
@@ -657,7 +657,8 @@ class IncidentTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole:
             return self._font(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column)
+            tip = self._tooltip(row, column)
+            return None if tip is None else plain_tooltip(tip)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _LEFT
         if role == ItemRole.ROW:

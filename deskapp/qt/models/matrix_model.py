@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 
 from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.theme import text_on
 from deskapp.services.matrix_admin import MAX_LEVELS, MIN_LEVELS, MatrixDraft
@@ -107,7 +108,7 @@ class MatrixModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             impact, urgency = self._impact[index.row()], self._urgency[index.column()]
             what = priority.label if priority else "no priority yet"
-            return f"{impact.name} impact x {urgency.name} urgency: {what}"
+            return plain_tooltip(f"{impact.name} impact x {urgency.name} urgency: {what}")
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:

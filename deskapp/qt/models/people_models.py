@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor
 
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.models.rows_table_model import AnyIndex, RowsTableModel
 from deskapp.qt.roles import ItemRole
 from deskapp.services.incidents import utc_now
@@ -65,8 +66,10 @@ class _RowsModel(RowsTableModel[Row]):
         row = self._row(index)
         if row is None:
             return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(self._text(row, index.column()))
         if role == Qt.ItemDataRole.ForegroundRole and not row.active:
             return INACTIVE_COLOUR
         if role == ItemRole.ROW:

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.roles import ItemRole
 from deskapp.services.queues import QueueKind, QueueView
 
@@ -120,8 +121,9 @@ class QueueListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return queue.title
         if role == Qt.ItemDataRole.ToolTipRole:
-            return queue.description if count is None else \
-                f"{queue.description} ({count:,} incident{'' if count == 1 else 's'})"
+            return plain_tooltip(queue.description if count is None else
+                                 f"{queue.description} ({count:,} incident"
+                                 f"{'' if count == 1 else 's'})")
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return queue.title if count is None else f"{queue.title}, {count:,} incidents"
         if role == ItemRole.COUNT:

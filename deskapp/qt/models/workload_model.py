@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.models.incident_mime import (
     INCIDENTS_MIME_TYPE,
     DraggedIncident,
@@ -213,7 +214,8 @@ class WorkloadModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if rank is not None:
                 priority = self._priorities.get(rank)
-                return f"Open incidents of priority {priority.label if priority else rank}"
+                return plain_tooltip(
+                    f"Open incidents of priority {priority.label if priority else rank}")
             return {0: "Drop incidents on a group, its unassigned pile or an agent",
                     self.open_column: "Open incidents (new, in progress, on hold)",
                     self.breached_column: "Past the resolution due time",
@@ -273,7 +275,7 @@ class WorkloadModel(QAbstractItemModel):
                 return self._italic
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(load, figures)
+            return plain_tooltip(self._tooltip(load, figures))
         return None
 
     def _count(self, figures: AgentLoad, column: int) -> int | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.models.rows_table_model import AnyIndex as Index
 from deskapp.qt.models.rows_table_model import RowsTableModel
 from deskapp.services.assignment_rules import RuleView
@@ -77,7 +78,7 @@ class AssignmentRulesModel(RowsTableModel[RuleView]):
                     "Switched off: new incidents ignore it"
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return view.summary
+            return plain_tooltip(view.summary)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         return {

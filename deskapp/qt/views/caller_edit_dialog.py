@@ -35,10 +35,11 @@ from PySide6.QtWidgets import (
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.people import User
 from deskapp.qt import theme
-from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.widgets.lookup import LookupEdit
-from deskapp.services.caller_admin_dto import MERGE_FIELDS, CallerAdminRow, CallerEdit
+from deskapp.services.caller_admin_dto import CallerAdminRow, CallerEdit
+from deskapp.services.caller_edit_merge import changes_between, merge_edit
 from deskapp.services.dto import CallerView
 from deskapp.services.incidents import IncidentService
 from deskapp.services.permissions import Permission, allowed
@@ -62,39 +63,6 @@ def caller_view_of(row: CallerAdminRow) -> CallerView:
     """The caller as the forms' look-ups carry it."""
     return CallerView(row.id, row.name, row.email, row.phone, row.department, row.location,
                       row.vip)
-
-
-def _shown(value: str | bool) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return f"“{value}”" if value else "empty"
-
-
-def changes_between(before: CallerAdminRow, after: CallerAdminRow) -> str:
-    """What someone else changed, in words ("email is now “x@y”, VIP is now yes")."""
-    parts = [f"{'VIP' if name == 'vip' else name} is now {_shown(after.value(name))}"
-             for name in MERGE_FIELDS if before.value(name) != after.value(name)]
-    return ", ".join(parts)
-
-
-def merge_edit(read: CallerAdminRow, typed: CallerEdit, stored: CallerAdminRow,
-               ) -> tuple[CallerEdit, list[str]]:
-    """The user's changes (``typed`` against ``read``) on top of the caller as ``stored``.
-
-    Returns the details to save and, in words, each field both sides changed to different
-    values ("phone: yours “1”, theirs “2”"); there the typed value is kept.
-    """
-    merged: dict[str, str | bool] = {}
-    clashes: list[str] = []
-    for name in MERGE_FIELDS:
-        mine, base, theirs = getattr(typed, name), read.value(name), stored.value(name)
-        merged[name] = mine if mine != base else theirs
-        if mine != base and theirs != base and mine != theirs:
-            label = "VIP" if name == "vip" else name
-            clashes.append(f"{label}: yours {_shown(mine)}, theirs {_shown(theirs)}")
-    return CallerEdit(str(merged["name"]), str(merged["email"]), str(merged["phone"]),
-                      str(merged["department"]), str(merged["location"]),
-                      bool(merged["vip"])), clashes
 
 
 async def merged_into_text(load: Load, runner: DbRunner, row: CallerAdminRow) -> str:
@@ -353,7 +321,7 @@ class EditCallerControl(QObject):
         self._button.setEnabled(self.enabled)
         self._button.setToolTip(
             f"{EDIT_TIP} ({SHORTCUT.toString(QKeySequence.SequenceFormat.NativeText)})"
-            if self.enabled else self._why_not())
+            if self.enabled else plain_tooltip(self._why_not()))
 
     def context_menu(self) -> QMenu:
         """The caller field's context menu: Edit caller… first, then the usual entries."""
@@ -363,7 +331,7 @@ class EditCallerControl(QObject):
         action.setObjectName("editCallerMenuAction")
         action.setShortcut(SHORTCUT)
         action.setEnabled(self.enabled)
-        action.setToolTip(EDIT_TIP if self.enabled else self._why_not())
+        action.setToolTip(EDIT_TIP if self.enabled else plain_tooltip(self._why_not()))
         action.triggered.connect(self.open)
         existing = menu.actions()
         if existing:

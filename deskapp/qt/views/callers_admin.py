@@ -46,10 +46,9 @@ from PySide6.QtWidgets import (
 
 from deskapp.domain.errors import ConflictError
 from deskapp.qt import theme
-from deskapp.qt.formatting import format_timestamp
+from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.models.caller_admin_model import CallerAdminModel, CallerColumn, status_text
 from deskapp.qt.runner import DbRunner, describe_error
-from deskapp.qt.views.caller_edit_dialog import changes_between, merge_edit
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.caller_admin import CallerAdminService, merged_values
 from deskapp.services.caller_admin_dto import (
@@ -61,6 +60,7 @@ from deskapp.services.caller_admin_dto import (
     MergeRequest,
     MergeResult,
 )
+from deskapp.services.caller_edit_merge import changes_between, merge_edit
 
 SEARCH_DELAY_MS = 250
 """How long typing must pause before the list is searched again."""
@@ -151,7 +151,8 @@ class MergeDialog(QDialog):
                 # The exact value ("&" doubled: it would make a shortcut, not show).
                 button = QRadioButton(_shown(row.value(name)).replace("&", "&&"))
                 button.setObjectName(f"{name}_{row.id}")
-                button.setToolTip(f"Keep {_caller_title(row)}'s {_FIELD_TITLES[name].lower()}")
+                button.setToolTip(plain_tooltip(
+                    f"Keep {_caller_title(row)}'s {_FIELD_TITLES[name].lower()}"))
                 group.addButton(button, row.id)
                 grid.addWidget(button, line, column)
         self.moveLabel = QLabel()

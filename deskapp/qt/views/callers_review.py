@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from deskapp.domain.people import User
 from deskapp.qt import theme
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
@@ -76,7 +77,7 @@ class CallersReviewModel(QAbstractTableModel):
                     return "—"
                 return f"{row.first_incident} {row.first_subject}"
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.first_subject:
-            return row.first_subject
+            return plain_tooltip(row.first_subject)
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation,

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from deskapp.domain.catalog import CiClass
 from deskapp.domain.errors import ConflictError
 from deskapp.qt import theme
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.models.catalog_models import (
     CI_CLASS_COLUMN,
     CI_COLUMNS,
@@ -585,7 +586,7 @@ class ServicesAdmin(CatalogAdminWindow):
         self.reactivate_service_button.setEnabled(service is not None and not service.active)
         self.deactivate_item_button.setEnabled(item is not None and item.active)
         self.reactivate_item_button.setEnabled(item is not None and not item.active)
-        self.add_item_button.setToolTip(
+        self.add_item_button.setToolTip(plain_tooltip(
             "Add without a service" if service is None
             else f"Add to '{service.name}'" if service.active
-            else f"'{service.name}' is inactive: reactivate it to add items to it")
+            else f"'{service.name}' is inactive: reactivate it to add items to it"))

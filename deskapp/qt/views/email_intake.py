@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.services.ports import UnitOfWorkFactory
 from deskapp.user_settings import EmailIntakeSettings
@@ -200,7 +201,7 @@ class InWindowEmailIntake(QObject):
 
     def _show(self, text: str) -> None:
         self.label.setText(text)
-        self.label.setToolTip(text)
+        self.label.setToolTip(plain_tooltip(text))
         self.label.show()
 
 

@@ -26,7 +26,7 @@ from deskapp.domain.lifecycle import ALLOWED
 from deskapp.domain.people import User
 from deskapp.domain.sla import resolution_missed
 from deskapp.qt import theme
-from deskapp.qt.formatting import format_duration, format_timestamp
+from deskapp.qt.formatting import format_duration, format_timestamp, plain_tooltip
 from deskapp.qt.generated.incident_form_ui import Ui_IncidentForm
 from deskapp.qt.models.activity_model import ActivityFilter, ActivityModel
 from deskapp.qt.models.incident_list_model import IncidentListModel
@@ -437,7 +437,7 @@ class IncidentForm(QWidget):
         ui.groupCombo.setEnabled(can_assign)
         ui.assigneeCombo.setEnabled(can_assign)
         for combo in (ui.groupCombo, ui.assigneeCombo):
-            combo.setToolTip(unmovable or "")
+            combo.setToolTip(plain_tooltip(unmovable or ""))
         notes = allowed(self._user, Permission.EDIT) and d.state != State.CLOSED
         for part in (ui.noteEdit, ui.addWorkNoteButton, ui.addCommentButton):
             part.setEnabled(notes)
@@ -445,7 +445,7 @@ class IncidentForm(QWidget):
         for button in self._state_buttons:
             if beyond is not None:
                 button.setEnabled(False)
-                button.setToolTip(beyond)
+                button.setToolTip(plain_tooltip(beyond))
         if not can_edit:
             why = (f"A {d.state.label.lower()} incident is final." if final
                    else beyond if beyond is not None

@@ -39,6 +39,7 @@ from deskapp.qt import theme
 from deskapp.qt.delegates.priority import PriorityDelegate
 from deskapp.qt.delegates.queue_item import QueueItemDelegate
 from deskapp.qt.delegates.sla import SlaDelegate
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.generated.main_window_ui import Ui_MainWindow
 from deskapp.qt.live import LiveUpdates
 from deskapp.qt.models.incident_table_model import COLUMNS, Column, IncidentTableModel
@@ -348,11 +349,11 @@ class MainWindow(QMainWindow):
         self._user_label = QLabel(f"Signed in as {self._user.full_name}", self)
         self._user_label.setObjectName("userLabel")
         self._user_label.setTextFormat(Qt.TextFormat.PlainText)
-        self._user_label.setToolTip(f"Signed in as {self._user.username}, "
-                                    f"role {self._user.role.value}")
+        self._user_label.setToolTip(plain_tooltip(f"Signed in as {self._user.username}, "
+                                                  f"role {self._user.role.value}"))
         self._database_label = QLabel(self)
         self._database_label.setObjectName("databaseLabel")
-        self._database_label.setToolTip(database_name)
+        self._database_label.setToolTip(plain_tooltip(database_name))
         # A SQLite URL is a file path with a prefix people do not need; long paths would
         # push everything else away, so the middle gives way.
         shown = database_name.removeprefix("sqlite:///")
@@ -613,7 +614,7 @@ class MainWindow(QMainWindow):
         finally:
             self._selecting = False
         self._ui.queueTitle.setText(queue.title)
-        self._ui.queueTitle.setToolTip(queue.description)
+        self._ui.queueTitle.setToolTip(plain_tooltip(queue.description))
         self.setWindowTitle(f"{queue.title} — Deskapp")
         self._update_filter_actions()
         self._show_count()
@@ -730,7 +731,7 @@ class MainWindow(QMainWindow):
         self._set_connected(False)
         self._ui.bannerLabel.setText(
             "Lost the connection to the database. Reconnecting… Nothing you typed is lost.")
-        self._ui.bannerLabel.setToolTip(message)
+        self._ui.bannerLabel.setToolTip(plain_tooltip(message))
         self._ui.connectionBanner.show()
 
     def _on_connection_restored(self) -> None:
@@ -749,9 +750,9 @@ class MainWindow(QMainWindow):
         log.warning("Closing: %s", message)
         self._set_connected(False)
         self._connection_label.setText("● Signed out")
-        self._connection_label.setToolTip(message)
+        self._connection_label.setToolTip(plain_tooltip(message))
         self._ui.bannerLabel.setText(ACCOUNT_DEACTIVATED)
-        self._ui.bannerLabel.setToolTip(message)
+        self._ui.bannerLabel.setToolTip(plain_tooltip(message))
         self._ui.connectionBanner.show()
         self._runner.spawn(self._close_deactivated(message), name="account deactivated")
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import ConflictError, PermissionDeniedError
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.generated.reassign_dialog_ui import Ui_ReassignDialog
 from deskapp.qt.models.incident_mime import DraggedIncident
 from deskapp.qt.runner import DbRunner, describe_error
@@ -209,7 +210,7 @@ class ReassignDialog(QDialog):
             if member.away:
                 index = combo.count() - 1
                 combo.setItemData(index, AWAY_COLOUR, Qt.ItemDataRole.ForegroundRole)
-                combo.setItemData(index, f"{member.full_name} is marked away",
+                combo.setItemData(index, plain_tooltip(f"{member.full_name} is marked away"),
                                   Qt.ItemDataRole.ToolTipRole)
 
     def _show_summary(self) -> None:

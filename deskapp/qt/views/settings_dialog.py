@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QWidget
 from deskapp import user_settings
 from deskapp.domain.enums import Channel
 from deskapp.qt import theme
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.generated.settings_dialog_ui import Ui_SettingsDialog
 from deskapp.qt.views.email_intake import EmailIntakeTab
 from deskapp.qt.views.main_window import MainWindow
@@ -265,7 +266,7 @@ class SettingsDialog(QDialog):
         self.ui.testButton.setEnabled(True)
         colours = theme.colours()
         label.setText(("✔ " if ok else "✘ ") + message)
-        label.setToolTip(message)
+        label.setToolTip(plain_tooltip(message))
         label.setStyleSheet(theme.text_style(colours.success if ok else colours.error))
 
     # --- behaviour ----------------------------------------------------------------------

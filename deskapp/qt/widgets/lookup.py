@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFocusEvent, QFont, QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
+from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.widgets.read_only import show_read_only
 
@@ -101,7 +102,7 @@ class LookupModel(QAbstractListModel):
         if role == Qt.ItemDataRole.EditRole:
             return item.text if not item.create else item.payload
         if role == Qt.ItemDataRole.ToolTipRole:
-            return item.detail or None
+            return plain_tooltip(item.detail) or None
         if role == Qt.ItemDataRole.FontRole and item.create:
             return self._italic
         if role == ItemRole.ID:

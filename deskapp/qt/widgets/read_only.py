@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
@@ -44,13 +44,26 @@ def show_read_only(field: TextField, read_only: bool) -> None:
         return
     field.setProperty(_READ_ONLY_LOOK, read_only)
     _paint(field)
-    if read_only and field.findChild(_Repainter) is None:
-        field.installEventFilter(_Repainter(field))
+    if read_only and field.findChild(_Keeper) is None:
+        field.installEventFilter(_Keeper(field))
+    if read_only:
+        _watch_the_theme(field)
+
+
+def _parts(field: QWidget) -> tuple[QWidget, ...]:
+    # A text edit paints its text on its viewport, which keeps a palette of its own.
+    return (field, field.viewport()) if isinstance(field, QAbstractScrollArea) else (field,)
+
+
+def _looks_read_only(field: QWidget) -> bool:
+    role = QPalette.ColorRole
+    return all(part.palette().color(group, role.Base) == part.palette().color(group, role.Window)
+               for part in _parts(field)
+               for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive))
 
 
 def _paint(field: QWidget) -> None:
-    # A text edit paints its text on its viewport, which keeps a palette of its own.
-    parts = (field, field.viewport()) if isinstance(field, QAbstractScrollArea) else (field,)
+    parts = _parts(field)
     if not field.property(_READ_ONLY_LOOK):
         for part in parts:
             part.setPalette(QPalette())  # nothing of its own: the application's palette again
@@ -64,10 +77,44 @@ def _paint(field: QWidget) -> None:
         part.setPalette(palette)
 
 
-class _Repainter(QObject):
-    """Takes the new window colour when the theme changes (light, dark)."""
+class _Keeper(QObject):
+    """Puts a read-only field's look back when something else replaced its palette.
+
+    A style sheet set on a window again (the theme adapts the forms' sheets to dark and
+    back) repolishes every field in it and gives each the application's palette: the
+    input fields' background, the look of a field one can type in.
+    """
+
+    _EVENTS = frozenset({QEvent.Type.PaletteChange, QEvent.Type.StyleChange,
+                         QEvent.Type.Polish, QEvent.Type.FocusIn, QEvent.Type.Show})
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ApplicationPaletteChange and isinstance(watched, QWidget):
-            _paint(watched)
+        if not isinstance(watched, QWidget) or not watched.property(_READ_ONLY_LOOK):
+            return False
+        if event.type() == QEvent.Type.ApplicationPaletteChange or (
+                event.type() in self._EVENTS and not _looks_read_only(watched)):
+            _paint(watched)  # a new theme (a field that is a window), or a palette lost
         return False
+
+
+class _ThemeWatcher(QObject):
+    """Gives a window's read-only fields the new window colour when the theme changes.
+
+    Qt tells only the windows of a new application palette, and a field with a palette of
+    its own keeps it: without this, read-only fields would keep the old theme's colours.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ApplicationPaletteChange and \
+                isinstance(watched, QWidget):
+            for widget in watched.findChildren(QWidget):
+                if widget.property(_READ_ONLY_LOOK):
+                    _paint(widget)
+        return False
+
+
+def _watch_the_theme(field: QWidget) -> None:
+    window = field.window()
+    if window is not field and window.findChild(
+            _ThemeWatcher, options=Qt.FindChildOption.FindDirectChildrenOnly) is None:
+        window.installEventFilter(_ThemeWatcher(window))
