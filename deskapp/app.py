@@ -50,7 +50,7 @@ from deskapp.qt.views.team_menu import install_team_menu
 from deskapp.resources import app_icon_path
 from deskapp.services.accounts import AccountService
 from deskapp.services.catalog import CatalogService
-from deskapp.services.incidents import IncidentService, utc_now
+from deskapp.services.incidents import IncidentService
 from deskapp.services.ports import Clock
 from deskapp.services.queries import QueueFilter
 from deskapp.services.queues import QueueService
@@ -84,7 +84,7 @@ def build_main_window(
     runner: DbRunner,
     *,
     window_settings: QSettings | None = None,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
     live_updates: bool = True,
     log_file: Path | None = None,
     preferences: user_settings.UserSettings | None = None,
@@ -99,12 +99,14 @@ def build_main_window(
         user: the signed-in user.
         runner: runs service calls off the GUI thread; the caller closes it.
         window_settings: where window layout is kept (default: the user's QSettings).
-        clock: "now" for the services and the SLA column.
+        clock: "now" for the services and the SLA column (default: the database's:
+            the server's clock on PostgreSQL).
         live_updates: follow changes made by others as they are committed.
         log_file: where the log is written, for Help → About.
         preferences: the user's settings (default: read from the settings file).
     """
     preferences = preferences if preferences is not None else user_settings.load()
+    clock = clock if clock is not None else database.clock
     incidents = IncidentService(database.uow_factory, user.id, clock)
     reference = ReferenceService(database.uow_factory)
     window = MainWindow(
@@ -123,7 +125,8 @@ def build_main_window(
                       call_defaults=preferences.call_form)
     install_data_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                       clock=clock)
-    install_callers_review(window, uow_factory=database.uow_factory, runner=runner, user=user)
+    install_callers_review(window, uow_factory=database.uow_factory, runner=runner, user=user,
+                           clock=clock)
     install_reports_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                          clock=clock)
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
@@ -138,10 +141,10 @@ def build_main_window(
     settings_menu.applied.connect(
         lambda saved: notifier.set_settings(saved.notifications))
     email_intake = install_email_intake(window, uow_factory=database.uow_factory,
-                                        settings=preferences.email_intake)
+                                        settings=preferences.email_intake, clock=clock)
     settings_menu.applied.connect(lambda saved: email_intake.apply(saved.email_intake))
-    install_change_password(window, AccountService(database.uow_factory, database.logins),
-                            runner, user)
+    install_change_password(window, AccountService(database.uow_factory, database.logins,
+                                                   clock), runner, user)
     install_about(window, database.display_name, log_file)
     install_shortcuts_menu(window)  # it lists every other menu's keys
     # Last: it walks every action the menus above added.
@@ -154,7 +157,7 @@ def needs_demo_data(settings: Settings, database: Database, user: User) -> bool:
     """A brand-new default database is filled with demo data so there is something to see."""
     if not settings.is_default_database or settings.demo_incidents_on_first_start <= 0:
         return False
-    service = IncidentService(database.uow_factory, user.id)
+    service = IncidentService(database.uow_factory, user.id, database.clock)
     return service.count(QueueFilter()) == 0
 
 
@@ -179,7 +182,7 @@ def authenticate(settings: Settings, database: Database) -> User | None:
       asks for the admin account.
     - Otherwise the sign-in dialog, until the password is right or the person cancels.
     """
-    accounts = AccountService(database.uow_factory, database.logins)
+    accounts = AccountService(database.uow_factory, database.logins, database.clock)
     logins = database.logins
     if logins is not None:
         if logins.is_owner() and not _has_user(database, logins.current_login()):

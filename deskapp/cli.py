@@ -341,7 +341,7 @@ def _import_csv(settings: Settings, args: argparse.Namespace) -> int:
         user = sign_in(database.uow_factory, settings.username)
         report = import_csv(database.uow_factory, args.file, CsvKind(args.kind), mapping,
                             dry_run=args.dry_run, source=args.source_name, zone=zone,
-                            actor_id=user.id)
+                            clock=database.clock, actor_id=user.id)
     finally:
         database.close()
     if not report.ok:
@@ -374,7 +374,6 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         parse_columns,
     )
     from deskapp.services.importing.servicenow_log import time_zone
-    from deskapp.services.incidents import utc_now
     from deskapp.services.queries import SortKey
     from deskapp.services.queues import QueueService, search_queue
     from deskapp.services.setup import sign_in
@@ -396,13 +395,13 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     database = open_database(settings.database_url, must_exist=True)
     try:
         user = sign_in(database.uow_factory, settings.username)
-        queues = QueueService(database.uow_factory, user.id, utc_now)
+        queues = QueueService(database.uow_factory, user.id, database.clock)
         queue = (search_queue(args.search) if args.search is not None
                  else find_queue(queues.queues(), args.queue))
         request = ExportRequest(queues.resolve(queue), sort, descending, columns, queue.title)
         # The user named is checked as in the GUI: the README's role table holds here too.
-        report = ExportService(database.uow_factory, utc_now, zone, actor_id=user.id).export(
-            request, args.file, fmt, progress if tty else None)
+        exports = ExportService(database.uow_factory, database.clock, zone, actor_id=user.id)
+        report = exports.export(request, args.file, fmt, progress if tty else None)
     finally:
         database.close()
         if tty:
@@ -414,7 +413,6 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.importing.servicenow_log import time_zone
-    from deskapp.services.incidents import utc_now
     from deskapp.services.report_data import (
         PeriodFilters,
         ReportService,
@@ -439,7 +437,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     database = open_database(settings.database_url, must_exist=True)
     try:
         user = sign_in(database.uow_factory, settings.username)
-        service = ReportService(database.uow_factory, user.id, utc_now, zone)
+        service = ReportService(database.uow_factory, user.id, database.clock, zone)
         if args.report_kind == "review":
             from deskapp.reports.review_pdf import review_pdf
 
@@ -472,7 +470,8 @@ def _intake_email(settings: Settings, args: argparse.Namespace) -> int:
         actor = (sign_in(database.uow_factory, settings.username) if settings.username
                  else ensure_intake_user(database.uow_factory))
         configure_logging()
-        return run_email_intake(database.uow_factory, actor.id, args, mailbox)
+        return run_email_intake(database.uow_factory, actor.id, args, mailbox,
+                                clock=database.clock)
     finally:
         database.close()
 

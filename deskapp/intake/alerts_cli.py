@@ -124,7 +124,7 @@ def run_alerts(settings: Settings, args: argparse.Namespace) -> int:
         notification = parse_notification(_read(args.file, args.max_body))
         database = open_database(settings.database_url)
         try:
-            result = AlertIntakeService(database.uow_factory).receive(notification)
+            result = AlertIntakeService(database.uow_factory, database.clock).receive(notification)
         finally:
             database.close()
         print(result.summary())
@@ -133,7 +133,8 @@ def run_alerts(settings: Settings, args: argparse.Namespace) -> int:
     secret = _secret(args)
     database = open_database(settings.database_url)
     try:
-        return _serve(AlertIntakeService(database.uow_factory), address, secret, args.max_body)
+        return _serve(AlertIntakeService(database.uow_factory, database.clock), address, secret,
+                      args.max_body)
     finally:
         database.close()
 

@@ -113,17 +113,20 @@ class BackgroundEmailIntake:
         settings: The mailbox and the interval.
         on_status: Called in the intake's thread after every poll; must not block.
         clock: The time shown as "last checked".
+        stamp_clock: "Now" for what the intake writes (the database's clock: the server's
+            on PostgreSQL); by default the service's own.
         cafile: A CA bundle to trust instead of the system's (a private CA, tests).
     """
 
     def __init__(self, uow_factory: UnitOfWorkFactory, settings: EmailIntakeSettings,
                  on_status: Callable[[PollStatus], None], *, clock: Clock | None = None,
-                 cafile: Path | None = None) -> None:
+                 stamp_clock: Clock | None = None, cafile: Path | None = None) -> None:
         self._uow = uow_factory
         self._settings = settings
         self._imap = imap_settings(settings, cafile)
         self._on_status = on_status
         self._clock = clock or (lambda: datetime.now().astimezone())
+        self._stamp_clock = stamp_clock
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="email intake", daemon=True)
 
@@ -149,7 +152,9 @@ class BackgroundEmailIntake:
                 try:
                     if service is None:
                         actor = ensure_intake_user(self._uow)
-                        service = EmailIntakeService(self._uow, actor.id)
+                        service = (EmailIntakeService(self._uow, actor.id)
+                                   if self._stamp_clock is None else
+                                   EmailIntakeService(self._uow, actor.id, self._stamp_clock))
                         service.check()
                     if mailbox is None:
                         mailbox = ImapMailbox(self._imap, mailbox_password(self._imap))

@@ -27,8 +27,9 @@ from deskapp.intake.imap_mailbox import (
     MailboxUnavailableError,
     mailbox_password,
 )
+from deskapp.services.incidents import utc_now
 from deskapp.services.intake.email_intake import EmailIntakeService, IntakeResult
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger("deskapp.intake.email")
 
@@ -165,10 +166,12 @@ def _stop_on_signals(loop: IntakeLoop) -> Iterator[None]:
 
 
 def run_email_intake(uow_factory: UnitOfWorkFactory, actor_id: int,
-                     args: argparse.Namespace, settings: ImapSettings) -> int:
-    """Run the intake as the command line asked; returns the exit code."""
+                     args: argparse.Namespace, settings: ImapSettings, *,
+                     clock: Clock = utc_now) -> int:
+    """Run the intake as the command line asked, stamping times by ``clock``; returns the
+    exit code."""
     password = mailbox_password(settings)
-    service = EmailIntakeService(uow_factory, actor_id, impact=args.impact,
+    service = EmailIntakeService(uow_factory, actor_id, clock, impact=args.impact,
                                  urgency=args.urgency)
     service.check()
 

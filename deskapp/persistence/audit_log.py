@@ -75,9 +75,8 @@ class SqlAuditLog:
                             {"tables": sorted(touched)})}]
         if not pending:
             return 0
-        last_id, last_hash = self._head()
+        last_id, last_hash, now = self._head()
         names = self._names({p["actor_id"] for p in pending if p["actor_id"] is not None})
-        now = datetime.now(UTC)
         rows = []
         for entry in pending:
             last_id += 1
@@ -96,17 +95,25 @@ class SqlAuditLog:
         self._session.info.pop(_PENDING, None)
         self._session.info.pop(_TOUCHED, None)
 
-    def _head(self) -> tuple[int, str]:
+    def _head(self) -> tuple[int, str, datetime]:
+        """The chain's last row (id, hash), and the time to stamp the new rows with.
+
+        On PostgreSQL the time is the server's, read once the chain lock is held: every
+        desktop's rows then follow one clock, in the chain's order. On SQLite (one host)
+        it is this host's.
+        """
         row: Row[Any] | None
         if self._session.get_bind().dialect.name == "postgresql":
-            row = self._session.execute(
-                text("SELECT last_id, last_hash FROM deskapp_audit_head()")).one()
+            row = self._session.execute(text(
+                "SELECT last_id, last_hash, clock_timestamp() FROM deskapp_audit_head()")).one()
+            now: datetime = row[2]
         else:
             row = self._session.execute(
                 select(_A.c.id, _A.c.hash).order_by(_A.c.id.desc()).limit(1)).first()
+            now = datetime.now(UTC)
         last_id, last_hash = (row[0], row[1]) if row is not None and row[0] is not None \
             else (0, GENESIS)
-        return int(last_id), str(last_hash)
+        return int(last_id), str(last_hash), now.astimezone(UTC)
 
     def _names(self, ids: set[int]) -> dict[Any, str]:
         if not ids:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -13,19 +13,27 @@ from deskapp.domain.errors import DatabaseUnavailableError
 from deskapp.persistence import live, migrate
 from deskapp.persistence.engine import make_engine, parse_url, writer
 from deskapp.persistence.pg_roles import PgRoles
+from deskapp.persistence.server_clock import ServerClock, local_utc_now
 from deskapp.persistence.unit_of_work import SqlUnitOfWorkFactory
-from deskapp.services.ports import ChangeFeed
+from deskapp.services.ports import ChangeFeed, Clock
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Database:
-    """An open database and what the services need from it."""
+    """An open database and what the services need from it.
+
+    Attributes:
+        clock: "Now" for the services on this desk: on PostgreSQL the server's clock (a
+            ServerClock: every desktop sharing the desk stamps times by one clock), on
+            SQLite this host's.
+    """
 
     engine: Engine
     uow_factory: SqlUnitOfWorkFactory
     backup: Path | None = None
+    clock: Clock = field(default=local_utc_now)
 
     @property
     def dialect(self) -> str:
@@ -46,6 +54,8 @@ class Database:
         return live.open_change_feed(self.engine)
 
     def close(self) -> None:
+        if isinstance(self.clock, ServerClock):
+            self.clock.close()
         if self.dialect == "sqlite":
             # SQLite's advice for long-lived connections: refresh the planner's statistics
             # where the session's queries showed they are stale (cheap when they are not).
@@ -78,6 +88,11 @@ def open_database(url: str, *, upgrade: bool = True, must_exist: bool = False) -
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         backup = migrate.upgrade(engine) if upgrade else None
+        clock: Clock = local_utc_now
+        if engine.dialect.name == "postgresql":
+            server = ServerClock(engine)
+            server.measure()
+            clock = server
     except OperationalError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -85,4 +100,4 @@ def open_database(url: str, *, upgrade: bool = True, must_exist: bool = False) -
             f"Cannot open the database {engine.url.render_as_string(hide_password=True)}: "
             f"{reason}"
         ) from None
-    return Database(engine, SqlUnitOfWorkFactory(engine), backup)
+    return Database(engine, SqlUnitOfWorkFactory(engine), backup, clock)

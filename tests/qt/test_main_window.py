@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
@@ -19,7 +20,7 @@ from deskapp.qt.models.incident_table_model import Column
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.main_window import HEADER_LAYOUT_VERSION, MainWindow, columns_added_since
 from deskapp.services.dto import CallerView, IncidentRow
-from deskapp.services.incidents import IncidentService
+from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.queries import QueueQuery
 from deskapp.services.queues import QueueService, QueueView
 from deskapp.services.reference import ReferenceService
@@ -256,3 +257,19 @@ def test_the_status_bar_shows_a_name_as_typed(
     label = main.findChild(QLabel, "userLabel")
     assert label is not None
     assert shown_text(label) == f"Signed in as {MARKUP_NAME}"
+
+
+def test_without_a_clock_of_its_own_the_window_keeps_the_database_s_time(
+        qtbot: QtBot, run: Await, database: Database, admin: User, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    """The app passes no clock: the window and its services follow the database's (the
+    server's on PostgreSQL), here a fake one, so the SLA column counts by it."""
+    service = IncidentService(database.uow_factory, admin.id, clock)
+    caller = service.add_caller("Ola Clock")
+    service.log_call(LogCallRequest(caller.id, "Server room is hot", 1, 1))  # due in 4 h
+    clock.advance(hours=3, minutes=30)
+    main = build_main_window(replace(database, clock=clock), admin, runner,
+                             window_settings=window_settings)
+    qtbot.addWidget(main)
+    run(main.refresh())
+    assert main.model.data(main.model.index(0, Column.SLA)) == "30m left"

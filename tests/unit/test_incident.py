@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deskapp.domain.activity import time_in_states
+from deskapp.domain.activity import ActivityEntry, time_in_states
 from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import TransitionError, ValidationError
 from deskapp.domain.incident import MAX_SHORT_DESCRIPTION, Incident, format_number
@@ -252,3 +252,18 @@ def test_never_on_hold_has_no_time_on_hold() -> None:
                         resolution_code=ResolutionCode.SOLVED_PERMANENTLY, resolution_notes="x")
     incident.reopen(AGENT, T0 + timedelta(hours=4, seconds=20), "Back again")
     assert State.ON_HOLD not in time_in_states(T0, incident.pending, T0 + timedelta(hours=5))
+
+
+def test_a_timeline_out_of_order_counts_no_negative_time() -> None:
+    """Entries stamped by desktops whose clocks disagree: one before the opening, one
+    before the entry it follows, and "now" before the last one. No state gets negative
+    time (which would shrink the time on hold or in progress of a review)."""
+    def moved(to: State, at: datetime) -> ActivityEntry:
+        return ActivityEntry(ActivityKind.STATE_CHANGE, at, AGENT, "state", None, to.value)
+
+    timeline = [moved(State.IN_PROGRESS, T0 - timedelta(minutes=5)),
+                moved(State.ON_HOLD, T0 + timedelta(hours=1)),
+                moved(State.IN_PROGRESS, T0 + timedelta(minutes=50))]
+    spent = time_in_states(T0, timeline, T0 + timedelta(minutes=40))
+    assert spent == {State.NEW: timedelta(0), State.ON_HOLD: timedelta(0),
+                     State.IN_PROGRESS: timedelta(hours=1, minutes=5)}

@@ -156,7 +156,7 @@ class AdminMenu(QObject):
             from deskapp.qt.views.callers_admin import CallersAdminWindow
             from deskapp.services.caller_admin import CallerAdminService
 
-            callers = CallerAdminService(self._uow_factory, self._user.id)
+            callers = CallerAdminService(self._uow_factory, self._user.id, self._clock)
             self.callers_window = CallersAdminWindow(callers, self._runner, self._window)
         bring_to_front(self.callers_window)
         self._runner.spawn(self.callers_window.load(), name="callers-load")

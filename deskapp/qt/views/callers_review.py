@@ -31,8 +31,9 @@ from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.main_window import MainWindow
 from deskapp.qt.widgets.windows import bring_to_front
+from deskapp.services.incidents import utc_now
 from deskapp.services.intake.caller_review import CallerReviewService, CallerToReview
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from deskapp.services.caller_admin import CallerAdminService
@@ -218,9 +219,10 @@ class CallersReviewMenu(QObject):
     """Data > Callers to review…; a child of the window (``findChild``)."""
 
     def __init__(self, window: MainWindow, *, uow_factory: UnitOfWorkFactory, runner: DbRunner,
-                 user: User) -> None:
+                 user: User, clock: Clock = utc_now) -> None:
         super().__init__(window)
         self.setObjectName("callersReviewMenu")
+        self._clock = clock
         self._window = window
         self._service = CallerReviewService(uow_factory, user.id)
         self._uow_factory = uow_factory
@@ -244,7 +246,7 @@ class CallersReviewMenu(QObject):
             # The merge's service loads with the dialog, not at the app's start.
             from deskapp.services.caller_admin import CallerAdminService
 
-            admin = CallerAdminService(self._uow_factory, self._user.id)
+            admin = CallerAdminService(self._uow_factory, self._user.id, self._clock)
             self.dialog = CallersReviewDialog(self._service, self._runner, self._window,
                                               admin=admin)
             theme.follow(self.dialog)
@@ -255,6 +257,8 @@ class CallersReviewMenu(QObject):
 
 
 def install_callers_review(window: MainWindow, *, uow_factory: UnitOfWorkFactory,
-                           runner: DbRunner, user: User) -> CallersReviewMenu:
+                           runner: DbRunner, user: User,
+                           clock: Clock = utc_now) -> CallersReviewMenu:
     """Add Data > Callers to review… to ``window`` (after the Data menu is installed)."""
-    return CallersReviewMenu(window, uow_factory=uow_factory, runner=runner, user=user)
+    return CallersReviewMenu(window, uow_factory=uow_factory, runner=runner, user=user,
+                             clock=clock)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.views.main_window import MainWindow
-from deskapp.services.ports import UnitOfWorkFactory
+from deskapp.services.ports import Clock, UnitOfWorkFactory
 from deskapp.user_settings import EmailIntakeSettings
 
 if TYPE_CHECKING:
@@ -142,10 +142,11 @@ class InWindowEmailIntake(QObject):
     status_changed = Signal(str)
 
     def __init__(self, window: MainWindow, *, uow_factory: UnitOfWorkFactory,
-                 cafile: Path | None = None) -> None:
+                 cafile: Path | None = None, clock: Clock | None = None) -> None:
         super().__init__(window)
         self.setObjectName("inWindowEmailIntake")
         self._uow = uow_factory
+        self._clock = clock
         self._cafile = cafile
         self._settings = EmailIntakeSettings()
         self._intake: BackgroundEmailIntake | None = None
@@ -179,7 +180,7 @@ class InWindowEmailIntake(QObject):
         from deskapp.intake.background import BackgroundEmailIntake
 
         self._intake = BackgroundEmailIntake(self._uow, settings, self._report,
-                                             cafile=self._cafile)
+                                             stamp_clock=self._clock, cafile=self._cafile)
         self._intake.start()
 
     def stop(self) -> None:
@@ -206,9 +207,10 @@ class InWindowEmailIntake(QObject):
 
 
 def install_email_intake(window: MainWindow, *, uow_factory: UnitOfWorkFactory,
-                         settings: EmailIntakeSettings,
-                         cafile: Path | None = None) -> InWindowEmailIntake:
-    """Give ``window`` its in-window email intake, started now if ``settings`` say so."""
-    intake = InWindowEmailIntake(window, uow_factory=uow_factory, cafile=cafile)
+                         settings: EmailIntakeSettings, cafile: Path | None = None,
+                         clock: Clock | None = None) -> InWindowEmailIntake:
+    """Give ``window`` its in-window email intake, started now if ``settings`` say so;
+    what it writes is stamped by ``clock`` (by default the service's own)."""
+    intake = InWindowEmailIntake(window, uow_factory=uow_factory, cafile=cafile, clock=clock)
     intake.apply(settings)
     return intake
