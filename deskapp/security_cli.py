@@ -15,6 +15,7 @@ from typing import Any
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ValidationError
+from deskapp.domain.people import User
 from deskapp.settings import ENV_PASSWORD, Settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -85,27 +86,41 @@ def _password(prompt: str) -> str:
     return first
 
 
-def _acting_admin(settings: Settings, database: object) -> int | None:
-    """The admin the act is recorded under: --user if given, else none (the database owner)."""
+def _acting_admin(settings: Settings, database: object) -> User:
+    """The person an ``admin`` command acts as, checked like every other command's.
+
+    --user (or DESKAPP_USER), else the "admin" account: a brand-new desk gets that account
+    made (as every command's first use does), a desk with people but no "admin" is refused
+    and nothing is written. The person must be allowed to manage people; the act is
+    recorded under their name.
+
+    Raises:
+        NoUserGivenError: no user named, and the desk has people but no "admin".
+        NotFoundError: the user named does not exist or is disabled.
+        PermissionDeniedError: the person may not manage people.
+    """
     from deskapp.persistence.database import Database
+    from deskapp.services.permissions import Permission, require
+    from deskapp.services.setup import sign_in
 
     assert isinstance(database, Database)
-    if settings.username is None:
-        return None
-    with database.uow_factory() as uow:
-        return uow.users.by_username(settings.username).id
+    user = sign_in(database.uow_factory, settings.username)
+    require(user, Permission.MANAGE_PEOPLE)
+    return user
 
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.accounts import AccountService
 
-    password = _password(f"Password for {args.username}: ")
     database = open_database(settings.database_url)
     try:
+        # Who acts is settled first: someone refused is not asked for a password.
+        actor = _acting_admin(settings, database)
+        password = _password(f"Password for {args.username}: ")
         service = AccountService(database.uow_factory, database.logins)
         user = service.create_user(args.username, args.full_name, args.email, Role(args.role),
-                                   password, actor_id=_acting_admin(settings, database))
+                                   password, actor_id=actor.id)
     finally:
         database.close()
     where = "a PostgreSQL login" if database.dialect == "postgresql" else "a local account"
@@ -117,12 +132,13 @@ def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.accounts import AccountService
 
-    password = _password(f"New password for {args.username}: ")
     database = open_database(settings.database_url)
     try:
+        # Who acts is settled first: someone refused is not asked for a password.
+        actor = _acting_admin(settings, database)
+        password = _password(f"New password for {args.username}: ")
         service = AccountService(database.uow_factory, database.logins)
-        service.reset_password(args.username, password,
-                               actor_id=_acting_admin(settings, database))
+        service.reset_password(args.username, password, actor_id=actor.id)
     finally:
         database.close()
     print(f"{args.username} has a new password and is unlocked.")

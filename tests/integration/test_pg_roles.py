@@ -153,11 +153,26 @@ def test_the_app_maps_the_login_to_its_person_and_records_the_sign_in(desk: Desk
     assert tuple(row) == (audit.SIGN_IN, user.id)
 
 
+def _logins(url: str, prefix: str) -> set[str]:
+    with psycopg.connect(host=make_url(url).host, dbname=make_url(url).database,
+                         user=make_url(url).username) as connection:
+        return {str(name) for (name,) in connection.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (f"{prefix}%",))}
+
+
+def _last_audit_row(database: Database) -> tuple[object, ...]:
+    with database.engine.connect() as connection:
+        return tuple(connection.execute(text(
+            "SELECT action, actor_id, details FROM audit_log ORDER BY id DESC LIMIT 1")).one())
+
+
 def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     name = f"{desk.prefix}cli"
     monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
     try:
+        # The owner's connection, without --user: it acts as the desk's 'admin' account.
         assert cli.main(["--database-url", desk.url, "admin", "create-user", name,
                          "--name", "Cli Made", "--role", "manager"]) == 0
         assert "with a PostgreSQL login" in capsys.readouterr().out
@@ -166,8 +181,53 @@ def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.
             assert connection.execute("SELECT pg_has_role(current_user, %s, 'member')",
                                       (role_name(desk.prefix, Role.MANAGER),)).fetchone() \
                 == (True,)
+        action, actor_id, details = _last_audit_row(desk.database)
+        with desk.database.uow_factory() as uow:
+            assert uow.users.by_username("admin").id == actor_id
+        assert action == audit.USER_CREATED and name in str(details)
     finally:
         drop_roles(desk.url, [name])
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.LEAD, Role.MANAGER])
+def test_the_cli_refuses_to_create_a_login_for_someone_who_may_not_manage_people(
+        desk: Desk, role: Role, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"{desk.prefix}refused"
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    logins, trail = _logins(desk.url, desk.prefix), _last_audit_row(desk.database)
+    try:
+        assert cli.main(["--database-url", desk.url, "--user", desk.users[role].username,
+                         "admin", "create-user", name, "--name", "Refused",
+                         "--role", "admin"]) == 1
+        assert capsys.readouterr().err == (f"deskapp: error: Test {role.value.title()} "
+                                           f"({role.value}) may not manage people.\n")
+        assert _logins(desk.url, desk.prefix) == logins
+        assert _last_audit_row(desk.database) == trail
+        with desk.database.uow_factory() as uow:
+            assert name not in {u.username for u in uow.users.all()}
+    finally:
+        drop_roles(desk.url, [name])
+
+
+def test_a_brand_new_shared_desk_gets_its_admin_who_creates_the_first_login(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    admin_url = postgres_admin_url()
+    assert admin_url is not None
+    prefix = f"dn{uuid.uuid4().hex[:8]}_"
+    name = f"{prefix}first"
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
+    with database_with_roles(admin_url, prefix, [name]) as (url, database):
+        assert cli.main(["--database-url", url, "admin", "create-user", name,
+                         "--name", "First Admin", "--role", "admin"]) == 0
+        assert capsys.readouterr().out == f"Created {name} (admin) with a PostgreSQL login.\n"
+        with database.uow_factory() as uow:
+            admin, first = sorted(uow.users.all(), key=lambda user: user.id)
+        assert (admin.username, admin.role, first.username) == ("admin", Role.ADMIN, name)
+        assert name in _logins(url, prefix)
+        action, actor_id, _details = _last_audit_row(database)
+        assert (action, actor_id) == (audit.USER_CREATED, admin.id)
 
 
 # --- an agent, bypassing Deskapp ----------------------------------------------------------
