@@ -89,22 +89,46 @@ def _password(prompt: str) -> str:
 def _acting_admin(settings: Settings, database: object) -> User:
     """The person an ``admin`` command acts as, checked like every other command's.
 
-    --user (or DESKAPP_USER), else the "admin" account: a brand-new desk gets that account
-    made (as every command's first use does), a desk with people but no "admin" is refused
-    and nothing is written. The person must be allowed to manage people; the act is
+    On SQLite, and on PostgreSQL over the database owner's connection (who is no person of
+    the desk): --user (or DESKAPP_USER), else the "admin" account; a brand-new desk gets that
+    account made (as every command's first use does), a desk with people but no "admin" is
+    refused and nothing is written. On PostgreSQL over a person's own login, as in the
+    window: that person, and --user may not name another (the audit trail accepts rows only
+    in the login's own name). The person must be allowed to manage people; the act is
     recorded under their name.
 
     Raises:
         NoUserGivenError: no user named, and the desk has people but no "admin".
         NotFoundError: the user named does not exist or is disabled.
-        PermissionDeniedError: the person may not manage people.
+        PermissionDeniedError: the person may not manage people, or --user names someone
+            other than the login's person.
     """
+    from deskapp.domain.errors import NotFoundError, PermissionDeniedError
     from deskapp.persistence.database import Database
     from deskapp.services.permissions import Permission, require
     from deskapp.services.setup import sign_in
 
     assert isinstance(database, Database)
-    user = sign_in(database.uow_factory, settings.username)
+    username = settings.username
+    logins = database.logins
+    if logins is not None:
+        login = logins.current_login()
+        with database.uow_factory() as uow:
+            try:
+                uow.users.by_username(login)
+                own = True
+            except NotFoundError:
+                own = False
+        if own or not logins.is_owner():
+            if not own:
+                raise NotFoundError(f"The database login '{login}' is no person of this desk; "
+                                    "connect as the database owner or as an admin's login.")
+            if username is not None and username != login:
+                raise PermissionDeniedError(
+                    f"Connected as the login '{login}', this command acts as {login}: "
+                    f"--user cannot make it act as '{username}'.")
+            username = login
+    user = sign_in(database.uow_factory, username)
     require(user, Permission.MANAGE_PEOPLE)
     return user
 

@@ -230,6 +230,56 @@ def test_a_brand_new_shared_desk_gets_its_admin_who_creates_the_first_login(
         assert (action, actor_id) == (audit.USER_CREATED, admin.id)
 
 
+def test_an_admins_own_login_creates_and_resets_from_the_cli_in_its_own_name(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"{desk.prefix}by_admin"
+    boss = desk.users[Role.ADMIN]
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
+    try:
+        assert cli.main(["--database-url", desk.login_url(Role.ADMIN), "admin",
+                         "create-user", name, "--name", "By Admin", "--role", "agent"]) == 0
+        assert _last_audit_row(desk.database)[:2] == (audit.USER_CREATED, boss.id)
+        monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-33")
+        assert cli.main(["--database-url", desk.login_url(Role.ADMIN), "--user",
+                         boss.username, "admin", "reset-password", name]) == 0
+        assert _last_audit_row(desk.database)[:2] == (audit.PASSWORD_RESET, boss.id)
+        with psycopg.connect(host=make_url(desk.url).host, dbname=make_url(desk.url).database,
+                             user=name, password="cli-password-33") as connection:
+            assert connection.execute("SELECT current_user").fetchone() == (name,)
+    finally:
+        drop_roles(desk.url, [name])
+
+
+@pytest.mark.parametrize("command", [["create-user", "{prefix}nope", "--name", "Nope",
+                                      "--role", "admin"],
+                                     ["reset-password", "{prefix}otto"]])
+@pytest.mark.parametrize(("role", "user", "says"), [
+    (Role.ADMIN, "admin", "Connected as the login '{login}', this command acts as {login}: "
+     "--user cannot make it act as 'admin'."),
+    (Role.AGENT, None, "Test Agent (agent) may not manage people."),
+    (Role.AGENT, "admin", "Connected as the login '{login}', this command acts as {login}: "
+     "--user cannot make it act as 'admin'.")])
+def test_a_persons_own_login_acts_only_as_that_person(
+        desk: Desk, command: list[str], role: Role, user: str | None, says: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Before, the owner's rule (--user, else 'admin') applied here too: the act was refused
+    # by the audit trail's row-level security or a missing grant, as a traceback.
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
+    args = [part.format(prefix=desk.prefix) for part in command]
+    logins, trail = _logins(desk.url, desk.prefix), _last_audit_row(desk.database)
+    try:
+        assert cli.main(["--database-url", desk.login_url(role),
+                         *(["--user", user] if user else []), "admin", *args]) == 1
+        login = desk.users[role].username
+        assert capsys.readouterr().err == f"deskapp: error: {says.format(login=login)}\n"
+        assert _logins(desk.url, desk.prefix) == logins
+        assert _last_audit_row(desk.database) == trail
+    finally:
+        drop_roles(desk.url, [f"{desk.prefix}nope"])
+
+
 # --- an agent, bypassing Deskapp ----------------------------------------------------------
 
 
