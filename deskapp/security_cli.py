@@ -44,7 +44,8 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     reset.add_argument("username", metavar="USERNAME")
     actions.add_parser(
         "install-roles", help="PostgreSQL: create the group roles, their GRANTs and the "
-        "row-level security policies (run as the database owner)")
+        "row-level security policies; an operation of the database owner, on the owner's "
+        "(or a superuser's) connection, not of a desk person: --user does not apply")
 
 
 def handler_for(args: argparse.Namespace) -> Handler | None:
@@ -170,7 +171,7 @@ def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _install_roles(settings: Settings, _args: argparse.Namespace) -> int:
-    from deskapp.domain.errors import ConfigurationError
+    from deskapp.domain.errors import ConfigurationError, PermissionDeniedError
     from deskapp.persistence.database import open_database
 
     database = open_database(settings.database_url)
@@ -179,6 +180,11 @@ def _install_roles(settings: Settings, _args: argparse.Namespace) -> int:
         if logins is None:
             raise ConfigurationError("Database roles exist only on PostgreSQL; a SQLite desk "
                                      "has local accounts.")
+        if not logins.is_owner():
+            # The server would refuse it halfway anyway; one readable line instead.
+            raise PermissionDeniedError(
+                f"install-roles is the database owner's: the login '{logins.current_login()}'"
+                " is neither the owner of this database nor a superuser.")
         prefix = logins.install()
     finally:
         database.close()

@@ -280,6 +280,19 @@ def test_a_persons_own_login_acts_only_as_that_person(
         drop_roles(desk.url, [f"{desk.prefix}nope"])
 
 
+def test_install_roles_is_the_database_owners(desk: Desk,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    for role in (Role.ADMIN, Role.AGENT):
+        assert cli.main(["--database-url", desk.login_url(role), "admin",
+                         "install-roles"]) == 1
+        assert capsys.readouterr().err == (
+            f"deskapp: error: install-roles is the database owner's: the login "
+            f"'{desk.users[role].username}' is neither the owner of this database nor a "
+            "superuser.\n")
+    assert cli.main(["--database-url", desk.url, "admin", "install-roles"]) == 0  # again: a no-op
+    assert capsys.readouterr().out.startswith(f"Installed the roles {desk.prefix}agent, ")
+
+
 # --- an agent, bypassing Deskapp ----------------------------------------------------------
 
 
