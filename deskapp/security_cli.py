@@ -15,6 +15,7 @@ from typing import Any
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ValidationError
+from deskapp.domain.people import User
 from deskapp.settings import ENV_PASSWORD, Settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -43,7 +44,8 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     reset.add_argument("username", metavar="USERNAME")
     actions.add_parser(
         "install-roles", help="PostgreSQL: create the group roles, their GRANTs and the "
-        "row-level security policies (run as the database owner)")
+        "row-level security policies; an operation of the database owner, on the owner's "
+        "(or a superuser's) connection, not of a desk person: --user does not apply")
 
 
 def handler_for(args: argparse.Namespace) -> Handler | None:
@@ -85,27 +87,65 @@ def _password(prompt: str) -> str:
     return first
 
 
-def _acting_admin(settings: Settings, database: object) -> int | None:
-    """The admin the act is recorded under: --user if given, else none (the database owner)."""
+def _acting_admin(settings: Settings, database: object) -> User:
+    """The person an ``admin`` command acts as, checked like every other command's.
+
+    On SQLite, and on PostgreSQL over the database owner's connection (who is no person of
+    the desk): --user (or DESKAPP_USER), else the "admin" account; a brand-new desk gets that
+    account made (as every command's first use does), a desk with people but no "admin" is
+    refused and nothing is written. On PostgreSQL over a person's own login, as in the
+    window: that person, and --user may not name another (the audit trail accepts rows only
+    in the login's own name). The person must be allowed to manage people; the act is
+    recorded under their name.
+
+    Raises:
+        NoUserGivenError: no user named, and the desk has people but no "admin".
+        NotFoundError: the user named does not exist or is disabled.
+        PermissionDeniedError: the person may not manage people, or --user names someone
+            other than the login's person.
+    """
+    from deskapp.domain.errors import NotFoundError, PermissionDeniedError
     from deskapp.persistence.database import Database
+    from deskapp.services.permissions import Permission, require
+    from deskapp.services.setup import sign_in
 
     assert isinstance(database, Database)
-    if settings.username is None:
-        return None
-    with database.uow_factory() as uow:
-        return uow.users.by_username(settings.username).id
+    username = settings.username
+    logins = database.logins
+    if logins is not None:
+        login = logins.current_login()
+        with database.uow_factory() as uow:
+            try:
+                uow.users.by_username(login)
+                own = True
+            except NotFoundError:
+                own = False
+        if own or not logins.is_owner():
+            if not own:
+                raise NotFoundError(f"The database login '{login}' is no person of this desk; "
+                                    "connect as the database owner or as an admin's login.")
+            if username is not None and username != login:
+                raise PermissionDeniedError(
+                    f"Connected as the login '{login}', this command acts as {login}: "
+                    f"--user cannot make it act as '{username}'.")
+            username = login
+    user = sign_in(database.uow_factory, username)
+    require(user, Permission.MANAGE_PEOPLE)
+    return user
 
 
 def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.accounts import AccountService
 
-    password = _password(f"Password for {args.username}: ")
     database = open_database(settings.database_url)
     try:
+        # Who acts is settled first: someone refused is not asked for a password.
+        actor = _acting_admin(settings, database)
+        password = _password(f"Password for {args.username}: ")
         service = AccountService(database.uow_factory, database.logins)
         user = service.create_user(args.username, args.full_name, args.email, Role(args.role),
-                                   password, actor_id=_acting_admin(settings, database))
+                                   password, actor_id=actor.id)
     finally:
         database.close()
     where = "a PostgreSQL login" if database.dialect == "postgresql" else "a local account"
@@ -117,12 +157,13 @@ def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
     from deskapp.persistence.database import open_database
     from deskapp.services.accounts import AccountService
 
-    password = _password(f"New password for {args.username}: ")
     database = open_database(settings.database_url)
     try:
+        # Who acts is settled first: someone refused is not asked for a password.
+        actor = _acting_admin(settings, database)
+        password = _password(f"New password for {args.username}: ")
         service = AccountService(database.uow_factory, database.logins)
-        service.reset_password(args.username, password,
-                               actor_id=_acting_admin(settings, database))
+        service.reset_password(args.username, password, actor_id=actor.id)
     finally:
         database.close()
     print(f"{args.username} has a new password and is unlocked.")
@@ -130,7 +171,7 @@ def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _install_roles(settings: Settings, _args: argparse.Namespace) -> int:
-    from deskapp.domain.errors import ConfigurationError
+    from deskapp.domain.errors import ConfigurationError, PermissionDeniedError
     from deskapp.persistence.database import open_database
 
     database = open_database(settings.database_url)
@@ -139,6 +180,11 @@ def _install_roles(settings: Settings, _args: argparse.Namespace) -> int:
         if logins is None:
             raise ConfigurationError("Database roles exist only on PostgreSQL; a SQLite desk "
                                      "has local accounts.")
+        if not logins.is_owner():
+            # The server would refuse it halfway anyway; one readable line instead.
+            raise PermissionDeniedError(
+                f"install-roles is the database owner's: the login '{logins.current_login()}'"
+                " is neither the owner of this database nor a superuser.")
         prefix = logins.install()
     finally:
         database.close()

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from deskapp.domain.credentials import Credential, SignInError
 from deskapp.domain.enums import Role
-from deskapp.domain.errors import NotFoundError, ValidationError
+from deskapp.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from deskapp.domain.people import User
 from deskapp.domain.text import refuse_nul
 from deskapp.services import audit
@@ -264,11 +264,12 @@ class AccountService:
             uow.commit()
         log.info("%s changed their password", user.username)
 
-    def reset_password(self, username: str, new_password: str, *,
-                       actor_id: int | None) -> None:
+    def reset_password(self, username: str, new_password: str, *, actor_id: int) -> None:
         """An admin gives a person a new password and unlocks the account.
 
-        ``actor_id`` None means the database owner acting from the command line.
+        Raises:
+            PermissionDeniedError: the actor may not manage people (checked always: there
+                is no anonymous reset, not even from the command line).
         """
         check_password(new_password)
         now = self._clock()
@@ -286,13 +287,17 @@ class AccountService:
         log.info("Password of %s reset", user.username)
 
     def create_user(self, username: str, full_name: str, email: str, role: Role,
-                    password: str, *, actor_id: int | None,
+                    password: str, *, actor_id: int,
                     within: Callable[[UnitOfWork, User], None] | None = None) -> User:
         """Create a person with a password: a local account, or a database login.
 
         Args:
+            actor_id: The admin who creates them (checked, and named in the audit trail).
             within: more to write about the new person in the same transaction (their
                 groups); what it refuses leaves no person behind.
+
+        Raises:
+            PermissionDeniedError: the actor may not manage people.
         """
         name = check_username(username)
         check_password(password)
@@ -317,8 +322,9 @@ class AccountService:
                 # the login last, so a refused users row leaves no stray login behind.
                 self._logins.create_login(name, password, role)
             else:
+                # Someone else chose it: the person chooses their own at their first sign-in.
                 uow.credentials.put(Credential(user.id, self._hasher.hash(password), 0, None,
-                                               now, must_change=actor_id is not None))
+                                               now, must_change=True))
             uow.commit()
         log.info("Created %s (%s)", name, role.value)
         return user
@@ -349,9 +355,13 @@ class AccountService:
                 f"{until:%H:%M} UTC; an admin can unlock it by resetting the password.")
 
     @staticmethod
-    def _require_admin(uow: UnitOfWork, actor_id: int | None) -> None:
-        if actor_id is not None:
-            require(uow.users.get(actor_id), Permission.MANAGE_PEOPLE)
+    def _require_admin(uow: UnitOfWork, actor_id: object) -> None:
+        # Typed int for callers; checked here too, so that no untyped caller can reach the
+        # old meaning of None ("the owner, unchecked") and write an anonymous admin act.
+        if not isinstance(actor_id, int):
+            raise PermissionDeniedError("Managing accounts needs an admin to act as; "
+                                        "nobody was named.")
+        require(uow.users.get(actor_id), Permission.MANAGE_PEOPLE)
 
 
 def _username_taken(uow: UnitOfWork, name: str) -> bool:

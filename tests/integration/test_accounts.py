@@ -134,6 +134,27 @@ def test_an_admin_resets_and_unlocks_an_agent_but_an_agent_may_not(
     assert [(r["actor_id"], r["entity_id"]) for r in reset] == [(admin.id, str(agent.id))]
 
 
+def test_no_account_is_created_or_reset_without_an_admin_to_act_as(
+        database: Database, accounts: AccountService) -> None:
+    # None once meant "the database owner, unchecked": the command line's anonymous admin.
+    agnes = add_user(database, "agnes", Role.AGENT)
+    with database.engine.connect() as connection:
+        before = connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+    with pytest.raises(PermissionDeniedError, match="needs an admin to act as"):
+        accounts.create_user("sneaky", "Sneaky", "", Role.ADMIN, AGENT_PASSWORD,
+                             actor_id=None)  # type: ignore[arg-type]
+    with pytest.raises(PermissionDeniedError, match="needs an admin to act as"):
+        accounts.reset_password("agnes", AGENT_PASSWORD, actor_id=None)  # type: ignore[arg-type]
+    with pytest.raises(PermissionDeniedError, match="may not manage people"):
+        accounts.create_user("sneaky", "Sneaky", "", Role.ADMIN, AGENT_PASSWORD,
+                             actor_id=agnes.id)
+    with database.uow_factory() as uow:
+        assert [u.username for u in uow.users.all()] == ["agnes"]
+        assert uow.credentials.get(agnes.id) is None
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == before
+
+
 def test_a_person_changes_their_own_password(database: Database,
                                              accounts: AccountService) -> None:
     admin = accounts.create_first_admin("admin", "Admin", ADMIN_PASSWORD)

@@ -269,7 +269,8 @@ def test_people_administration_needs_manage_people(database: Database, clock: Fa
     people = PeopleAdminService(database.uow_factory, actor.id, None, clock, hasher)
     if call == "reset_password":
         AccountService(database.uow_factory, None, clock, hasher).reset_password(
-            "target", "a first long password", actor_id=None)
+            "target", "a first long password",
+            actor_id=add_user(database, "setter", Role.ADMIN).id)
     if call.startswith("reactivate_"):
         with database.engine.begin() as connection:
             connection.execute(text("UPDATE users SET active = false WHERE id = :id"),

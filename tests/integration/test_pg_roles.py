@@ -153,11 +153,26 @@ def test_the_app_maps_the_login_to_its_person_and_records_the_sign_in(desk: Desk
     assert tuple(row) == (audit.SIGN_IN, user.id)
 
 
+def _logins(url: str, prefix: str) -> set[str]:
+    with psycopg.connect(host=make_url(url).host, dbname=make_url(url).database,
+                         user=make_url(url).username) as connection:
+        return {str(name) for (name,) in connection.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (f"{prefix}%",))}
+
+
+def _last_audit_row(database: Database) -> tuple[object, ...]:
+    with database.engine.connect() as connection:
+        return tuple(connection.execute(text(
+            "SELECT action, actor_id, details FROM audit_log ORDER BY id DESC LIMIT 1")).one())
+
+
 def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     name = f"{desk.prefix}cli"
     monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
     try:
+        # The owner's connection, without --user: it acts as the desk's 'admin' account.
         assert cli.main(["--database-url", desk.url, "admin", "create-user", name,
                          "--name", "Cli Made", "--role", "manager"]) == 0
         assert "with a PostgreSQL login" in capsys.readouterr().out
@@ -166,8 +181,116 @@ def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.
             assert connection.execute("SELECT pg_has_role(current_user, %s, 'member')",
                                       (role_name(desk.prefix, Role.MANAGER),)).fetchone() \
                 == (True,)
+        action, actor_id, details = _last_audit_row(desk.database)
+        with desk.database.uow_factory() as uow:
+            assert uow.users.by_username("admin").id == actor_id
+        assert action == audit.USER_CREATED and name in str(details)
     finally:
         drop_roles(desk.url, [name])
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.LEAD, Role.MANAGER])
+def test_the_cli_refuses_to_create_a_login_for_someone_who_may_not_manage_people(
+        desk: Desk, role: Role, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"{desk.prefix}refused"
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    logins, trail = _logins(desk.url, desk.prefix), _last_audit_row(desk.database)
+    try:
+        assert cli.main(["--database-url", desk.url, "--user", desk.users[role].username,
+                         "admin", "create-user", name, "--name", "Refused",
+                         "--role", "admin"]) == 1
+        assert capsys.readouterr().err == (f"deskapp: error: Test {role.value.title()} "
+                                           f"({role.value}) may not manage people.\n")
+        assert _logins(desk.url, desk.prefix) == logins
+        assert _last_audit_row(desk.database) == trail
+        with desk.database.uow_factory() as uow:
+            assert name not in {u.username for u in uow.users.all()}
+    finally:
+        drop_roles(desk.url, [name])
+
+
+def test_a_brand_new_shared_desk_gets_its_admin_who_creates_the_first_login(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    admin_url = postgres_admin_url()
+    assert admin_url is not None
+    prefix = f"dn{uuid.uuid4().hex[:8]}_"
+    name = f"{prefix}first"
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
+    with database_with_roles(admin_url, prefix, [name]) as (url, database):
+        assert cli.main(["--database-url", url, "admin", "create-user", name,
+                         "--name", "First Admin", "--role", "admin"]) == 0
+        assert capsys.readouterr().out == f"Created {name} (admin) with a PostgreSQL login.\n"
+        with database.uow_factory() as uow:
+            admin, first = sorted(uow.users.all(), key=lambda user: user.id)
+        assert (admin.username, admin.role, first.username) == ("admin", Role.ADMIN, name)
+        assert name in _logins(url, prefix)
+        action, actor_id, _details = _last_audit_row(database)
+        assert (action, actor_id) == (audit.USER_CREATED, admin.id)
+
+
+def test_an_admins_own_login_creates_and_resets_from_the_cli_in_its_own_name(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"{desk.prefix}by_admin"
+    boss = desk.users[Role.ADMIN]
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
+    try:
+        assert cli.main(["--database-url", desk.login_url(Role.ADMIN), "admin",
+                         "create-user", name, "--name", "By Admin", "--role", "agent"]) == 0
+        assert _last_audit_row(desk.database)[:2] == (audit.USER_CREATED, boss.id)
+        monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-33")
+        assert cli.main(["--database-url", desk.login_url(Role.ADMIN), "--user",
+                         boss.username, "admin", "reset-password", name]) == 0
+        assert _last_audit_row(desk.database)[:2] == (audit.PASSWORD_RESET, boss.id)
+        with psycopg.connect(host=make_url(desk.url).host, dbname=make_url(desk.url).database,
+                             user=name, password="cli-password-33") as connection:
+            assert connection.execute("SELECT current_user").fetchone() == (name,)
+    finally:
+        drop_roles(desk.url, [name])
+
+
+@pytest.mark.parametrize("command", [["create-user", "{prefix}nope", "--name", "Nope",
+                                      "--role", "admin"],
+                                     ["reset-password", "{prefix}otto"]])
+@pytest.mark.parametrize(("role", "user", "says"), [
+    (Role.ADMIN, "admin", "Connected as the login '{login}', this command acts as {login}: "
+     "--user cannot make it act as 'admin'."),
+    (Role.AGENT, None, "Test Agent (agent) may not manage people."),
+    (Role.AGENT, "admin", "Connected as the login '{login}', this command acts as {login}: "
+     "--user cannot make it act as 'admin'.")])
+def test_a_persons_own_login_acts_only_as_that_person(
+        desk: Desk, command: list[str], role: Role, user: str | None, says: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Before, the owner's rule (--user, else 'admin') applied here too: the act was refused
+    # by the audit trail's row-level security or a missing grant, as a traceback.
+    monkeypatch.setenv("DESKAPP_PASSWORD", "cli-password-22")
+    monkeypatch.delenv("DESKAPP_USER", raising=False)
+    args = [part.format(prefix=desk.prefix) for part in command]
+    logins, trail = _logins(desk.url, desk.prefix), _last_audit_row(desk.database)
+    try:
+        assert cli.main(["--database-url", desk.login_url(role),
+                         *(["--user", user] if user else []), "admin", *args]) == 1
+        login = desk.users[role].username
+        assert capsys.readouterr().err == f"deskapp: error: {says.format(login=login)}\n"
+        assert _logins(desk.url, desk.prefix) == logins
+        assert _last_audit_row(desk.database) == trail
+    finally:
+        drop_roles(desk.url, [f"{desk.prefix}nope"])
+
+
+def test_install_roles_is_the_database_owners(desk: Desk,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    for role in (Role.ADMIN, Role.AGENT):
+        assert cli.main(["--database-url", desk.login_url(role), "admin",
+                         "install-roles"]) == 1
+        assert capsys.readouterr().err == (
+            f"deskapp: error: install-roles is the database owner's: the login "
+            f"'{desk.users[role].username}' is neither the owner of this database nor a "
+            "superuser.\n")
+    assert cli.main(["--database-url", desk.url, "admin", "install-roles"]) == 0  # again: a no-op
+    assert capsys.readouterr().out.startswith(f"Installed the roles {desk.prefix}agent, ")
 
 
 # --- an agent, bypassing Deskapp ----------------------------------------------------------

@@ -258,7 +258,7 @@ def test_change_password_from_the_help_menu(qtbot: QtBot, database: Database, ad
                                             runner: DbRunner, window_settings: QSettings,
                                             clock: FakeClock, backend: str) -> None:
     accounts = AccountService(database.uow_factory, None, clock, FAST)
-    accounts.reset_password("admin", "the first password", actor_id=None)
+    accounts.reset_password("admin", "the first password", actor_id=admin.id)
     window = app.build_main_window(database, admin, runner, window_settings=window_settings,
                                    clock=clock, live_updates=False)
     qtbot.addWidget(window)
