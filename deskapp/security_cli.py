@@ -92,11 +92,12 @@ def _acting_admin(settings: Settings, database: object) -> User:
 
     On SQLite, and on PostgreSQL over the database owner's connection (who is no person of
     the desk): --user (or DESKAPP_USER), else the "admin" account; a brand-new desk gets that
-    account made (as every command's first use does), a desk with people but no "admin" is
-    refused and nothing is written. On PostgreSQL over a person's own login, as in the
-    window: that person, and --user may not name another (the audit trail accepts rows only
-    in the login's own name). The person must be allowed to manage people; the act is
-    recorded under their name.
+    account made (as every command's first use does), and so does a desk with people but no
+    active admin at all (one filled by an import: else nobody could administer it); a desk
+    with an admin but no "admin" account is refused and nothing is written. On PostgreSQL
+    over a person's own login, as in the window: that person, and --user may not name
+    another (the audit trail accepts rows only in the login's own name). The person must be
+    allowed to manage people; the act is recorded under their name.
 
     Raises:
         NoUserGivenError: no user named, and the desk has people but no "admin".
@@ -107,7 +108,7 @@ def _acting_admin(settings: Settings, database: object) -> User:
     from deskapp.domain.errors import NotFoundError, PermissionDeniedError
     from deskapp.persistence.database import Database
     from deskapp.services.permissions import Permission, require
-    from deskapp.services.setup import sign_in
+    from deskapp.services.setup import NoUserGivenError, admin_for_a_desk_without_one, sign_in
 
     assert isinstance(database, Database)
     username = settings.username
@@ -129,7 +130,15 @@ def _acting_admin(settings: Settings, database: object) -> User:
                     f"Connected as the login '{login}', this command acts as {login}: "
                     f"--user cannot make it act as '{username}'.")
             username = login
-    user = sign_in(database.uow_factory, username)
+    try:
+        user = sign_in(database.uow_factory, username)
+    except NoUserGivenError:
+        # A desk with people but no administrator at all (filled by an import) would have
+        # no way to get one: it gets its "admin" account, as a brand-new desk does.
+        made = admin_for_a_desk_without_one(database.uow_factory)
+        if made is None:
+            raise
+        user = made
     require(user, Permission.MANAGE_PEOPLE)
     return user
 

@@ -93,3 +93,26 @@ def sign_in(uow_factory: UnitOfWorkFactory, username: str | None) -> User:
     if not user.active:
         raise NotFoundError(f"The account '{name}' is disabled.")
     return user
+
+
+def admin_for_a_desk_without_one(uow_factory: UnitOfWorkFactory) -> User | None:
+    """The "admin" account, made for a desk that has people but no active admin at all.
+
+    A desk filled by an import has agents and nobody who may manage them: the admin
+    commands (not every command) give it its first administrator this way, recorded like a
+    first start. None when the desk has an active admin: then someone must say who they
+    are, and nothing is written.
+    """
+    with uow_factory(write=True) as uow:
+        people = uow.users.all()
+        if any(user.role == Role.ADMIN and user.active for user in people) or \
+                any(user.username == ADMIN_USERNAME for user in people):
+            return None
+        admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator",
+                                   "admin@example.com", Role.ADMIN))
+        uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
+                         entity_id=admin.id, details={"username": ADMIN_USERNAME,
+                                                      "role": "admin", "first_start": True,
+                                                      "desk_had_no_admin": True})
+        uow.commit()
+        return admin

@@ -20,6 +20,7 @@ from deskapp.persistence.database import Database
 from deskapp.services import audit
 from deskapp.services.accounts import AccountService
 from deskapp.services.audit import verify_chain
+from deskapp.services.setup import admin_for_a_desk_without_one
 from deskapp.settings import ENV_PASSWORD, ENV_USER
 from tests.conftest import add_user
 from tests.unit.test_servicenow_parsing import good_rows, write_log
@@ -84,6 +85,51 @@ def test_without_a_user_a_desk_with_people_but_no_admin_account_is_refused(
     assert err.startswith("deskapp: error: This desk has no 'admin' account to act as")
     assert err.count("\n") == 1 and "--user NAME" in err and ENV_USER in err
     assert _state(database) == before
+
+
+def test_a_desk_with_people_but_no_administrator_gets_its_admin_account_first(
+        database: Database, backend: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An imported desk has agents and nobody who may manage them: the first create-user
+    makes the "admin" account (recorded as a first start) and acts as it."""
+    if backend != "sqlite":
+        pytest.skip("on PostgreSQL create-user makes a login: tests/integration/test_pg_roles.py")
+    _imported_desk(database, tmp_path)
+    capsys.readouterr()
+
+    assert cli.main(["--database-url", _url(database), "admin", "create-user", "boss",
+                     "--name", "Boss", "--role", "admin"]) == 0
+
+    rows = [r for r in _audit_rows(database) if r["action"] == audit.USER_CREATED]
+    made, boss = rows[-2], rows[-1]
+    made_details = made["details"] if isinstance(made["details"], dict) else \
+        json.loads(str(made["details"]))
+    assert made_details["username"] == "admin" and made_details["desk_had_no_admin"] is True
+    assert str(made["actor_id"]) == str(made["entity_id"])
+    assert boss["actor_id"] == made["actor_id"]  # boss was made by the new admin account
+    # Now the desk has administrators: without --user it acts as "admin" again.
+    assert cli.main(["--database-url", _url(database), "admin", "create-user", "clerk",
+                     "--name", "Clerk", "--role", "agent"]) == 0
+
+
+def test_only_a_desk_without_any_active_administrator_gets_one_made(
+        database: Database) -> None:
+    agent = add_user(database, "agnes", Role.AGENT)
+    boss = add_user(database, "boss", Role.ADMIN)
+    before = _state(database)
+    assert admin_for_a_desk_without_one(database.uow_factory) is None  # boss may act
+    assert _state(database) == before
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE users SET active = false WHERE id = :id"),
+                           {"id": boss.id})
+
+    made = admin_for_a_desk_without_one(database.uow_factory)
+
+    assert made is not None and (made.username, made.role) == ("admin", Role.ADMIN)
+    row = _audit_rows(database)[-1]
+    assert (row["action"], row["actor_id"]) == (audit.USER_CREATED, made.id)
+    assert agent.id != made.id
+    assert admin_for_a_desk_without_one(database.uow_factory) is None  # made once only
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.LEAD, Role.MANAGER])
