@@ -75,6 +75,7 @@ def review_pdf(report: ReviewReport) -> bytes:
 
     # --- key facts -------------------------------------------------------------------------
     f = report.facts
+    clock = " (business hours)" if f.business_hours else ""
     story.append(p("Key facts", s.h1))
     facts = [
         [p("Measure", s.head), p("Value", s.head), p("Target", s.head), p("Outcome", s.head)],
@@ -86,11 +87,12 @@ def review_pdf(report: ReviewReport) -> bytes:
          p("", s.cell)],
         [p("Closed", s.cell), p(when(f.closed_at, zone), s.cell), p("", s.cell),
          p("", s.cell)],
-        [p("Time to respond", s.cell), p(duration(f.response_seconds), s.cell),
-         p(duration(f.response_target_seconds), s.cell),
+        [p("Time to respond", s.cell), p(duration(f.response_seconds) + clock, s.cell),
+         p(duration(f.response_target_seconds) + clock, s.cell),
          raw(_outcome(f.response_breached, f.response_seconds), s.cell)],
-        [p("Time to resolve (SLA clock)", s.cell), p(duration(f.resolution_seconds), s.cell),
-         p(duration(f.resolution_target_seconds), s.cell),
+        [p("Time to resolve (SLA clock)", s.cell),
+         p(duration(f.resolution_seconds) + clock, s.cell),
+         p(duration(f.resolution_target_seconds) + clock, s.cell),
          raw(_outcome(f.resolution_breached, f.resolution_seconds), s.cell)],
         [p("Time on hold", s.cell), p(duration(f.on_hold_seconds), s.cell), p("", s.cell),
          p("", s.cell)],
@@ -100,6 +102,7 @@ def review_pdf(report: ReviewReport) -> bytes:
          p("", s.cell)],
     ]
     story.append(table(facts, [55 * mm, 50 * mm, 35 * mm, WIDTH - 140 * mm]))
+    story += _targets_note(report, s)
     story.append(spacer(3))
     story.append(state_chart([(span.state, span.seconds) for span in report.state_spans],
                              width=WIDTH))
@@ -220,6 +223,18 @@ def review_pdf(report: ReviewReport) -> bytes:
     return build(story, title=f"Post-incident review {report.number}", subject=report.title,
                  author=author if review else report.generated_by, header=header,
                  footer=footer)
+
+
+def _targets_note(report: ReviewReport, s: Styles) -> list[Flowable]:
+    """Whose targets the key facts show, and on which clock."""
+    f = report.facts
+    parts = []
+    if f.targets_note:
+        parts.append(f.targets_note)
+    if f.business_hours:
+        parts.append(f"They count business hours only ({f.business_hours}), and so do the "
+                     "times to respond and to resolve beside them.")
+    return [p(" ".join(parts), s.muted)] if parts else []
 
 
 def _where(group: str, agent: str) -> str:

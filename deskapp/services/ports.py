@@ -287,6 +287,14 @@ class MatrixRepository(Protocol):
         """A saved version as it was saved; NotFoundError if there is none."""
         ...
 
+    def versions_in_force(self) -> list[tuple[MatrixVersionInfo, PriorityMatrix]]:
+        """Every saved version, oldest first, with the targets it put in force.
+
+        A version saved before definitions were kept with versions (migration 0007) has the
+        seeded definitions, round the clock: they could not be edited then.
+        """
+        ...
+
 
 class CredentialRepository(Protocol):
     """Local accounts' password hashes and lock-out state."""

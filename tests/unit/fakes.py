@@ -326,6 +326,9 @@ class FakeMatrix:
                 return matrix
         raise NotFoundError(f"There is no priority matrix version {version}.")
 
+    def versions_in_force(self) -> list[tuple[MatrixVersionInfo, PriorityMatrix]]:
+        return [(info, matrix) for matrix, info in self._history()]
+
 
 class FakeSavedFilters:
     def __init__(self, store: FakeStore) -> None:
