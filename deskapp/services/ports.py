@@ -107,6 +107,11 @@ class IncidentRepository(Protocol):
         """The incidents linked to this (major) incident as its children, newest first."""
         ...
 
+    def external_ref(self, incident_id: int) -> str | None:
+        """Where an imported incident came from ("servicenow:INC0000045"); None for one
+        logged here."""
+        ...
+
     def open_cell_counts(self) -> list[CellCount]:
         """Open incidents counted by (impact, urgency, current priority), by the database."""
         ...

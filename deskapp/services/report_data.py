@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 from deskapp.domain import sla
 from deskapp.domain.activity import time_in_states
@@ -224,6 +225,7 @@ class ReportService:
                   if found.configuration_item_id is not None else None)
             matrix = uow.matrix.current()
             versions = uow.matrix.versions_in_force()
+            origin = uow.incidents.external_ref(found.id)
         definition = matrix.definition(found.priority)
         applied = applied_targets(found, activity, versions)
         spans = state_spans(found, activity, now)
@@ -243,7 +245,8 @@ class ReportService:
             description=found.description,
             resolution_code=found.resolution_code.label if found.resolution_code else "",
             resolution_notes=found.resolution_notes,
-            facts=key_facts(found, matrix, on_hold, applied, self._zone),
+            facts=replace(key_facts(found, matrix, on_hold, applied, self._zone),
+                          **source_facts(found, activity, origin)),
             review=review,
             timeline=tuple(TimelineEntry(a.at, a.actor_name or "System",
                                          describe(a, names, matrix)) for a in activity),
@@ -580,6 +583,25 @@ def key_facts(incident: Incident, matrix: PriorityMatrix, on_hold_seconds: float
         targets_note=applied.describe(zone) if applied else "",
         business_hours=describe_calendar(calendar) if calendar is not None else "",
     )
+
+
+_SOURCES_OF_RECORD = {"servicenow": "ServiceNow"}
+"""Imports whose resolved time and resolution verdict are the source's record (the
+ServiceNow log's resolved_at and made_sla), by external reference prefix."""
+
+
+def source_facts(incident: Incident, activity: Iterable[ActivityView],
+                 origin: str | None) -> dict[str, Any]:
+    """What of an imported incident's key facts is the source tool's record, for KeyFacts:
+    the tool's name, and the timeline's own resolution time where the two disagree."""
+    source = _SOURCES_OF_RECORD.get((origin or "").split(":", 1)[0], "")
+    if not source:
+        return {}
+    changes = [a.at for a in activity
+               if a.field == "state" and a.new_value == State.RESOLVED.value]
+    shown = changes[-1] if changes else None
+    return {"source": source,
+            "resolved_state_at": shown if shown != incident.resolved_at else None}
 
 
 # --- which targets applied ------------------------------------------------------------------

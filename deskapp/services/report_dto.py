@@ -148,6 +148,12 @@ class KeyFacts:
     """The priority matrix version whose targets applied to the incident (None: unknown)."""
     targets_note: str = ""
     """Where the targets come from, in words (which version, and why that one)."""
+    source: str = ""
+    """The tool an imported incident came from ("ServiceNow") when its resolved time and
+    resolution verdict are that tool's record, not Deskapp's clock; empty otherwise."""
+    resolved_state_at: datetime | None = None
+    """When the timeline shows the (last) change to Resolved, where that differs from
+    ``resolved_at`` (an imported record whose resolved time disagrees with its events)."""
     business_hours: str = ""
     """The opening hours its targets count in ("Mon-Fri 08:00-16:00 Europe/Oslo"), and so
     the times to respond and to resolve beside them; empty when they run round the clock."""
