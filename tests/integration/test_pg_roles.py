@@ -27,6 +27,7 @@ from deskapp import cli
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import Group, User
+from deskapp.persistence import pg_roles
 from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.pg_roles import TABLE_PRIVILEGES, role_name, scram_verifier
 from deskapp.services import audit
@@ -38,7 +39,12 @@ from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 from deskapp.services.permissions import GRANTS, Permission
 from deskapp.services.setup import ensure_admin
-from tests.support.databases import database_with_roles, drop_roles, postgres_admin_url
+from tests.support.databases import (
+    database_with_roles,
+    drop_roles,
+    postgres_admin_url,
+    private_postgres_database,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -168,6 +174,45 @@ def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.
                 == (True,)
     finally:
         drop_roles(desk.url, [name])
+
+
+def test_create_user_before_install_roles_is_one_error_line_and_writes_nothing(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """On a database where 'admin install-roles' never ran, the group role a login joins
+    does not exist: one readable line, exit 1, no login and no users row (not psycopg's
+    UndefinedObject traceback)."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
+    # The server's deskapp_* roles are shared with other runs: never dropped here. Instead
+    # this run's default prefix names group roles that do not exist.
+    prefix = f"nr{uuid.uuid4().hex[:8]}_"
+    monkeypatch.setattr(pg_roles, "DEFAULT_PREFIX", prefix)
+    monkeypatch.setenv("DESKAPP_PASSWORD", "pg-manager-password-9")
+    name = f"{prefix}pgmgr"
+    with private_postgres_database(admin_url) as url:
+        try:
+            code = cli.main(["--database-url", url, "admin", "create-user", name,
+                             "--name", "PG Manager", "--role", "manager"])
+            err = capsys.readouterr().err
+            assert code == 1
+            assert err.splitlines() == [
+                f"deskapp: error: The database has no group role {prefix}manager for "
+                "managers: run 'deskapp admin install-roles' on it first (as its owner), "
+                "then try again."]
+            database = open_database(url)
+            try:
+                with database.engine.connect() as connection:
+                    assert connection.execute(text(
+                        "SELECT count(*) FROM users WHERE username = :n"), {"n": name}
+                    ).scalar_one() == 0
+                    assert connection.execute(text(
+                        "SELECT count(*) FROM pg_roles WHERE rolname = :n"), {"n": name}
+                    ).scalar_one() == 0
+            finally:
+                database.close()
+        finally:
+            drop_roles(admin_url, [name])
 
 
 # --- an agent, bypassing Deskapp ----------------------------------------------------------
