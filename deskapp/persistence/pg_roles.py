@@ -207,6 +207,15 @@ class PgRoles:
     def _existing(connection: Connection) -> set[str]:
         return set(connection.execute(text("SELECT rolname FROM pg_roles")).scalars())
 
+    def _require_installed(self) -> str:
+        """This database's prefix, or a ConfigurationError saying to install the roles first:
+        a login in group roles another database installed would get no GRANTs here."""
+        if not self.installed():
+            raise ConfigurationError(
+                "Deskapp's database roles are not installed on this database: run "
+                "'deskapp admin install-roles' on it first (as its owner), then try again.")
+        return self.prefix()
+
     @staticmethod
     def _require_group_role(existing: set[str], prefix: str, role: Role) -> str:
         """The role's group role, or a ConfigurationError saying to install the roles first
@@ -241,7 +250,7 @@ class PgRoles:
 
     def create_login(self, username: str, password: str, role: Role) -> None:
         """A login for a person, with a SCRAM verifier, member of the role's group role."""
-        prefix = self.prefix()
+        prefix = self._require_installed()
         extra = " CREATEROLE" if role is Role.ADMIN else ""
         with self._engine.begin() as connection:
             existing = self._existing(connection)
@@ -260,7 +269,7 @@ class PgRoles:
 
     def set_role(self, username: str, role: Role) -> None:
         """Make the login a member of this role's group role and of no other Deskapp role."""
-        prefix = self.prefix()
+        prefix = self._require_installed()
         with self._engine.begin() as connection:
             existing = self._existing(connection)
             self._require_group_role(existing, prefix, role)

@@ -176,21 +176,30 @@ def test_create_user_from_the_cli_makes_a_login(desk: Desk, monkeypatch: pytest.
         drop_roles(desk.url, [name])
 
 
+@pytest.mark.parametrize("recorded", [False, True])
 def test_create_user_before_install_roles_is_one_error_line_and_writes_nothing(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """On a database where 'admin install-roles' never ran, the group role a login joins
-    does not exist: one readable line, exit 1, no login and no users row (not psycopg's
-    UndefinedObject traceback)."""
+        recorded: bool, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """On a database where 'admin install-roles' never ran (or its group roles are gone),
+    one readable line, exit 1, no login and no users row - not psycopg's UndefinedObject
+    traceback, nor a login in group roles installed for another database."""
     admin_url = postgres_admin_url()
     if admin_url is None:
         pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
     # The server's deskapp_* roles are shared with other runs: never dropped here. Instead
-    # this run's default prefix names group roles that do not exist.
+    # this run's prefix names group roles that do not exist.
     prefix = f"nr{uuid.uuid4().hex[:8]}_"
     monkeypatch.setattr(pg_roles, "DEFAULT_PREFIX", prefix)
     monkeypatch.setenv("DESKAPP_PASSWORD", "pg-manager-password-9")
     name = f"{prefix}pgmgr"
     with private_postgres_database(admin_url) as url:
+        if recorded:  # installed under this prefix once, its group roles since dropped
+            engine = open_database(url)
+            with engine.engine.begin() as connection:
+                connection.execute(text("INSERT INTO deskapp_settings (key, value) "
+                                        "VALUES (:k, :v)"), {"k": pg_roles.PREFIX_KEY,
+                                                             "v": prefix})
+            engine.close()
         try:
             code = cli.main(["--database-url", url, "admin", "create-user", name,
                              "--name", "PG Manager", "--role", "manager"])
@@ -199,6 +208,9 @@ def test_create_user_before_install_roles_is_one_error_line_and_writes_nothing(
             assert err.splitlines() == [
                 f"deskapp: error: The database has no group role {prefix}manager for "
                 "managers: run 'deskapp admin install-roles' on it first (as its owner), "
+                "then try again." if recorded else
+                "deskapp: error: Deskapp's database roles are not installed on this "
+                "database: run 'deskapp admin install-roles' on it first (as its owner), "
                 "then try again."]
             database = open_database(url)
             try:
