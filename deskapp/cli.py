@@ -4,21 +4,42 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from deskapp import __version__, security_cli
 from deskapp.domain.errors import DeskappError
 from deskapp.settings import ENV_DATABASE_URL, ENV_USER, Settings
+
+EXPORT_DEFAULT_COLUMNS = ("number", "priority", "short_description", "caller", "state",
+                          "group", "assignee", "opened", "sla", "updated")
+"""``exporting.TABLE_COLUMNS`` by name (importing that module here would slow every start)."""
+EXPORT_OTHER_COLUMNS = ("impact", "urgency", "channel", "vip", "major", "breached",
+                        "response_due", "configuration_item")
+"""The other export columns, by name."""
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, but a word too long for the line (a column name, a URL) is
+    moved whole to the next line, never cut in two ("numb / er")."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line like every other error (exit code 2)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"deskapp: error: {message} (see: {self.prog} --help)\n")
@@ -102,10 +123,9 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     which.add_argument("--search", metavar="TEXT",
                        help="the incidents whose number, descriptions or notes match")
     export.add_argument("--columns", metavar="LIST",
-                        help="comma-separated, in order (default: the queue table's: number,"
-                        "priority,short_description,caller,state,group,assignee,opened,sla,"
-                        "updated; also impact, urgency, channel, vip, major, breached, "
-                        "response_due)")
+                        help="column names, comma-separated, in order (default: the queue "
+                        f"table's: {', '.join(EXPORT_DEFAULT_COLUMNS)}; also "
+                        f"{', '.join(EXPORT_OTHER_COLUMNS)})")
     export.add_argument("--sort", metavar="KEY",
                         choices=("number", "opened_at", "updated_at", "priority", "state",
                                  "short_description", "resolution_due_at", "caller", "group",

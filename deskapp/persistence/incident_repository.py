@@ -580,6 +580,11 @@ class SqlIncidentRepository:
                 .order_by(IncidentRecord.id.desc()))
         return [_row(r) for r in self._session.execute(stmt)]
 
+    def external_ref(self, incident_id: int) -> str | None:
+        return self._session.execute(
+            select(IncidentRecord.external_ref).where(IncidentRecord.id == incident_id)
+        ).scalar_one_or_none()
+
     def open_cell_counts(self) -> list[CellCount]:
         stmt = (
             select(IncidentRecord.impact, IncidentRecord.urgency, IncidentRecord.priority,

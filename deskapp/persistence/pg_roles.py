@@ -207,6 +207,26 @@ class PgRoles:
     def _existing(connection: Connection) -> set[str]:
         return set(connection.execute(text("SELECT rolname FROM pg_roles")).scalars())
 
+    def _require_installed(self) -> str:
+        """This database's prefix, or a ConfigurationError saying to install the roles first:
+        a login in group roles another database installed would get no GRANTs here."""
+        if not self.installed():
+            raise ConfigurationError(
+                "Deskapp's database roles are not installed on this database: run "
+                "'deskapp admin install-roles' on it first (as its owner), then try again.")
+        return self.prefix()
+
+    @staticmethod
+    def _require_group_role(existing: set[str], prefix: str, role: Role) -> str:
+        """The role's group role, or a ConfigurationError saying to install the roles first
+        (rather than PostgreSQL's 'role ... does not exist' halfway through)."""
+        name = role_name(prefix, role)
+        if name not in existing:
+            raise ConfigurationError(
+                f"The database has no group role {name} for {role.value}s: run "
+                "'deskapp admin install-roles' on it first (as its owner), then try again.")
+        return name
+
     def uninstall(self, prefix: str) -> list[str]:
         """Drop this database's policies and the group roles of ``prefix`` (for tests and
         for taking a desk down); returns the roles dropped. Logins are left alone."""
@@ -230,14 +250,16 @@ class PgRoles:
 
     def create_login(self, username: str, password: str, role: Role) -> None:
         """A login for a person, with a SCRAM verifier, member of the role's group role."""
-        prefix = self.prefix()
+        prefix = self._require_installed()
         extra = " CREATEROLE" if role is Role.ADMIN else ""
         with self._engine.begin() as connection:
-            if username in self._existing(connection):
+            existing = self._existing(connection)
+            if username in existing:
                 raise ValidationError(f"The database already has a login '{username}'.")
+            group = self._require_group_role(existing, prefix, role)
             _unlogged(connection,
                       f"CREATE ROLE {_ident(username)} LOGIN{extra} PASSWORD "
-                      f"'{scram_verifier(password)}' IN ROLE {_ident(role_name(prefix, role))}")
+                      f"'{scram_verifier(password)}' IN ROLE {_ident(group)}")
 
     def set_password(self, username: str, password: str) -> None:
         """Give the login a new password (as a SCRAM verifier)."""
@@ -247,9 +269,13 @@ class PgRoles:
 
     def set_role(self, username: str, role: Role) -> None:
         """Make the login a member of this role's group role and of no other Deskapp role."""
-        prefix = self.prefix()
+        prefix = self._require_installed()
         with self._engine.begin() as connection:
+            existing = self._existing(connection)
+            self._require_group_role(existing, prefix, role)
             for other in Role:
+                if role_name(prefix, other) not in existing:
+                    continue  # nothing to revoke; REVOKE of an unknown role is an error
                 connection.execute(text(
                     f"REVOKE {_ident(role_name(prefix, other))} FROM {_ident(username)}"))
             connection.execute(text(

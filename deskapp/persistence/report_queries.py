@@ -7,6 +7,8 @@ table, after which each breakdown, series and percentile is a quick aggregate ov
 local table rather than another walk through a million rows. The temporary table lives in
 the report's transaction and is dropped with it.
 
+Durations are exact on both databases (integer microseconds on SQLite, not julianday's
+floats), so thresholds such as first contact's 15 minutes count the same incidents on each.
 Medians and 90th percentiles are linear interpolations between the two nearest values
 (PostgreSQL's ``percentile_cont``); SQLite has no such function, so the same formula is
 written with window functions, and both databases give the same numbers.
@@ -67,8 +69,16 @@ class SqlReportQueries:
         return self._session.execute(self._sql(sql, times), params)
 
     def _seconds(self, earlier: str, later: str) -> str:
+        """``later - earlier`` in seconds, exact to the microsecond on both databases.
+
+        SQLite's julianday() is a float of days: times 86,400 it is off by some
+        microseconds, so an incident resolved exactly 15 minutes after it was opened
+        measured 900.00000x s and failed ``<= 900`` where PostgreSQL's exact interval
+        passed. Whole seconds since the epoch plus the stored microseconds, as integers,
+        give PostgreSQL's figure (one division at the end).
+        """
         if self._dialect == "sqlite":
-            return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+            return f"(({_micros(later)} - {_micros(earlier)}) / 1000000.0)"
         return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
 
     @staticmethod
@@ -426,6 +436,13 @@ class SqlReportQueries:
                           int(r.children),
                           ReviewStatus(r.review_status) if r.review_status else None)
             for r in rows)
+
+
+def _micros(column: str) -> str:
+    """A time stored on SQLite ("2026-03-02 09:00:00.250000") as integer microseconds since
+    the epoch; a time stored without its fraction counts it as zero."""
+    return (f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 "
+            f"+ CAST(substr({column} || '000000', 21, 6) AS INTEGER))")
 
 
 def _float(value: Any) -> float | None:

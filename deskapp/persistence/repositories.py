@@ -20,7 +20,12 @@ from deskapp.domain.matrix_document import (
     priority_to_dict,
 )
 from deskapp.domain.people import Caller, Group, User, check_caller
-from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
+from deskapp.domain.priority import (
+    DEFAULT_PRIORITIES,
+    Level,
+    PriorityDefinition,
+    PriorityMatrix,
+)
 from deskapp.domain.text import natural_sort_key
 from deskapp.persistence.tables import (
     SORT_KEY_LENGTH,
@@ -422,6 +427,25 @@ class SqlMatrixRepository:
         calendar = (calendar_from_dict(record.calendar) if record.calendar
                     else current.calendar)
         return _matrix(record, priorities, calendar)
+
+    def versions_in_force(self) -> list[tuple[MatrixVersionInfo, PriorityMatrix]]:
+        rows = self._session.execute(
+            select(MatrixVersionRecord, UserRecord.full_name)
+            .outerjoin(UserRecord, UserRecord.id == MatrixVersionRecord.created_by_id)
+            .order_by(MatrixVersionRecord.id)).all()
+        found: list[tuple[MatrixVersionInfo, PriorityMatrix]] = []
+        for record, author in rows:
+            if record.priorities:
+                priorities = tuple(priority_from_dict(p) for p in record.priorities)
+                calendar = calendar_from_dict(record.calendar) if record.calendar else None
+            else:
+                # Saved before 0007: definitions could not be edited yet (they were the
+                # seeded ones) and targets ran round the clock.
+                priorities, calendar = DEFAULT_PRIORITIES, None
+            found.append((MatrixVersionInfo(record.id, record.created_at, author,
+                                            record.comment or ""),
+                          _matrix(record, priorities, calendar)))
+        return found
 
 
 CALENDAR_ID = 1

@@ -175,10 +175,20 @@ def duration(seconds: float | None) -> str:
 
 
 def share(part: int, whole: int) -> str:
-    """A percentage with one decimal, or a dash for nothing out of nothing."""
+    """A percentage with one decimal, or a dash for nothing out of nothing.
+
+    A share too small for one decimal gets two ("0.02%", 2 of 8,995), or "<0.01%"; one that
+    falls short of the whole never reads 100.0% (">99.9%"): a listed item is never "0.0%".
+    """
     if whole <= 0:
         return "\u2014"
-    return f"{100 * part / whole:.1f}%"
+    percent = 100 * part / whole
+    text = f"{percent:.1f}%"
+    if part > 0 and text == "0.0%":
+        return f"{percent:.2f}%" if percent >= 0.005 else "<0.01%"
+    if part < whole and text == "100.0%":
+        return ">99.9%"
+    return text
 
 
 # --- the document -----------------------------------------------------------------------------

@@ -59,8 +59,10 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("SLA compliance", "Response: of the incidents opened in the period that have had a "
      "first response, the share answered by their response due time. Resolution: of the "
      "incidents resolved in the period, the share resolved within their resolution target, "
-     "time on hold left out (the SLA clock stops then). Targets are the priority's, shown "
-     "beside it."),
+     "time on hold left out (the SLA clock stops then). Each incident is judged by the "
+     "targets of the priority matrix version in force when its due times were set; the "
+     "table shows the targets in force during the period, with the date of any change, and "
+     "marks those counted in business hours (bh)."),
     ("Reassignment rate", "The share of incidents opened in the period that were moved to "
      "another group or agent at least once after their first assignment."),
     ("Reopen rate", "The share of incidents resolved in the period that had been reopened "
@@ -211,18 +213,19 @@ def period_pdf(report: PeriodReport) -> bytes:
     for pf in f.priorities:
         info = prio.get(pf.priority)
         rows.append([_prio_label(prio, pf.priority, s),
-                     duration(info.response_minutes * 60) if info else "\u2014",
+                     _target(info, "response", report, s),
                      f"{pf.response_met:,} of {pf.response_total:,}",
                      share(pf.response_met, pf.response_total),
-                     duration(info.resolution_minutes * 60) if info else "\u2014",
+                     _target(info, "resolution", report, s),
                      f"{pf.resolution_met:,} of {pf.resolution_total:,}",
                      share(pf.resolution_met, pf.resolution_total)])
     rows.append([p("All", s.cell_bold), "", f"{resp_met:,} of {resp_total:,}",
                  share(resp_met, resp_total), "", f"{res_met:,} of {res_total:,}",
                  share(res_met, res_total)])
-    story.append(table(rows, [36 * mm, 22 * mm, 30 * mm, 18 * mm, 24 * mm, 30 * mm,
-                              WIDTH - 160 * mm],
+    story.append(table(rows, [36 * mm, 24 * mm, 29 * mm, 17 * mm, 24 * mm, 29 * mm,
+                              WIDTH - 159 * mm],
                        extra=[("ALIGN", (1, 1), (-1, -1), "RIGHT")]))
+    story += _targets_notes(report, s)
 
     story.append(p("Reassignments, reopenings, first contact", s.h1))
     rows = [[p("Rate", s.head), p("Incidents", s.head_right), p("Of", s.head_right),
@@ -329,6 +332,46 @@ def _review_summary(review: ReviewView, s: Styles, report: PeriodReport) -> list
                            or "none") + ".", s.body))
     parts.append(spacer(2))
     return parts
+
+
+BUSINESS_HOURS_MARK = " bh"
+"""After a target counted in business hours; the note under the table says which hours."""
+
+
+def _target(info: PriorityInfo | None, which: str, report: PeriodReport,
+            s: Styles) -> object:
+    """A priority's target in force at the period's start, and each change to it during the
+    period ("then 8 h bh from 03-15")."""
+    if info is None:
+        return "\u2014"
+
+    def one(minutes: int, business_hours: bool) -> str:
+        return duration(minutes * 60) + (BUSINESS_HOURS_MARK if business_hours else "")
+
+    text = one(getattr(info, f"{which}_minutes"), info.business_hours)
+    if not info.changes:
+        return text
+    days = [c.since.astimezone(report.zone).date() for c in info.changes]
+    # The day says enough unless the targets changed twice in one day.
+    stamp = "%m-%d %H:%M" if len(set(days)) < len(days) else "%m-%d"
+    lines, shown = [text], text
+    for change in info.changes:
+        new = one(getattr(change, f"{which}_minutes"), change.business_hours)
+        if new != shown:
+            lines.append(f"{new} from {change.since.astimezone(report.zone):{stamp}}")
+            shown = new
+    return raw("<br/>".join(markup(line) for line in lines), s.cell_right)
+
+
+def _targets_notes(report: PeriodReport, s: Styles) -> list[Flowable]:
+    """Which matrix versions the targets come from, and what "bh" means."""
+    notes = [report.targets_note] if report.targets_note else []
+    bh = any(i.business_hours or any(c.business_hours for c in i.changes)
+             for i in report.priorities)
+    if bh:
+        notes.append(f"Targets marked \u201c{BUSINESS_HOURS_MARK.strip()}\u201d count "
+                     f"business hours only ({report.business_hours or 'the desk calendar'}).")
+    return [spacer(1.5), p(" ".join(notes), s.muted)] if notes else []
 
 
 def _prio_label(prio: dict[int, PriorityInfo], rank: int, s: Styles) -> object:

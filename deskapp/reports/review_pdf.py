@@ -75,6 +75,7 @@ def review_pdf(report: ReviewReport) -> bytes:
 
     # --- key facts -------------------------------------------------------------------------
     f = report.facts
+    clock = " (business hours)" if f.business_hours else ""
     story.append(p("Key facts", s.h1))
     facts = [
         [p("Measure", s.head), p("Value", s.head), p("Target", s.head), p("Outcome", s.head)],
@@ -82,16 +83,20 @@ def review_pdf(report: ReviewReport) -> bytes:
          p("", s.cell)],
         [p("First response", s.cell), p(when(f.first_response_at, zone), s.cell),
          p("", s.cell), p("", s.cell)],
-        [p("Resolved", s.cell), p(when(f.resolved_at, zone), s.cell), p("", s.cell),
-         p("", s.cell)],
+        [p("Resolved", s.cell),
+         p(when(f.resolved_at, zone) + (f" (as {f.source} recorded it)"
+                                         if f.source and f.resolved_at else ""), s.cell),
+         p("", s.cell), p("", s.cell)],
         [p("Closed", s.cell), p(when(f.closed_at, zone), s.cell), p("", s.cell),
          p("", s.cell)],
-        [p("Time to respond", s.cell), p(duration(f.response_seconds), s.cell),
-         p(duration(f.response_target_seconds), s.cell),
+        [p("Time to respond", s.cell), p(duration(f.response_seconds) + clock, s.cell),
+         p(duration(f.response_target_seconds) + clock, s.cell),
          raw(_outcome(f.response_breached, f.response_seconds), s.cell)],
-        [p("Time to resolve (SLA clock)", s.cell), p(duration(f.resolution_seconds), s.cell),
-         p(duration(f.resolution_target_seconds), s.cell),
-         raw(_outcome(f.resolution_breached, f.resolution_seconds), s.cell)],
+        [p("Time to resolve (SLA clock)", s.cell),
+         p(duration(f.resolution_seconds) + clock, s.cell),
+         p(duration(f.resolution_target_seconds) + clock, s.cell),
+         raw(_outcome(f.resolution_breached, f.resolution_seconds)
+             + (" (as recorded by the source)" if f.source else ""), s.cell)],
         [p("Time on hold", s.cell), p(duration(f.on_hold_seconds), s.cell), p("", s.cell),
          p("", s.cell)],
         [p("Reassignments", s.cell), p(str(f.reassignments), s.cell), p("", s.cell),
@@ -100,6 +105,7 @@ def review_pdf(report: ReviewReport) -> bytes:
          p("", s.cell)],
     ]
     story.append(table(facts, [55 * mm, 50 * mm, 35 * mm, WIDTH - 140 * mm]))
+    story += _facts_notes(report, s)
     story.append(spacer(3))
     story.append(state_chart([(span.state, span.seconds) for span in report.state_spans],
                              width=WIDTH))
@@ -220,6 +226,27 @@ def review_pdf(report: ReviewReport) -> bytes:
     return build(story, title=f"Post-incident review {report.number}", subject=report.title,
                  author=author if review else report.generated_by, header=header,
                  footer=footer)
+
+
+def _facts_notes(report: ReviewReport, s: Styles) -> list[Flowable]:
+    """Whose targets the key facts show, on which clock, and what an imported incident's
+    source recorded rather than Deskapp measured."""
+    f = report.facts
+    parts = []
+    if f.source and f.resolved_at:
+        parts.append(f"Imported from {f.source}: the resolved time and the resolution "
+                     f"verdict are as {f.source} recorded them, and the time to resolve is "
+                     "measured to that resolved time.")
+        if f.resolved_state_at is not None:
+            parts.append("The timeline and the time in each state show the state change to "
+                         f"Resolved at {when(f.resolved_state_at, report.zone)}, from "
+                         f"{f.source}'s event log.")
+    if f.targets_note:
+        parts.append(f.targets_note)
+    if f.business_hours:
+        parts.append(f"They count business hours only ({f.business_hours}), and so do the "
+                     "times to respond and to resolve beside them.")
+    return [p(" ".join(parts), s.muted)] if parts else []
 
 
 def _where(group: str, agent: str) -> str:

@@ -107,6 +107,11 @@ class IncidentRepository(Protocol):
         """The incidents linked to this (major) incident as its children, newest first."""
         ...
 
+    def external_ref(self, incident_id: int) -> str | None:
+        """Where an imported incident came from ("servicenow:INC0000045"); None for one
+        logged here."""
+        ...
+
     def open_cell_counts(self) -> list[CellCount]:
         """Open incidents counted by (impact, urgency, current priority), by the database."""
         ...
@@ -285,6 +290,14 @@ class MatrixRepository(Protocol):
 
     def version(self, version: int) -> PriorityMatrix:
         """A saved version as it was saved; NotFoundError if there is none."""
+        ...
+
+    def versions_in_force(self) -> list[tuple[MatrixVersionInfo, PriorityMatrix]]:
+        """Every saved version, oldest first, with the targets it put in force.
+
+        A version saved before definitions were kept with versions (migration 0007) has the
+        seeded definitions, round the clock: they could not be edited then.
+        """
         ...
 
 

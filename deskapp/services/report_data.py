@@ -15,15 +15,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
+from deskapp.domain import sla
 from deskapp.domain.activity import time_in_states
+from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import DeskappError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
-from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.priority import PriorityDefinition, PriorityMatrix
 from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import ActivityView, caller_ids_in
 from deskapp.services.incidents import utc_now
+from deskapp.services.matrix_dto import MatrixVersionInfo
 from deskapp.services.permissions import Permission, require
 from deskapp.services.ports import Clock, UnitOfWork, UnitOfWorkFactory, acting_as
 from deskapp.services.queues import local_zone
@@ -35,6 +39,7 @@ from deskapp.services.report_dto import (
     Reassignment,
     ReviewReport,
     StateSpan,
+    TargetChange,
     TimelineEntry,
 )
 
@@ -219,7 +224,10 @@ class ReportService:
             ci = (uow.catalog.configuration_item(found.configuration_item_id)
                   if found.configuration_item_id is not None else None)
             matrix = uow.matrix.current()
+            versions = uow.matrix.versions_in_force()
+            origin = uow.incidents.external_ref(found.id)
         definition = matrix.definition(found.priority)
+        applied = applied_targets(found, activity, versions)
         spans = state_spans(found, activity, now)
         on_hold = next((s.seconds for s in spans if s.state == State.ON_HOLD.label), 0.0)
         return ReviewReport(
@@ -237,7 +245,8 @@ class ReportService:
             description=found.description,
             resolution_code=found.resolution_code.label if found.resolution_code else "",
             resolution_notes=found.resolution_notes,
-            facts=key_facts(found, matrix, on_hold),
+            facts=replace(key_facts(found, matrix, on_hold, applied, self._zone),
+                          **source_facts(found, activity, origin)),
             review=review,
             timeline=tuple(TimelineEntry(a.at, a.actor_name or "System",
                                          describe(a, names, matrix)) for a in activity),
@@ -271,25 +280,29 @@ class ReportService:
             actor = uow.users.get(self._actor_id)
             require(actor, Permission.EXPORT_REPORTS)
             matrix = uow.matrix.current()
+            versions = uow.matrix.versions_in_force()
             _require_known_priorities(filters.priorities, matrix)
             names = _Names.load(uow)
             figures = uow.report_queries.period_figures(query, now)
             found = {r.incident_id: r for r in uow.reviews.for_incidents(
                 [m.id for m in figures.majors])}
         reviews = tuple(found[m.id] for m in figures.majors if m.id in found)
+        priorities, calendar, note = period_targets(matrix, versions, query.start, query.end,
+                                                    self._zone)
         return PeriodReport(
             first_day=filters.first_day,
             last_day=filters.last_day,
             filters=_describe_filters(filters, names, matrix),
             figures=figures,
-            priorities=tuple(PriorityInfo(p.rank, p.label, p.colour, p.response_minutes,
-                                          p.resolution_minutes) for p in matrix.priorities),
+            priorities=priorities,
             reviews=reviews,
             first_contact_minutes=FIRST_CONTACT_MINUTES,
             generated_at=now,
             generated_by=actor.full_name,
             zone=self._zone,
             zone_name=zone_name(self._zone),
+            business_hours=describe_calendar(calendar) if calendar is not None else "",
+            targets_note=note,
         )
 
     def priority_choices(self) -> list[tuple[int, str]]:
@@ -530,15 +543,28 @@ def state_spans(incident: Incident, activity: Iterable[ActivityView],
     return tuple(StateSpan(s.label, totals[s].total_seconds()) for s in State if s in totals)
 
 
-def key_facts(incident: Incident, matrix: PriorityMatrix, on_hold_seconds: float) -> KeyFacts:
-    """The review's key facts, measured the way the SLA clock measures them."""
-    definition = matrix.definition(incident.priority)
-    response = ((incident.first_response_at - incident.opened_at).total_seconds()
-                if incident.first_response_at else None)
-    # The SLA clock leaves paused time out; a pause still running when the incident was
-    # resolved is the resolution's own, so only finished pauses count.
-    resolution = ((incident.resolved_at - incident.opened_at).total_seconds()
-                  - incident.sla_paused_seconds if incident.resolved_at else None)
+def key_facts(incident: Incident, matrix: PriorityMatrix, on_hold_seconds: float,
+              applied: AppliedTargets | None = None, zone: tzinfo = UTC) -> KeyFacts:
+    """The review's key facts, measured the way the SLA clock measures them.
+
+    The targets are those ``applied`` to the incident (see ``applied_targets``), else the
+    current matrix's; business-hours targets measure the times beside them in business
+    hours too, as the clock that judged them did.
+    """
+    definition = applied.definition if applied else matrix.definition(incident.priority)
+    calendar = _business_calendar(definition)
+
+    def elapsed(end: datetime) -> float:
+        if calendar is not None:
+            return calendar.open_time_between(incident.opened_at, end).total_seconds()
+        return (end - incident.opened_at).total_seconds()
+
+    response = elapsed(incident.first_response_at) if incident.first_response_at else None
+    # The SLA clock leaves paused time out (counted on the priority's own clock); a pause
+    # still running when the incident was resolved is the resolution's own, so only
+    # finished pauses count.
+    resolution = (elapsed(incident.resolved_at) - incident.sla_paused_seconds
+                  if incident.resolved_at else None)
     return KeyFacts(
         opened_at=incident.opened_at,
         first_response_at=incident.first_response_at,
@@ -553,4 +579,182 @@ def key_facts(incident: Incident, matrix: PriorityMatrix, on_hold_seconds: float
         on_hold_seconds=on_hold_seconds,
         reassignments=incident.reassignment_count,
         reopenings=incident.reopen_count,
+        targets_version=applied.version if applied else None,
+        targets_note=applied.describe(zone) if applied else "",
+        business_hours=describe_calendar(calendar) if calendar is not None else "",
     )
+
+
+_SOURCES_OF_RECORD = {"servicenow": "ServiceNow"}
+"""Imports whose resolved time and resolution verdict are the source's record (the
+ServiceNow log's resolved_at and made_sla), by external reference prefix."""
+
+
+def source_facts(incident: Incident, activity: Iterable[ActivityView],
+                 origin: str | None) -> dict[str, Any]:
+    """What of an imported incident's key facts is the source tool's record, for KeyFacts:
+    the tool's name, and the timeline's own resolution time where the two disagree."""
+    source = _SOURCES_OF_RECORD.get((origin or "").split(":", 1)[0], "")
+    if not source:
+        return {}
+    changes = [a.at for a in activity
+               if a.field == "state" and a.new_value == State.RESOLVED.value]
+    shown = changes[-1] if changes else None
+    return {"source": source,
+            "resolved_state_at": shown if shown != incident.resolved_at else None}
+
+
+# --- which targets applied ------------------------------------------------------------------
+
+_RESETS_TARGETS = ("impact", "urgency", "priority")
+_RECOMPUTED = "recomputed from priority matrix version"
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class AppliedTargets:
+    """The SLA targets that applied to one incident, from the matrix version that set them."""
+
+    version: int
+    definition: PriorityDefinition
+    set_at: datetime
+    """When the incident's due times were last set (opened, or reclassified while open)."""
+    how: str = "in force"
+    """Why this version: "in force" then; "fits" its stored due times, or the "oldest"
+    version, for an incident set before the desk's oldest saved version."""
+
+    def describe(self, zone: tzinfo) -> str:
+        """Where the targets come from, in a sentence."""
+        head = f"Targets of priority matrix version {self.version}"
+        if self.how == "in force":
+            return (f"{head}, in force when the incident's due times were set "
+                    f"({self.set_at.astimezone(zone):%Y-%m-%d %H:%M}); later changes to the "
+                    "matrix do not apply to it.")
+        why = ("the first whose targets give the incident's stored due times"
+               if self.how == "fits" else "the desk's oldest")
+        return (f"{head}, {why}: the incident was opened before the desk's oldest saved "
+                "version; later changes to the matrix do not apply to it.")
+
+
+def _business_calendar(definition: PriorityDefinition) -> BusinessCalendar | None:
+    return definition.calendar if definition.business_hours else None
+
+
+def targets_set_at(incident: Incident, activity: Iterable[ActivityView]) -> datetime:
+    """When the incident's due times were last set: when it was opened, or when it was
+    reclassified (impact, urgency or priority changed, or the targets recomputed after a
+    matrix save) before its resolution."""
+    end = incident.resolved_at or incident.closed_at
+    moment = incident.opened_at
+    for entry in activity:
+        if end is not None and entry.at > end:
+            continue
+        if entry.field in _RESETS_TARGETS or (
+                entry.kind == ActivityKind.WORK_NOTE and _RECOMPUTED in (entry.body or "")):
+            moment = max(moment, entry.at)
+    return moment
+
+
+def applied_targets(incident: Incident, activity: Iterable[ActivityView],
+                    versions: Sequence[tuple[MatrixVersionInfo, PriorityMatrix]]
+                    ) -> AppliedTargets | None:
+    """The targets that applied to ``incident``: those of the matrix version in force when
+    its due times were last set, never today's when the matrix has changed since.
+
+    An incident set before the desk's first saved version (an imported one: the log keeps
+    its own times) takes the first version whose targets give its stored due times, else
+    the first version. None when the desk has no version defining its priority.
+    """
+    at = targets_set_at(incident, activity)
+    usable = [(info, m) for info, m in versions
+              if any(p.rank == incident.priority for p in m.priorities)]
+    if not usable:
+        return None
+    in_force = [(info, m) for info, m in usable if info.created_at <= at]
+    if in_force:
+        info, m = in_force[-1]
+        return AppliedTargets(info.version, m.definition(incident.priority), at)
+    paused = timedelta(seconds=incident.sla_paused_seconds)
+    for info, m in usable:
+        d = m.definition(incident.priority)
+        if (sla.response_due(incident.opened_at, d) == incident.response_due_at
+                and sla.resolution_due(incident.opened_at, d, paused)
+                == incident.resolution_due_at):
+            return AppliedTargets(info.version, d, at, "fits")
+    info, m = usable[0]
+    return AppliedTargets(info.version, m.definition(incident.priority), at, "oldest")
+
+
+def describe_calendar(calendar: BusinessCalendar) -> str:
+    """Opening hours in words: "Mon-Fri 08:00-16:00 Europe/Oslo, public holidays closed"."""
+    days = sorted(calendar.working_days)
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    named = ", ".join(_DAYS[r[0]] if len(r) == 1 else f"{_DAYS[r[0]]}\u2013{_DAYS[r[-1]]}"
+                      for r in runs)
+    text = (f"{named} {calendar.opens:%H:%M}\u2013{calendar.closes:%H:%M} "
+            f"{calendar.time_zone}")
+    return text + (", public holidays closed" if calendar.holidays else "")
+
+
+def period_targets(matrix: PriorityMatrix,
+                   versions: Sequence[tuple[MatrixVersionInfo, PriorityMatrix]],
+                   start: datetime, end: datetime, zone: tzinfo
+                   ) -> tuple[tuple[PriorityInfo, ...], BusinessCalendar | None, str]:
+    """The priorities with the targets in force during ``start`` to ``end`` (the version in
+    force at the start - the first one when the desk's history begins later - and every
+    version saved during the period), the calendar business-hours targets count in, and a
+    sentence saying which versions those are.
+
+    Names and colours are today's (they label the figures); the targets are the period's.
+    """
+    if not versions:
+        infos = tuple(PriorityInfo(p.rank, p.label, p.colour, p.response_minutes,
+                                   p.resolution_minutes, p.business_hours)
+                      for p in matrix.priorities)
+        return infos, matrix.calendar, ""
+    before = [v for v in versions if v[0].created_at <= start]
+    first = before[-1] if before else versions[0]
+    during = [v for v in versions if start < v[0].created_at < end and v is not first]
+    calendar: BusinessCalendar | None = None
+    infos_list = []
+    for p in matrix.priorities:
+        defs = [(info, m.definition(p.rank)) for info, m in (first, *during)
+                if any(q.rank == p.rank for q in m.priorities)]
+        if not defs:
+            defs = [(first[0], p)]
+        base = defs[0][1]
+        changes: list[TargetChange] = []
+        last = base
+        for info, d in defs[1:]:
+            if (d.response_minutes, d.resolution_minutes, d.business_hours) != (
+                    last.response_minutes, last.resolution_minutes, last.business_hours):
+                changes.append(TargetChange(info.created_at, info.version, d.response_minutes,
+                                            d.resolution_minutes, d.business_hours))
+            last = d
+        for _, d in defs:
+            if d.business_hours and d.calendar is not None:
+                calendar = d.calendar
+        infos_list.append(PriorityInfo(p.rank, p.label, p.colour, base.response_minutes,
+                                       base.resolution_minutes, base.business_hours,
+                                       tuple(changes)))
+    infos = tuple(infos_list)
+    changed = sorted({(c.since, c.version) for i in infos for c in i.changes})
+    if changed:
+        when_ = "; ".join(f"version {v} on {at.astimezone(zone):%Y-%m-%d %H:%M}"
+                          for at, v in changed)
+        note = (f"Targets: priority matrix version {first[0].version}, in force at the "
+                f"period's start; the targets changed during the period ({when_}). Each "
+                "incident is judged by the targets in force when its due times were set.")
+    elif before:
+        note = (f"Targets: priority matrix version {first[0].version}, in force throughout "
+                "the period.")
+    else:
+        note = (f"Targets: priority matrix version {first[0].version}, the oldest the desk "
+                f"has (saved {first[0].created_at.astimezone(zone):%Y-%m-%d}, after the "
+                "period's start).")
+    return infos, calendar, note

@@ -144,6 +144,19 @@ class KeyFacts:
     on_hold_seconds: float
     reassignments: int
     reopenings: int
+    targets_version: int | None = None
+    """The priority matrix version whose targets applied to the incident (None: unknown)."""
+    targets_note: str = ""
+    """Where the targets come from, in words (which version, and why that one)."""
+    source: str = ""
+    """The tool an imported incident came from ("ServiceNow") when its resolved time and
+    resolution verdict are that tool's record, not Deskapp's clock; empty otherwise."""
+    resolved_state_at: datetime | None = None
+    """When the timeline shows the (last) change to Resolved, where that differs from
+    ``resolved_at`` (an imported record whose resolved time disagrees with its events)."""
+    business_hours: str = ""
+    """The opening hours its targets count in ("Mon-Fri 08:00-16:00 Europe/Oslo"), and so
+    the times to respond and to resolve beside them; empty when they run round the clock."""
 
 
 @dataclass(frozen=True)
@@ -302,14 +315,29 @@ class PeriodFigures:
 
 
 @dataclass(frozen=True)
+class TargetChange:
+    """A priority's targets as a matrix version saved during the period set them."""
+
+    since: datetime
+    version: int
+    response_minutes: int
+    resolution_minutes: int
+    business_hours: bool
+
+
+@dataclass(frozen=True)
 class PriorityInfo:
-    """A priority as the report names it, with its SLA targets."""
+    """A priority as the report names it, with the SLA targets in force at the period's
+    start and any change to them during the period."""
 
     rank: int
     label: str
     colour: str
     response_minutes: int
     resolution_minutes: int
+    business_hours: bool = False
+    """Its targets count business hours only (``PeriodReport.business_hours``)."""
+    changes: tuple[TargetChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -330,3 +358,7 @@ class PeriodReport:
     zone: tzinfo
     zone_name: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    business_hours: str = ""
+    """The desk's opening hours, for targets counted in business hours; empty when none is."""
+    targets_note: str = ""
+    """Which matrix versions' targets the report shows, in words."""

@@ -27,6 +27,7 @@ from deskapp import cli
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import PermissionDeniedError
 from deskapp.domain.people import Group, User
+from deskapp.persistence import pg_roles
 from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.pg_roles import TABLE_PRIVILEGES, role_name, scram_verifier
 from deskapp.services import audit
@@ -38,7 +39,12 @@ from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 from deskapp.services.permissions import GRANTS, Permission
 from deskapp.services.setup import ensure_admin
-from tests.support.databases import database_with_roles, drop_roles, postgres_admin_url
+from tests.support.databases import (
+    database_with_roles,
+    drop_roles,
+    postgres_admin_url,
+    private_postgres_database,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -291,6 +297,57 @@ def test_install_roles_is_the_database_owners(desk: Desk,
             "superuser.\n")
     assert cli.main(["--database-url", desk.url, "admin", "install-roles"]) == 0  # again: a no-op
     assert capsys.readouterr().out.startswith(f"Installed the roles {desk.prefix}agent, ")
+
+
+@pytest.mark.parametrize("recorded", [False, True])
+def test_create_user_before_install_roles_is_one_error_line_and_writes_nothing(
+        recorded: bool, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """On a database where 'admin install-roles' never ran (or its group roles are gone),
+    one readable line, exit 1, no login and no users row - not psycopg's UndefinedObject
+    traceback, nor a login in group roles installed for another database."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("DESKAPP_TEST_POSTGRES_URL is not set")
+    # The server's deskapp_* roles are shared with other runs: never dropped here. Instead
+    # this run's prefix names group roles that do not exist.
+    prefix = f"nr{uuid.uuid4().hex[:8]}_"
+    monkeypatch.setattr(pg_roles, "DEFAULT_PREFIX", prefix)
+    monkeypatch.setenv("DESKAPP_PASSWORD", "pg-manager-password-9")
+    name = f"{prefix}pgmgr"
+    with private_postgres_database(admin_url) as url:
+        if recorded:  # installed under this prefix once, its group roles since dropped
+            engine = open_database(url)
+            with engine.engine.begin() as connection:
+                connection.execute(text("INSERT INTO deskapp_settings (key, value) "
+                                        "VALUES (:k, :v)"), {"k": pg_roles.PREFIX_KEY,
+                                                             "v": prefix})
+            engine.close()
+        try:
+            code = cli.main(["--database-url", url, "admin", "create-user", name,
+                             "--name", "PG Manager", "--role", "manager"])
+            err = capsys.readouterr().err
+            assert code == 1
+            assert err.splitlines() == [
+                f"deskapp: error: The database has no group role {prefix}manager for "
+                "managers: run 'deskapp admin install-roles' on it first (as its owner), "
+                "then try again." if recorded else
+                "deskapp: error: Deskapp's database roles are not installed on this "
+                "database: run 'deskapp admin install-roles' on it first (as its owner), "
+                "then try again."]
+            database = open_database(url)
+            try:
+                with database.engine.connect() as connection:
+                    assert connection.execute(text(
+                        "SELECT count(*) FROM users WHERE username = :n"), {"n": name}
+                    ).scalar_one() == 0
+                    assert connection.execute(text(
+                        "SELECT count(*) FROM pg_roles WHERE rolname = :n"), {"n": name}
+                    ).scalar_one() == 0
+            finally:
+                database.close()
+        finally:
+            drop_roles(admin_url, [name])
 
 
 # --- an agent, bypassing Deskapp ----------------------------------------------------------

@@ -357,3 +357,40 @@ def test_top_lists_break_ties_in_natural_order(database: Database, admin: User,
     assert [(c.label, c.count) for c in f.top_configuration_items] == [
         ("srv 1 (server)", 2), ("srv 2 (server)", 1), ("srv 3 (server)", 1)]
     assert [c.label for c in f.top_services] == ["Svc 1", "Svc 2", "Svc 3"]
+
+
+def test_durations_are_exact_on_both_databases(database: Database, admin: User,
+                                               clock: FakeClock,
+                                               service: IncidentService) -> None:
+    """Incidents resolved exactly on the first-contact threshold count on SQLite as on
+    PostgreSQL (julianday()'s float error made a third of them 900.00003 s on SQLite), and
+    their times are exact: one microsecond over is over."""
+    caller = service.add_caller("Ada Lovelace").id
+
+    def resolved_after(opened: datetime, taken: timedelta) -> None:
+        clock.now = opened
+        detail, _ = service.log_call(LogCallRequest(
+            caller_id=caller, short_description="Password reset", impact=2, urgency=2))
+        clock.now = opened + timedelta(minutes=1)
+        detail, _ = service.transition(detail.id, detail.version, State.IN_PROGRESS)
+        clock.now = opened + taken
+        service.transition(detail.id, detail.version, State.RESOLVED,
+                           resolution_code=ResolutionCode.SOLVED_REMOTELY,
+                           resolution_notes="Reset.")
+
+    on_the_dot = [START + timedelta(minutes=53 * i) for i in range(12)]
+    for opened in on_the_dot:
+        resolved_after(opened, timedelta(minutes=15))
+    fraction = START + timedelta(hours=20, microseconds=250_000)
+    resolved_after(fraction, timedelta(minutes=15))  # counts: 900 s to the microsecond
+    resolved_after(fraction + timedelta(hours=1), timedelta(minutes=15, microseconds=1))
+    resolved_after(fraction + timedelta(hours=2), timedelta(minutes=15, seconds=1))
+    clock.now = datetime(2026, 3, 10, tzinfo=UTC)
+
+    figures = report(database, admin, clock).figures
+    assert (figures.opened, figures.resolved) == (15, 15)
+    assert figures.first_contact == 13
+    resolve = next(p for p in figures.priorities if p.priority == 3).resolve
+    assert resolve.median == 900.0
+    assert resolve.p90 == pytest.approx(900.0000006, abs=1e-9)
+    assert resolve.mean == pytest.approx((13 * 900 + 900.000001 + 901) / 15)

@@ -19,17 +19,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from deskapp.cli import main
 from deskapp.domain.enums import ActivityKind, State
+from deskapp.domain.people import User
 from deskapp.persistence.bulk import SqlBulkIncidentWriter
 from deskapp.persistence.database import Database, open_database
 from deskapp.persistence.tables import ActivityRecord, IncidentRecord
+from deskapp.reports.review_pdf import review_pdf
 from deskapp.services.importing import ImportReport, ImportStage, import_servicenow
 from deskapp.services.importing import servicenow as servicenow_module
 from deskapp.services.incidents import IncidentService
+from deskapp.services.report_data import ReportService
 from deskapp.services.setup import ensure_admin
 from tests.support.databases import (
     copy_sqlite,
@@ -449,3 +453,34 @@ def test_a_failure_while_writing_leaves_nothing_behind(
     assert _counts(database) == before
     with database.uow_factory() as uow:
         assert uow.matrix.current().cells[(3, 3)] == 5
+
+
+def test_the_review_says_what_the_source_recorded(database: Database, database_url: str,
+                                                  admin: User, tmp_path: Path) -> None:
+    """The log's resolved_at and made_sla are ServiceNow's record; where its events put the
+    change to Resolved elsewhere, the review says which time is which."""
+    rows = good_rows()
+    for row in rows:
+        if row["number"] == "INC0000001":
+            row["resolved_at"] = "1/2/2016 16:30"  # its Resolved event is at 15:00
+    assert _cli(database_url, write_log(tmp_path / "log.csv", rows)) == 0
+    reports = ReportService(database.uow_factory, admin.id, zone=UTC)
+    report = reports.review_report(_incidents(database)["INC0000001"].id)
+    facts = report.facts
+    assert facts.source == "ServiceNow"
+    assert facts.resolved_at == datetime(2016, 2, 1, 16, 30, tzinfo=UTC)
+    assert facts.resolved_state_at == datetime(2016, 2, 1, 15, 0, tzinfo=UTC)
+    body = re.sub(r"\s+", " ", " ".join(
+        page.extract_text() or "" for page in PdfReader(io.BytesIO(review_pdf(report))).pages))
+    assert "Resolved 2016-02-01 16:30 (as ServiceNow recorded it)" in body
+    assert "Met (as recorded by the source)" in body
+    assert "the resolved time and the resolution verdict are as ServiceNow recorded" in body
+    assert "state change to Resolved at 2016-02-01 15:00, from ServiceNow's event log" in body
+    # Its events agree with the log's resolved_at: only what the source recorded is said.
+    agreeing = reports.review_report(_incidents(database)["INC0000002"].id)
+    assert agreeing.facts.source == "ServiceNow" and agreeing.facts.resolved_state_at is None
+    body = re.sub(r"\s+", " ", " ".join(
+        page.extract_text() or "" for page in
+        PdfReader(io.BytesIO(review_pdf(agreeing))).pages))
+    assert "Breached (as recorded by the source)" in body
+    assert "state change to Resolved at" not in body

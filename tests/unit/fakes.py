@@ -153,6 +153,9 @@ class FakeIncidents:
     def children(self, parent_id: int) -> list[IncidentRow]:
         return self._rows(lambda i: i.parent_id == parent_id, len(self._store.incidents))
 
+    def external_ref(self, incident_id: int) -> str | None:
+        return None  # the fakes import nothing
+
     def open_cell_counts(self) -> list[CellCount]:
         counts = Counter((i.impact, i.urgency, i.priority)
                          for i in self._store.incidents.values() if i.state.is_open)
@@ -325,6 +328,9 @@ class FakeMatrix:
             if info.version == version:
                 return matrix
         raise NotFoundError(f"There is no priority matrix version {version}.")
+
+    def versions_in_force(self) -> list[tuple[MatrixVersionInfo, PriorityMatrix]]:
+        return [(info, matrix) for matrix, info in self._history()]
 
 
 class FakeSavedFilters:

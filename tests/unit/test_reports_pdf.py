@@ -6,6 +6,7 @@ import io
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from reportlab.graphics import renderPDF
 from deskapp.domain.enums import Channel, State
 from deskapp.reports import fonts
 from deskapp.reports.charts import hour_axis, state_chart
-from deskapp.reports.layout import duration
+from deskapp.reports.layout import duration, share
 from deskapp.reports.period_pdf import period_pdf
 from deskapp.reports.review_pdf import review_pdf
 from deskapp.services.dto import IncidentRow
@@ -214,6 +215,26 @@ def test_cjk_text_gets_the_fallback_font() -> None:
 def test_durations_read_naturally() -> None:
     assert [duration(s) for s in (None, 40, 600, 3600, 5400, 90000, 86400 * 3)] == [
         "\u2014", "40 s", "10 min", "1 h", "1 h 30 min", "1 d 1 h", "3 d"]
+
+
+def test_a_small_share_is_never_zero() -> None:
+    assert [share(p, w) for p, w in ((0, 0), (0, 8995), (2, 8995), (1, 40000),
+                                     (432, 1234), (8994, 8995), (8995, 8995))] == [
+        "\u2014", "0.0%", "0.02%", "<0.01%", "35.0%", ">99.9%", "100.0%"]
+
+
+def test_top_lists_show_a_share_for_items_with_a_few_incidents() -> None:
+    report = make_period()
+    few = (Count("5", "nas-01 (storage)", 2),)
+    figures = replace(report.figures, opened=8995, top_configuration_items=few,
+                      top_services=(Count("2", "Mail", 3),),
+                      top_categories=(Count("3", "Hardware / Mouse", 1),),
+                      by_channel=(Count("chat", "Chat", 8994),))
+    body = flat(pdf_text(period_pdf(replace(report, figures=figures)))[1])
+    assert "nas-01 (storage) 2 0.02%" in body
+    assert "Mail 3 0.03%" in body and "Hardware / Mouse 1 0.01%" in body
+    assert "Chat 8,994 >99.9%" in body
+    assert not re.search(r"(?<![\d.])0\.0%", body)
 
 
 def make_period(days: int = 31, majors: int = 2) -> PeriodReport:
