@@ -193,4 +193,6 @@ def matrix_from_document(document: Any) -> PriorityMatrix:
     stray = sorted(set(cells) - level_keys)
     if stray:
         raise _fail("cells", f"impact x urgency {stray} are not levels of the matrix")
-    return PriorityMatrix(impact, urgency, cells, priorities, calendar=calendar)
+    matrix = PriorityMatrix(impact, urgency, cells, priorities, calendar=calendar)
+    matrix.validate()  # a code or a name given twice is refused on import, not at saving
+    return matrix

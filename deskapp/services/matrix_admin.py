@@ -58,24 +58,21 @@ class MatrixDraft:
                 if self.cells.get((i.value, u.value)) is None]
 
     def to_matrix(self) -> PriorityMatrix:
-        """The draft as a matrix; ValidationError naming every empty cell if there are any."""
+        """The draft as a matrix that may be saved; ValidationError naming every empty cell
+        if there are any, or a name or code used twice."""
         empty = self.empty_cells()
         if empty:
             names = ", ".join(f"{_name(self.impact_levels, i)} impact x "
                               f"{_name(self.urgency_levels, u)} urgency" for i, u in empty)
             raise ValidationError(f"Every cell needs a priority; these are empty: {names}.",
                                   field="cells")
-        for levels, what in ((self.impact_levels, "impact"), (self.urgency_levels, "urgency")):
-            names_seen = [lvl.name.strip().casefold() for lvl in levels]
-            if any(not n for n in names_seen):
-                raise ValidationError(f"Every {what} level needs a name.", field=what)
-            if len(set(names_seen)) != len(names_seen):
-                raise ValidationError(f"Two {what} levels have the same name.", field=what)
         keep = {(i.value, u.value) for i in self.impact_levels for u in self.urgency_levels}
         cells = {key: rank for key, rank in self.cells.items()
                  if key in keep and rank is not None}
-        return PriorityMatrix(self.impact_levels, self.urgency_levels, cells,
-                              self.priorities, version=self.based_on, calendar=self.calendar)
+        matrix = PriorityMatrix(self.impact_levels, self.urgency_levels, cells,
+                                self.priorities, version=self.based_on, calendar=self.calendar)
+        matrix.validate()  # level names, priority codes and names: each used once
+        return matrix
 
 
 def _name(levels: tuple[Level, ...], value: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -182,3 +182,26 @@ def test_agents_see_it_read_only(qtbot: QtBot, database: Database, runner: DbRun
     assert not widget.model.flags(index) & Qt.ItemFlag.ItemIsEditable
     assert not widget.model.setData(index, 5)
     assert "read-only" in widget.ui.statusLabel.text()
+
+
+def test_a_code_typed_twice_is_refused_on_save(
+        qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]], run: Await) -> None:
+    widget, _ = editor
+    widget.ui.tabs.setCurrentWidget(widget.ui.prioritiesTab)
+    view = widget.ui.definitionsView
+    index = widget.definitions.index(1, DefinitionColumn.CODE)
+    view.setCurrentIndex(index)
+    view.edit(index)
+    line = view.viewport().findChild(QLineEdit)
+    assert line is not None
+    line.selectAll()
+    qtbot.keyClicks(line, "P1")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: index.data() == "P1")  # the delegate commits queued
+    assert run(widget.save()) is None, "refused before the preview is asked"
+    assert widget.findChild(PreviewDialog) is None
+    status = widget.ui.statusLabel.text()
+    assert 'Priorities 1 (Critical) and 2 (High) have the same code, "P1"' in status
+    assert widget.ui.historyList.count() == 1
+    OUTPUT.mkdir(exist_ok=True)
+    widget.grab().save(str(OUTPUT / "matrix_duplicate_code.png"))

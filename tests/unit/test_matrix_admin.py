@@ -152,3 +152,21 @@ def test_bad_field_is_named(uow: FakeUnitOfWorkFactory) -> None:
     document["business_hours"]["time_zone"] = "Nowhere/Land"
     with pytest.raises(ValidationError, match=r"business_hours.*Nowhere/Land"):
         MatrixAdminService.import_json(json.dumps(document), based_on=1)
+
+
+def test_a_priority_code_used_twice_is_refused(uow: FakeUnitOfWorkFactory) -> None:
+    draft = draft_with(uow)
+    priorities = tuple(replace(p, code="P1") if p.rank == 2 else p for p in draft.priorities)
+    service = admin(uow)
+    with pytest.raises(ValidationError, match=r'2 \(High\) have the same code, "P1"'):
+        service.save(replace(draft, priorities=priorities), recompute_open=False)
+    assert [h.version for h in service.history()] == [1]
+    # The tester's file: P2's code is "P1"; and one with two impact levels named High.
+    document = json.loads(MatrixAdminService.export_json(draft))
+    document["priorities"][1]["code"] = "P1"
+    with pytest.raises(ValidationError, match='have the same code, "P1"'):
+        MatrixAdminService.import_json(json.dumps(document), based_on=1)
+    document = json.loads(MatrixAdminService.export_json(draft))
+    document["impact_levels"][1]["name"] = "High"
+    with pytest.raises(ValidationError, match='Two impact levels are named "High"'):
+        MatrixAdminService.import_json(json.dumps(document), based_on=1)
