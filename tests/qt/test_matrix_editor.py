@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -22,6 +22,7 @@ from deskapp.qt.models.priority_definitions_model import (
 )
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.matrix_editor import MatrixEditor, PreviewDialog
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.changes import Change
 from deskapp.services.matrix_admin import MatrixAdminService, SaveResult
 from tests.conftest import FakeClock, add_user
@@ -205,3 +206,67 @@ def test_a_code_typed_twice_is_refused_on_save(
     assert widget.ui.historyList.count() == 1
     OUTPUT.mkdir(exist_ok=True)
     widget.grab().save(str(OUTPUT / "matrix_duplicate_code.png"))
+
+
+def _answer(qtbot: QtBot, parent: QWidget, button: Button) -> str:
+    """Answer the open question box (an answered one may linger until deleteLater)."""
+    def open_box() -> QuestionBox | None:
+        return next((b for b in parent.findChildren(QuestionBox) if b.isVisible()), None)
+
+    qtbot.waitUntil(lambda: open_box() is not None)
+    box = open_box()
+    assert box is not None
+    text = box.text()
+    box.button(button).click()
+    return text
+
+
+def test_closing_with_unsaved_changes_asks_first(
+        qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]], run: Await,
+        runner: DbRunner) -> None:
+    widget, _ = editor
+    widget.ui.commentEdit.setText("just a thought")
+    widget.close()  # a "Why" alone is nothing to save: closes, and is gone when reopened
+    assert not widget.isVisible()
+    widget.show()
+    run(widget.load())
+    assert widget.ui.commentEdit.text() == ""
+
+    choose(qtbot, widget, widget.model.index(1, 1), 2)
+    widget.ui.commentEdit.setText("Medium/medium up to P2")
+    assert widget.has_unsaved_changes()
+    widget.close()
+    assert "not saved yet" in _answer(qtbot, widget, Button.Cancel)
+    assert widget.isVisible() and widget.model.index(1, 1).data() == "P2 - High"
+    # Opened again from the menu meanwhile: the edits stay.
+    run(widget.load())
+    assert widget.model.index(1, 1).data() == "P2 - High"
+    assert widget.ui.commentEdit.text() == "Medium/medium up to P2"
+    OUTPUT.mkdir(exist_ok=True)
+    widget.close()
+    qtbot.waitUntil(lambda: any(b.isVisible() for b in widget.findChildren(QuestionBox)))
+    widget.grab().save(str(OUTPUT / "matrix_unsaved_question.png"))
+    next(b for b in widget.findChildren(QuestionBox) if b.isVisible()).grab().save(
+        str(OUTPUT / "matrix_unsaved_box.png"))
+    _answer(qtbot, widget, Button.Discard)
+    qtbot.waitUntil(lambda: not widget.isVisible())
+    widget.show()
+    run(widget.load())
+    assert widget.model.index(1, 1).data() == "P3 - Moderate"
+    assert widget.ui.commentEdit.text() == ""
+    assert widget.ui.historyList.count() == 1
+
+    # Save: the preview is asked, the version saved, then the window closes.
+    widget.ui.timeZoneEdit.setText("Europe/Oslo")
+    widget.ui.commentEdit.setText("Oslo hours")
+    widget.close()
+    _answer(qtbot, widget, Button.Save)
+    qtbot.waitUntil(lambda: widget.findChild(PreviewDialog) is not None
+                    and widget.findChild(PreviewDialog).isVisible())
+    dialog = widget.findChild(PreviewDialog)
+    assert dialog is not None
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: not widget.isVisible(), timeout=15_000)
+    assert widget.ui.historyList.count() == 2
+    assert "Oslo hours" in widget.ui.historyList.item(0).text()
+    assert widget.ui.commentEdit.text() == "" and not widget.has_unsaved_changes()

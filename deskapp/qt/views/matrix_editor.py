@@ -4,6 +4,11 @@ Saving first asks the service for a preview of what the new matrix does to open 
 and shows it in a small dialog (opened with ``open()``, never ``exec()``: it is awaited in a
 coroutine), where the user chooses between new incidents only and recomputing the open ones.
 Users who may not edit see everything read-only; the service enforces it either way.
+
+Closing the window with unsaved changes (cells, levels, priorities, business hours, or an
+imported file) asks Save / Discard / Cancel first, as Admin → Users, Groups and Callers do;
+opening it again while it still holds unsaved changes keeps them (only the history is read
+again).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import date, time
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, QTime
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -32,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from deskapp.domain.business_hours import BusinessCalendar, Holiday
+from deskapp.domain.business_hours import DEFAULT_CALENDAR, BusinessCalendar, Holiday
 from deskapp.domain.errors import DeskappError, ValidationError
 from deskapp.domain.priority import PriorityMatrix
 from deskapp.qt import theme
@@ -41,6 +47,7 @@ from deskapp.qt.generated.matrix_editor_ui import Ui_MatrixEditor
 from deskapp.qt.models.matrix_model import MatrixModel
 from deskapp.qt.models.priority_definitions_model import PriorityDefinitionsModel
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.changes import Change
 from deskapp.services.matrix_admin import (
     ImpactPreview,
@@ -138,6 +145,11 @@ class MatrixEditor(QWidget):
         self._based_on = 0
         self.can_edit = False
         self.busy = False
+        self._loaded: MatrixEditorData | None = None
+        self._clean: tuple[object, ...] = ()
+        """What the editor showed when it was loaded (see ``has_unsaved_changes``)."""
+        self._asking = False
+        self._may_close = False
         self.model = MatrixModel(self)
         self.definitions = PriorityDefinitionsModel(self)
         self.delegate = PriorityChoiceDelegate(lambda: self.definitions.priorities, self)
@@ -195,23 +207,30 @@ class MatrixEditor(QWidget):
 
     # --- loading ------------------------------------------------------------------------
 
-    async def load(self) -> None:
-        """Read the current matrix, definitions, calendar and history."""
+    async def load(self, *, keep_edits: bool = True) -> None:
+        """Read the current matrix, definitions, calendar and history.
+
+        Args:
+            keep_edits: if the editor holds unsaved changes, keep them and read only the
+                history (saving them later still checks they were based on the newest
+                version); False shows what is stored whatever the editor holds.
+        """
         data = await self._runner.db(self._service.load)
+        if keep_edits and self.has_unsaved_changes():
+            self._show_history(data)
+            return
         self.show_data(data)
 
     def show_data(self, data: MatrixEditorData) -> None:
         """Fill every tab from ``data``; read-only unless the user may edit."""
+        self._loaded = data
         self.can_edit = data.can_edit
         self._based_on = data.matrix.version
         self.model.editable = self.definitions.editable = data.can_edit
         self._show_matrix(data.matrix)
         self.set_calendar(data.calendar)
-        self.ui.historyList.clear()
-        for info in data.history:
-            item = QListWidgetItem(describe_version(info))
-            item.setData(Qt.ItemDataRole.UserRole, info.version)
-            self.ui.historyList.addItem(item)
+        self.ui.commentEdit.clear()
+        self._show_history(data)
         for widget in (self.ui.saveButton, self.ui.importButton, self.ui.restoreButton,
                        self.ui.commentEdit, self.ui.opensEdit, self.ui.closesEdit,
                        self.ui.timeZoneEdit, *self._days):
@@ -222,6 +241,30 @@ class MatrixEditor(QWidget):
                 "" if data.can_edit else " Only admins and team leads may change it: "
                                          "you see it read-only."))
         self._update_state()
+        self._clean = self._snapshot()
+
+    def _show_history(self, data: MatrixEditorData) -> None:
+        self.ui.historyList.clear()
+        for info in data.history:
+            item = QListWidgetItem(describe_version(info))
+            item.setData(Qt.ItemDataRole.UserRole, info.version)
+            self.ui.historyList.addItem(item)
+
+    def _snapshot(self) -> tuple[object, ...]:
+        """What the user can change, as entered (also when it would not validate)."""
+        draft = self.model.draft(self.definitions.priorities, self._loaded.calendar
+                                 if self._loaded else DEFAULT_CALENDAR, 0)
+        return (draft.impact_levels, draft.urgency_levels, dict(draft.cells),
+                draft.priorities, tuple(box.isChecked() for box in self._days),
+                self.ui.opensEdit.time(), self.ui.closesEdit.time(),
+                self.ui.timeZoneEdit.text().strip(),
+                [line.strip() for line in self.ui.holidaysEdit.toPlainText().splitlines()
+                 if line.strip()])
+
+    def has_unsaved_changes(self) -> bool:
+        """Whether the matrix, priorities or business hours differ from what was loaded
+        (the "Why" comment alone is no change)."""
+        return self.can_edit and self._loaded is not None and self._snapshot() != self._clean
 
     def _show_matrix(self, matrix: PriorityMatrix | MatrixDraft) -> None:
         self.model.load(matrix)
@@ -352,7 +395,7 @@ class MatrixEditor(QWidget):
         finally:
             self.busy = False
         self._finish(result)
-        await self.load()
+        await self.load(keep_edits=False)
         return result
 
     def _save(self, draft: MatrixDraft, recompute: bool, comment: str) -> SaveResult:
@@ -389,11 +432,42 @@ class MatrixEditor(QWidget):
         finally:
             self.busy = False
         self._finish(result)
-        await self.load()
+        await self.load(keep_edits=False)
         return result
 
     def _restore(self, version: int, recompute: bool) -> SaveResult:
         return self._service.restore(version, self._based_on, recompute_open=recompute)
+
+    # --- closing ------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Close, unless there are unsaved changes: then ask Save / Discard / Cancel."""
+        if (self._may_close or not self.isVisible() or self._runner.closed
+                or not self.has_unsaved_changes()):
+            self._may_close = False
+            super().closeEvent(event)
+            return
+        event.ignore()  # the answer closes the window (or not)
+        if not self._asking and not self.busy:
+            self._asking = True
+            self._runner.spawn(self._confirm_close(), name="matrix close?")
+
+    async def _confirm_close(self) -> None:
+        try:
+            answer = await QuestionBox.ask(
+                self, "Unsaved changes",
+                "The changes to the priority matrix are not saved yet.",
+                Button.Save | Button.Discard | Button.Cancel, Button.Save)
+        finally:
+            self._asking = False
+        if answer == Button.Cancel:
+            return
+        if answer == Button.Save and await self.save() is None:
+            return  # cancelled or refused (the message says why): the edits stay
+        if answer == Button.Discard and self._loaded is not None:
+            self.show_data(self._loaded)  # opened again, the editor shows what is stored
+        self._may_close = True
+        self.close()
 
     # --- JSON ---------------------------------------------------------------------------
 
