@@ -9,6 +9,10 @@ from datetime import timedelta
 from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.errors import ValidationError
 
+MIN_TARGET_MINUTES = 1
+MAX_TARGET_MINUTES = 365 * 24 * 60
+"""A response or resolution target is from one minute to a year."""
+
 
 @dataclass(frozen=True)
 class Level:
@@ -36,6 +40,22 @@ class PriorityDefinition:
     @property
     def label(self) -> str:
         return f"{self.code} - {self.name}"
+
+    def check_targets(self) -> None:
+        """ValidationError unless both targets are from 1 minute to 365 days and the
+        resolution target is not shorter than the response target."""
+        for minutes, what in ((self.response_minutes, "response"),
+                              (self.resolution_minutes, "resolution")):
+            if not MIN_TARGET_MINUTES <= minutes <= MAX_TARGET_MINUTES:
+                raise ValidationError(
+                    f"{self.code}: the {what} target must be from {MIN_TARGET_MINUTES} minute "
+                    f"to {MAX_TARGET_MINUTES} minutes (365 days), not {minutes}.",
+                    field=f"{what}_minutes")
+        if self.resolution_minutes < self.response_minutes:
+            raise ValidationError(
+                f"{self.code}: the resolution target ({self.resolution_minutes} min) must not "
+                f"be shorter than the response target ({self.response_minutes} min).",
+                field="resolution_minutes")
 
     @property
     def response_target(self) -> timedelta:
@@ -70,13 +90,16 @@ class PriorityMatrix:
 
     def validate(self) -> None:
         """Raise ValidationError unless the matrix may be saved: every cell holds a known
-        priority, and no two priorities share a code or a name, no two levels a name.
+        priority, no two priorities share a code or a name, no two levels a name, and every
+        priority's targets are in range (see ``PriorityDefinition.check_targets``).
 
         Building a matrix checks only its structure, so that a version saved before names
         were checked still loads (and can be looked at and replaced); saving checks all.
         """
         self._validate_structure()
         self._validate_names()
+        for p in sorted(self.priorities, key=lambda p: p.rank):
+            p.check_targets()
 
     def _validate_names(self) -> None:
         for levels, what in ((self.impact_levels, "impact"), (self.urgency_levels, "urgency")):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit, QSpinBox, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -270,3 +270,60 @@ def test_closing_with_unsaved_changes_asks_first(
     assert widget.ui.historyList.count() == 2
     assert "Oslo hours" in widget.ui.historyList.item(0).text()
     assert widget.ui.commentEdit.text() == "" and not widget.has_unsaved_changes()
+
+
+def _edit_target(qtbot: QtBot, widget: MatrixEditor, row: int,
+                 column: DefinitionColumn) -> QSpinBox:
+    widget.ui.tabs.setCurrentWidget(widget.ui.prioritiesTab)
+    view = widget.ui.definitionsView
+    index = widget.definitions.index(row, column)
+    view.setCurrentIndex(index)
+    view.edit(index)
+    # A closed editor may linger (deleteLater) next to the new one.
+    box = next((b for b in view.viewport().findChildren(QSpinBox, "targetMinutes")
+                if b.isVisible()), None)
+    assert box is not None
+    box.selectAll()
+    return box
+
+
+def test_a_bad_target_is_refused_with_a_message(
+        qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]]) -> None:
+    widget, _ = editor
+    response = widget.definitions.index(1, DefinitionColumn.RESPONSE)
+    box = _edit_target(qtbot, widget, 1, DefinitionColumn.RESPONSE)
+    assert (box.minimum(), box.maximum()) == (1, 365 * 24 * 60)
+    qtbot.keyClicks(box, "-")
+    assert "cannot be negative" in widget.ui.statusLabel.text()
+    box.selectAll()
+    qtbot.keyClicks(box, "0")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert "0 is not a target: enter from 1 minute to 525600 minutes" in (
+        widget.ui.statusLabel.text())
+    assert box.isVisible(), "the box stays open with what was typed"
+    OUTPUT.mkdir(exist_ok=True)
+    widget.grab().save(str(OUTPUT / "matrix_target_refused.png"))
+    box.selectAll()
+    qtbot.keyClicks(box, "45")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: response.data() == "45 min")
+    # A response longer than the resolution (8 h) is refused by the model, and said so.
+    box = _edit_target(qtbot, widget, 1, DefinitionColumn.RESPONSE)
+    qtbot.keyClicks(box, "600")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "must not be shorter than the response target" in
+                    widget.ui.statusLabel.text())
+    assert response.data() == "45 min"
+    assert "P2 keeps 45 min to respond and 8 h to resolve" in widget.ui.statusLabel.text()
+    widget.grab().save(str(OUTPUT / "matrix_target_order.png"))
+
+
+def test_targets_are_checked_by_the_domain_on_save() -> None:
+    model = PriorityDefinitionsModel()
+    model.load(default_matrix().priorities)
+    messages: list[str] = []
+    model.refused.connect(messages.append)
+    assert not model.setData(model.index(2, DefinitionColumn.RESOLUTION), 60)
+    assert "P3: the resolution target (60 min) must not be shorter" in messages[-1]
+    assert not model.setData(model.index(2, DefinitionColumn.RESPONSE), -30)
+    assert "not -30" in messages[-1]

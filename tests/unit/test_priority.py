@@ -80,3 +80,13 @@ def test_a_code_or_name_used_twice_cannot_be_saved_but_still_loads() -> None:
     with pytest.raises(ValidationError, match='Two impact levels are named "High"'):
         same_level.validate()
     PriorityMatrix(levels, levels, cells, DEFAULT_PRIORITIES).validate()
+
+
+def test_targets_are_checked_before_saving() -> None:
+    levels = (Level(1, "High"), Level(2, "Low"))
+    cells = {(1, 1): 1, (1, 2): 2, (2, 1): 2, (2, 2): 3}
+    p1, p2, p3 = DEFAULT_PRIORITIES[:3]
+    for bad, message in ((replace(p2, response_minutes=-30), "response target must be from 1"),
+                         (replace(p2, resolution_minutes=20), r"resolution target \(20 min\)")):
+        with pytest.raises(ValidationError, match=f"P2: the {message}"):
+            PriorityMatrix(levels, levels, cells, (p1, bad, p3)).validate()

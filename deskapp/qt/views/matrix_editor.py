@@ -20,8 +20,17 @@ from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QTime
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTime,
+    Signal,
+)
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -32,6 +41,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidgetItem,
     QRadioButton,
+    QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -40,12 +52,15 @@ from PySide6.QtWidgets import (
 
 from deskapp.domain.business_hours import DEFAULT_CALENDAR, BusinessCalendar, Holiday
 from deskapp.domain.errors import DeskappError, ValidationError
-from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.priority import MAX_TARGET_MINUTES, MIN_TARGET_MINUTES, PriorityMatrix
 from deskapp.qt import theme
 from deskapp.qt.delegates.priority_choice import PriorityChoiceDelegate
 from deskapp.qt.generated.matrix_editor_ui import Ui_MatrixEditor
 from deskapp.qt.models.matrix_model import MatrixModel
-from deskapp.qt.models.priority_definitions_model import PriorityDefinitionsModel
+from deskapp.qt.models.priority_definitions_model import (
+    DefinitionColumn,
+    PriorityDefinitionsModel,
+)
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.changes import Change
@@ -128,6 +143,55 @@ class PreviewDialog(QDialog):
                 dialog.deleteLater()
 
 
+_TARGETS = (DefinitionColumn.RESPONSE, DefinitionColumn.RESOLUTION)
+_RANGE = (f"from {MIN_TARGET_MINUTES} minute to {MAX_TARGET_MINUTES} minutes (365 days)")
+
+
+class TargetMinutesDelegate(QStyledItemDelegate):
+    """Targets are edited in a spin box of minutes bounded as the domain bounds them.
+
+    What the box cannot take (a minus sign, a number out of range) is said, not dropped;
+    what the model refuses (a resolution shorter than the response) the model says.
+    """
+
+    refused = Signal(str)
+    """A typed target was not taken; the message says why."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        if index.column() not in _TARGETS:
+            return super().createEditor(parent, option, index)
+        box = QSpinBox(parent)
+        box.setObjectName("targetMinutes")
+        box.setRange(MIN_TARGET_MINUTES, MAX_TARGET_MINUTES)
+        box.setSuffix(" min")
+        box.setAccelerated(True)
+        box.setToolTip(f"Minutes, {_RANGE}")
+        box.installEventFilter(self)
+        return box
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel,
+                     index: QModelIndex | QPersistentModelIndex) -> None:
+        if isinstance(editor, QSpinBox):
+            editor.interpretText()
+            model.setData(index, editor.value())
+            return
+        super().setModelData(editor, model, index)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (isinstance(watched, QSpinBox) and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)):
+            if event.key() == Qt.Key.Key_Minus:
+                self.refused.emit(f"A target cannot be negative: it is {_RANGE}.")
+                return True
+            if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                    and not watched.hasAcceptableInput()):
+                self.refused.emit(f"{watched.cleanText() or 'Nothing'} is not a target: "
+                                  f"enter {_RANGE}.")
+                return True  # the box stays open with what was typed
+        return super().eventFilter(watched, event)
+
+
 class MatrixEditor(QWidget):
     """The editor window; ``load()`` fills it (a coroutine: it reads through the runner)."""
 
@@ -153,6 +217,7 @@ class MatrixEditor(QWidget):
         self.model = MatrixModel(self)
         self.definitions = PriorityDefinitionsModel(self)
         self.delegate = PriorityChoiceDelegate(lambda: self.definitions.priorities, self)
+        self.targets_delegate = TargetMinutesDelegate(self)
         self._days = [getattr(self.ui, f"day{i}Check") for i in range(7)]
         self._setup_views()
         self._connect()
@@ -173,6 +238,7 @@ class MatrixEditor(QWidget):
         view.verticalHeader().setDefaultSectionSize(44)
         definitions = self.ui.definitionsView
         definitions.setModel(self.definitions)
+        definitions.setItemDelegate(self.targets_delegate)
         definitions.verticalHeader().hide()
         definitions.horizontalHeader().setStretchLastSection(True)
         definitions.horizontalHeader().setSectionResizeMode(
@@ -199,6 +265,8 @@ class MatrixEditor(QWidget):
             signal.connect(self._update_state)
         self.definitions.dataChanged.connect(
             lambda *_: self.model.set_priorities(self.definitions.priorities))
+        self.definitions.refused.connect(self._refused)
+        self.targets_delegate.refused.connect(self._refused)
         ui.saveButton.clicked.connect(lambda: self._runner.spawn(self.save(), name="save"))
         ui.restoreButton.clicked.connect(
             lambda: self._runner.spawn(self.restore_selected(), name="restore"))
@@ -369,6 +437,9 @@ class MatrixEditor(QWidget):
     def _error(self, exc: BaseException) -> None:
         self.ui.statusLabel.setText(describe_error(exc))
         self.ui.statusLabel.setStyleSheet(theme.text_style(theme.colours().error))
+
+    def _refused(self, text: str) -> None:
+        self._error(ValidationError(text))
 
     def _ok(self, text: str) -> None:
         self.ui.statusLabel.setText(text)
