@@ -21,7 +21,7 @@ from deskapp.qt.models.priority_definitions_model import (
     PriorityDefinitionsModel,
 )
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.matrix_editor import MatrixEditor, PreviewDialog
+from deskapp.qt.views.matrix_editor import MatrixEditor, PreviewDialog, saved_message
 from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.changes import Change
 from deskapp.services.matrix_admin import MatrixAdminService, SaveResult
@@ -142,6 +142,17 @@ def test_edit_preview_and_recompute(qtbot: QtBot, editor: tuple[MatrixEditor, li
     assert len(changes) == 1 and len(changes[0].incident_ids) == direct
     qtbot.waitUntil(lambda: widget.ui.historyList.count() == 2)
     assert widget.ui.historyList.item(0).text().startswith("Version 2")
+    # The save's message stays (the reload does not replace it).
+    assert widget.ui.statusLabel.text() == (
+        f"Saved as version 2, now in force; {direct} open incidents recomputed.")
+    widget.grab().save(str(OUTPUT / "matrix_saved_message.png"))
+
+
+def test_the_saved_message_counts_in_the_singular_too() -> None:
+    change = Change(frozenset({7}), frozenset(), 1)
+    assert saved_message(SaveResult(4, 1, change)) == (
+        "Saved as version 4, now in force; 1 open incident recomputed.")
+    assert saved_message(SaveResult(4, 0, change)) == "Saved as version 4, now in force."
 
 
 def test_empty_cells_block_saving(qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]],

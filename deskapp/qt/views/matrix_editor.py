@@ -192,6 +192,13 @@ class TargetMinutesDelegate(QStyledItemDelegate):
         return super().eventFilter(watched, event)
 
 
+def saved_message(result: SaveResult) -> str:
+    """"Saved as version 4, now in force; 1 open incident recomputed."."""
+    n = result.recomputed
+    return (f"Saved as version {result.version}, now in force"
+            + (f"; {n} open incident{'' if n == 1 else 's'} recomputed." if n else "."))
+
+
 class MatrixEditor(QWidget):
     """The editor window; ``load()`` fills it (a coroutine: it reads through the runner)."""
 
@@ -465,20 +472,20 @@ class MatrixEditor(QWidget):
             return None
         finally:
             self.busy = False
-        self._finish(result)
-        await self.load(keep_edits=False)
+        await self._finish(result)
         return result
 
     def _save(self, draft: MatrixDraft, recompute: bool, comment: str) -> SaveResult:
         return self._service.save(draft, recompute_open=recompute, comment=comment)
 
-    def _finish(self, result: SaveResult) -> None:
+    async def _finish(self, result: SaveResult) -> None:
+        """Tell the other views, show the saved version, and say what the save did (the
+        reload's "Version N is in force" would hide it)."""
         self.ui.commentEdit.clear()
-        self._ok(f"Saved as version {result.version}"
-                 + (f"; {result.recomputed} open incidents recomputed." if result.recomputed
-                    else "."))
         if result.recomputed and self._on_change is not None:
             self._on_change(result.change)
+        await self.load(keep_edits=False)
+        self._ok(saved_message(result))
 
     async def restore_selected(self) -> SaveResult | None:
         """Save the version selected in the history again as the newest."""
@@ -502,8 +509,7 @@ class MatrixEditor(QWidget):
             return None
         finally:
             self.busy = False
-        self._finish(result)
-        await self.load(keep_edits=False)
+        await self._finish(result)
         return result
 
     def _restore(self, version: int, recompute: bool) -> SaveResult:
