@@ -289,9 +289,16 @@ def _targets_changed(old: PriorityMatrix, new: PriorityMatrix, rank: int) -> boo
     return after.business_hours and old.calendar != new.calendar
 
 
+NO_COMMENT = "\u2014"
+"""What the history shows for a version saved without a comment (an em dash)."""
+
+
 def describe_version(info: MatrixVersionInfo) -> str:
-    """"Version 4, 2026-03-02 09:00 UTC, by Ann Admin (Restored from version 2)"."""
-    who = f", by {info.author}" if info.author else ""
-    why = f" ({info.comment})" if info.comment else ""
+    """"Version 4, 2026-03-02 09:00 UTC, by Ann Admin: Restored from version 2".
+
+    Every version names its author ("the system" for those made without a person: the
+    first one, a command-line import) and its comment ("\u2014" if it has none).
+    """
     when: datetime = info.created_at
-    return f"Version {info.version}, {when:%Y-%m-%d %H:%M} UTC{who}{why}"
+    return (f"Version {info.version}, {when:%Y-%m-%d %H:%M} UTC, by "
+            f"{info.author or 'the system'}: {info.comment or NO_COMMENT}")

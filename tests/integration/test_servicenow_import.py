@@ -341,6 +341,10 @@ def test_a_log_imports_with_its_history_and_twice_adds_only_the_new(
     out = capsys.readouterr().out
     assert "Imported 2 incidents with 18 timeline entries from log.csv (11 rows)" in out
     assert "The priority matrix was replaced" in out and "impact 3 x urgency 3" in out
+    with database.uow_factory() as uow:
+        newest = uow.matrix.history()[0]
+    # Run without --user: the system imported it, and the history says with which log.
+    assert (newest.author, newest.comment) == (None, "Imported with the ServiceNow log log.csv")
     incidents = _incidents(database)
     held = incidents["INC0000001"]
     assert held.state == State.CLOSED.value and held.reassignment_count == 1
@@ -449,3 +453,16 @@ def test_a_failure_while_writing_leaves_nothing_behind(
     assert _counts(database) == before
     with database.uow_factory() as uow:
         assert uow.matrix.current().cells[(3, 3)] == 5
+
+
+def test_the_matrix_version_an_import_saves_names_who_and_which_log(
+        database: Database, tmp_path: Path) -> None:
+    admin = ensure_admin(database.uow_factory)
+    report = import_servicenow(database.uow_factory,
+                               write_log(tmp_path / "march.csv", good_rows()),
+                               actor_id=admin.id)
+    with database.uow_factory() as uow:
+        newest = uow.matrix.history()[0]
+    assert newest.version == report.matrix_version
+    assert (newest.author, newest.comment) == (
+        admin.full_name, "Imported with the ServiceNow log march.csv")

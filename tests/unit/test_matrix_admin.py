@@ -15,7 +15,13 @@ from deskapp.domain.people import Caller, User
 from deskapp.domain.priority import Level
 from deskapp.services.changes import ChangeKind
 from deskapp.services.incidents import IncidentService, LogCallRequest
-from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft, PriorityMove
+from deskapp.services.matrix_admin import (
+    MatrixAdminService,
+    MatrixDraft,
+    PriorityMove,
+    describe_version,
+)
+from deskapp.services.matrix_dto import MatrixVersionInfo
 from tests.unit.fakes import FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
@@ -170,3 +176,12 @@ def test_a_priority_code_used_twice_is_refused(uow: FakeUnitOfWorkFactory) -> No
     document["impact_levels"][1]["name"] = "High"
     with pytest.raises(ValidationError, match='Two impact levels are named "High"'):
         MatrixAdminService.import_json(json.dumps(document), based_on=1)
+
+
+def test_every_version_in_the_history_names_its_author_and_comment() -> None:
+    at = datetime(2026, 11, 27, 16, 23, tzinfo=UTC)
+    assert describe_version(MatrixVersionInfo(2, at, None, "")) == (
+        "Version 2, 2026-11-27 16:23 UTC, by the system: \u2014")
+    assert describe_version(MatrixVersionInfo(4, at, "Ann Admin", "Restored from version 2")
+                            ) == ("Version 4, 2026-11-27 16:23 UTC, by Ann Admin: "
+                                  "Restored from version 2")
