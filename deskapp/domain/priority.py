@@ -174,6 +174,15 @@ DEFAULT_PRIORITIES: tuple[PriorityDefinition, ...] = (
 )
 
 
+def format_minutes(minutes: int) -> str:
+    """15 min, 4 h, 3 d 2 h: what a target reads as."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
+             f"{mins} min" if mins else ""]
+    return " ".join(p for p in parts if p) or "0 min"
+
+
 def _same(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 

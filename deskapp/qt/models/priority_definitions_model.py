@@ -10,7 +10,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 
 from deskapp.domain.errors import ValidationError
-from deskapp.domain.priority import MAX_TARGET_MINUTES, MIN_TARGET_MINUTES, PriorityDefinition
+from deskapp.domain.priority import (
+    MAX_TARGET_MINUTES,
+    MIN_TARGET_MINUTES,
+    PriorityDefinition,
+    format_minutes,
+)
 from deskapp.qt.models.matrix_model import text_colour
 from deskapp.qt.models.rows_table_model import AnyIndex as Index
 from deskapp.qt.models.rows_table_model import RowsTableModel
@@ -30,15 +35,6 @@ class DefinitionColumn(IntEnum):
 
 
 _HEADERS = ("Code", "Name", "Colour", "Response target", "Resolution target", "Clock")
-
-
-def format_minutes(minutes: int) -> str:
-    """15 min, 4 h, 3 d 2 h: what a target reads as."""
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
-             f"{mins} min" if mins else ""]
-    return " ".join(p for p in parts if p) or "0 min"
 
 
 class PriorityDefinitionsModel(RowsTableModel[PriorityDefinition]):
