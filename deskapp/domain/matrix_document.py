@@ -14,12 +14,17 @@ from typing import Any
 
 from deskapp.domain.business_hours import BusinessCalendar, Holiday
 from deskapp.domain.errors import ValidationError
-from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
+from deskapp.domain.priority import (
+    MAX_TARGET_MINUTES,
+    MIN_TARGET_MINUTES,
+    Level,
+    PriorityDefinition,
+    PriorityMatrix,
+)
 
 FORMAT = "deskapp-priority-matrix"
 FORMAT_VERSION = 1
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-MAX_TARGET_MINUTES = 365 * 24 * 60
 
 
 def priority_to_dict(p: PriorityDefinition) -> dict[str, Any]:
@@ -108,8 +113,9 @@ def priority_from_dict(value: Any, where: str = "priority") -> PriorityDefinitio
     business_hours = obj.get("business_hours", False)
     if not isinstance(business_hours, bool):
         raise _fail(f"{where}.business_hours", "must be true or false")
-    response = _int(obj, "response_minutes", where, 1, MAX_TARGET_MINUTES)
-    resolution = _int(obj, "resolution_minutes", where, 1, MAX_TARGET_MINUTES)
+    response = _int(obj, "response_minutes", where, MIN_TARGET_MINUTES, MAX_TARGET_MINUTES)
+    resolution = _int(obj, "resolution_minutes", where, MIN_TARGET_MINUTES,
+                      MAX_TARGET_MINUTES)
     if resolution < response:
         raise _fail(f"{where}.resolution_minutes",
                     "must not be shorter than the response target")
@@ -193,4 +199,6 @@ def matrix_from_document(document: Any) -> PriorityMatrix:
     stray = sorted(set(cells) - level_keys)
     if stray:
         raise _fail("cells", f"impact x urgency {stray} are not levels of the matrix")
-    return PriorityMatrix(impact, urgency, cells, priorities, calendar=calendar)
+    matrix = PriorityMatrix(impact, urgency, cells, priorities, calendar=calendar)
+    matrix.validate()  # a code or a name given twice is refused on import, not at saving
+    return matrix

@@ -9,6 +9,10 @@ from datetime import timedelta
 from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.errors import ValidationError
 
+MIN_TARGET_MINUTES = 1
+MAX_TARGET_MINUTES = 365 * 24 * 60
+"""A response or resolution target is from one minute to a year."""
+
 
 @dataclass(frozen=True)
 class Level:
@@ -36,6 +40,22 @@ class PriorityDefinition:
     @property
     def label(self) -> str:
         return f"{self.code} - {self.name}"
+
+    def check_targets(self) -> None:
+        """ValidationError unless both targets are from 1 minute to 365 days and the
+        resolution target is not shorter than the response target."""
+        for minutes, what in ((self.response_minutes, "response"),
+                              (self.resolution_minutes, "resolution")):
+            if not MIN_TARGET_MINUTES <= minutes <= MAX_TARGET_MINUTES:
+                raise ValidationError(
+                    f"{self.code}: the {what} target must be from {MIN_TARGET_MINUTES} minute "
+                    f"to {MAX_TARGET_MINUTES} minutes (365 days), not {minutes}.",
+                    field=f"{what}_minutes")
+        if self.resolution_minutes < self.response_minutes:
+            raise ValidationError(
+                f"{self.code}: the resolution target ({self.resolution_minutes} min) must not "
+                f"be shorter than the response target ({self.response_minutes} min).",
+                field="resolution_minutes")
 
     @property
     def response_target(self) -> timedelta:
@@ -66,10 +86,42 @@ class PriorityMatrix:
             p.rank: replace(p, calendar=self.calendar) if p.business_hours else p
             for p in self.priorities
         })
-        self.validate()
+        self._validate_structure()
 
     def validate(self) -> None:
-        """Raise ValidationError unless every cell holds a known priority."""
+        """Raise ValidationError unless the matrix may be saved: every cell holds a known
+        priority, no two priorities share a code or a name, no two levels a name, and every
+        priority's targets are in range (see ``PriorityDefinition.check_targets``).
+
+        Building a matrix checks only its structure, so that a version saved before names
+        were checked still loads (and can be looked at and replaced); saving checks all.
+        """
+        self._validate_structure()
+        self._validate_names()
+        for p in sorted(self.priorities, key=lambda p: p.rank):
+            p.check_targets()
+
+    def _validate_names(self) -> None:
+        for levels, what in ((self.impact_levels, "impact"), (self.urgency_levels, "urgency")):
+            if any(not lvl.name.strip() for lvl in levels):
+                raise ValidationError(f"Every {what} level needs a name.", field=what)
+            twice = _first_duplicate([lvl.name for lvl in levels])
+            if twice is not None:
+                raise ValidationError(
+                    f"Two {what} levels are named \"{twice}\": give each level its own "
+                    "name.", field=what)
+        by_rank = sorted(self.priorities, key=lambda p: p.rank)
+        for what, other in (("code", "name"), ("name", "code")):
+            twice = _first_duplicate([getattr(p, what) for p in by_rank])
+            if twice is not None:
+                which = [f"{p.rank} ({getattr(p, other)})" for p in by_rank
+                         if _same(getattr(p, what), twice)]
+                listed = ", ".join(which[:-1]) + " and " + which[-1]
+                raise ValidationError(
+                    f"Priorities {listed} have the same {what}, \"{twice}\": each priority "
+                    f"needs its own {what}.", field="priorities")
+
+    def _validate_structure(self) -> None:
         for levels, what in ((self.impact_levels, "impact"), (self.urgency_levels, "urgency")):
             if not 2 <= len(levels) <= 5:
                 raise ValidationError(f"The matrix needs 2 to 5 {what} levels, not {len(levels)}.")
@@ -120,6 +172,31 @@ DEFAULT_PRIORITIES: tuple[PriorityDefinition, ...] = (
     PriorityDefinition(4, "P4", "Low", "#388e3c", 8 * 60, 72 * 60),
     PriorityDefinition(5, "P5", "Planning", "#1976d2", 24 * 60, 7 * 24 * 60),
 )
+
+
+def format_minutes(minutes: int) -> str:
+    """15 min, 4 h, 3 d 2 h: what a target reads as."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
+             f"{mins} min" if mins else ""]
+    return " ".join(p for p in parts if p) or "0 min"
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def _first_duplicate(values: list[str]) -> str | None:
+    """The first value that appears again, ignoring case and outer spaces (as first
+    written)."""
+    seen: dict[str, str] = {}
+    for value in values:
+        key = value.strip().casefold()
+        if key in seen:
+            return seen[key]
+        seen[key] = value.strip()
+    return None
 
 
 def default_matrix() -> PriorityMatrix:

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from deskapp.domain.business_hours import DEFAULT_CALENDAR, BusinessCalendar
+from deskapp.domain.business_hours import DEFAULT_CALENDAR, BusinessCalendar, Holiday
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.matrix_document import matrix_from_document, matrix_to_document
-from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix
+from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix, format_minutes
 from deskapp.services.audit import MATRIX_SAVED
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.incidents import utc_now
@@ -58,24 +58,21 @@ class MatrixDraft:
                 if self.cells.get((i.value, u.value)) is None]
 
     def to_matrix(self) -> PriorityMatrix:
-        """The draft as a matrix; ValidationError naming every empty cell if there are any."""
+        """The draft as a matrix that may be saved; ValidationError naming every empty cell
+        if there are any, or a name or code used twice."""
         empty = self.empty_cells()
         if empty:
             names = ", ".join(f"{_name(self.impact_levels, i)} impact x "
                               f"{_name(self.urgency_levels, u)} urgency" for i, u in empty)
             raise ValidationError(f"Every cell needs a priority; these are empty: {names}.",
                                   field="cells")
-        for levels, what in ((self.impact_levels, "impact"), (self.urgency_levels, "urgency")):
-            names_seen = [lvl.name.strip().casefold() for lvl in levels]
-            if any(not n for n in names_seen):
-                raise ValidationError(f"Every {what} level needs a name.", field=what)
-            if len(set(names_seen)) != len(names_seen):
-                raise ValidationError(f"Two {what} levels have the same name.", field=what)
         keep = {(i.value, u.value) for i in self.impact_levels for u in self.urgency_levels}
         cells = {key: rank for key, rank in self.cells.items()
                  if key in keep and rank is not None}
-        return PriorityMatrix(self.impact_levels, self.urgency_levels, cells,
-                              self.priorities, version=self.based_on, calendar=self.calendar)
+        matrix = PriorityMatrix(self.impact_levels, self.urgency_levels, cells,
+                                self.priorities, version=self.based_on, calendar=self.calendar)
+        matrix.validate()  # level names, priority codes and names: each used once
+        return matrix
 
 
 def _name(levels: tuple[Level, ...], value: int) -> str:
@@ -202,7 +199,8 @@ class MatrixAdminService:
             uow.audit.record(MATRIX_SAVED, actor_id=self._actor_id, entity="matrix",
                              entity_id=version,
                              details={"based_on": draft.based_on, "comment": comment.strip(),
-                                      "recomputed": len(ids), "cells": [
+                                      "recomputed": len(ids),
+                                      "changes": matrix_changes(old, saved), "cells": [
                                           [i, u, p] for (i, u), p in sorted(
                                               saved.cells.items())]})
             uow.commit()
@@ -280,6 +278,118 @@ class MatrixAdminService:
                            draft.priorities, draft.calendar, based_on)
 
 
+CALENDAR_NAME = "Business hours"
+"""The desk's one calendar, as the editor's tab names it."""
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def matrix_changes(old: PriorityMatrix, new: PriorityMatrix) -> list[str]:
+    """What differs from ``old`` to ``new``, a line each, as a person reads it.
+
+    Levels by name, cells by their levels' names and priority codes, priorities by code,
+    the calendar by its name: "P3 resolution target: 1 d -> 8 h",
+    "Business hours time zone: UTC -> Europe/Oslo". Empty if nothing changed.
+    """
+    lines = _level_changes("Impact", old.impact_levels, new.impact_levels)
+    lines += _level_changes("Urgency", old.urgency_levels, new.urgency_levels)
+    for impact, urgency in sorted(set(old.cells) & set(new.cells)):
+        before, after = old.cells[(impact, urgency)], new.cells[(impact, urgency)]
+        if before != after:
+            lines.append(f"{new.impact_name(impact)} impact x {new.urgency_name(urgency)} "
+                         f"urgency: {_code(old, before)} -> {_code(new, after)}")
+    for impact, urgency in sorted(set(new.cells) - set(old.cells)):
+        lines.append(f"{new.impact_name(impact)} impact x {new.urgency_name(urgency)} "
+                     f"urgency: none -> {_code(new, new.cells[(impact, urgency)])}")
+    lines += _priority_changes(old.priorities, new.priorities)
+    lines += _calendar_changes(old.calendar or DEFAULT_CALENDAR,
+                               new.calendar or DEFAULT_CALENDAR)
+    return lines
+
+
+def _code(matrix: PriorityMatrix, rank: int) -> str:
+    try:
+        return matrix.definition(rank).code
+    except ValidationError:
+        return str(rank)
+
+
+def _level_changes(what: str, old: tuple[Level, ...], new: tuple[Level, ...]) -> list[str]:
+    before = {lvl.value: lvl.name for lvl in old}
+    after = {lvl.value: lvl.name for lvl in new}
+    lines = [f'{what} level "{before[v]}" removed' for v in before if v not in after]
+    lines += [f'{what} level "{after[v]}" added' for v in after if v not in before]
+    lines += [f'{what} level renamed: "{before[v]}" -> "{after[v]}"'
+              for v in after if v in before and before[v] != after[v]]
+    kept_before = [after[lvl.value] for lvl in old if lvl.value in after]
+    kept_after = [lvl.name for lvl in new if lvl.value in before]
+    if kept_before != kept_after:
+        lines.append(f"{what} levels reordered: {', '.join(kept_before)} -> "
+                     f"{', '.join(kept_after)}")
+    return lines
+
+
+def _describe_priority(p: PriorityDefinition) -> str:
+    return (f"{p.label}, {p.colour}, respond in {format_minutes(p.response_minutes)}, "
+            f"resolve in {format_minutes(p.resolution_minutes)}, {_clock(p.business_hours)}")
+
+
+def _clock(business_hours: bool) -> str:
+    return "business hours" if business_hours else "24x7"
+
+
+def _priority_changes(old: tuple[PriorityDefinition, ...],
+                      new: tuple[PriorityDefinition, ...]) -> list[str]:
+    before = {p.rank: p for p in old}
+    after = {p.rank: p for p in new}
+    lines: list[str] = []
+    for rank in sorted(before.keys() | after.keys()):
+        if rank not in after:
+            lines.append(f"Priority removed: {_describe_priority(before[rank])}")
+            continue
+        if rank not in before:
+            lines.append(f"Priority added: {_describe_priority(after[rank])}")
+            continue
+        b, a = before[rank], after[rank]
+        for what, was, now in (
+                ("code", b.code, a.code), ("name", b.name, a.name),
+                ("colour", b.colour, a.colour),
+                ("response target", format_minutes(b.response_minutes),
+                 format_minutes(a.response_minutes)),
+                ("resolution target", format_minutes(b.resolution_minutes),
+                 format_minutes(a.resolution_minutes)),
+                ("clock", _clock(b.business_hours), _clock(a.business_hours))):
+            if was != now:
+                lines.append(f"{b.code} {what}: {was} -> {now}")
+    return lines
+
+
+def _days(days: frozenset[int]) -> str:
+    return ", ".join(_DAYS[d] for d in sorted(days)) or "none"
+
+
+def _holiday(h: Holiday) -> str:
+    return f"{h.day.isoformat()} {h.name}".rstrip()
+
+
+def _calendar_changes(old: BusinessCalendar, new: BusinessCalendar) -> list[str]:
+    lines = [f"{CALENDAR_NAME} {what}: {was} -> {now}" for what, was, now in (
+        ("working days", _days(old.working_days), _days(new.working_days)),
+        ("open from", f"{old.opens:%H:%M}", f"{new.opens:%H:%M}"),
+        ("open until", f"{old.closes:%H:%M}", f"{new.closes:%H:%M}"),
+        ("time zone", old.time_zone, new.time_zone)) if was != now]
+    before = {h.day: h for h in old.holidays}
+    after = {h.day: h for h in new.holidays}
+    for day in sorted(before.keys() | after.keys()):
+        if day not in after:
+            lines.append(f"{CALENDAR_NAME} holiday removed: {_holiday(before[day])}")
+        elif day not in before:
+            lines.append(f"{CALENDAR_NAME} holiday added: {_holiday(after[day])}")
+        elif before[day].name != after[day].name:
+            lines.append(f"{CALENDAR_NAME} holiday renamed: {_holiday(before[day])} -> "
+                         f"{_holiday(after[day])}")
+    return lines
+
+
 def _targets_changed(old: PriorityMatrix, new: PriorityMatrix, rank: int) -> bool:
     """Whether incidents of priority ``rank`` would get other due times under ``new``."""
     try:
@@ -292,9 +402,16 @@ def _targets_changed(old: PriorityMatrix, new: PriorityMatrix, rank: int) -> boo
     return after.business_hours and old.calendar != new.calendar
 
 
+NO_COMMENT = "\u2014"
+"""What the history shows for a version saved without a comment (an em dash)."""
+
+
 def describe_version(info: MatrixVersionInfo) -> str:
-    """"Version 4, 2026-03-02 09:00 UTC, by Ann Admin (Restored from version 2)"."""
-    who = f", by {info.author}" if info.author else ""
-    why = f" ({info.comment})" if info.comment else ""
+    """"Version 4, 2026-03-02 09:00 UTC, by Ann Admin: Restored from version 2".
+
+    Every version names its author ("the system" for those made without a person: the
+    first one, a command-line import) and its comment ("\u2014" if it has none).
+    """
     when: datetime = info.created_at
-    return f"Version {info.version}, {when:%Y-%m-%d %H:%M} UTC{who}{why}"
+    return (f"Version {info.version}, {when:%Y-%m-%d %H:%M} UTC, by "
+            f"{info.author or 'the system'}: {info.comment or NO_COMMENT}")

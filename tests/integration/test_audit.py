@@ -91,6 +91,7 @@ def test_matrix_edits_are_audited(database: Database, admin: User) -> None:
     assert row["action"] == audit.MATRIX_SAVED and row["entity_id"] == str(result.version)
     details = json.loads(str(row["details"]))
     assert details["comment"] == "Tune" and [1, 1, 2] in details["cells"]
+    assert details["changes"] == ["High impact x High urgency: P1 -> P2"]
 
 
 @pytest.mark.parametrize("statement", [

@@ -345,6 +345,10 @@ def test_a_log_imports_with_its_history_and_twice_adds_only_the_new(
     out = capsys.readouterr().out
     assert "Imported 2 incidents with 18 timeline entries from log.csv (11 rows)" in out
     assert "The priority matrix was replaced" in out and "impact 3 x urgency 3" in out
+    with database.uow_factory() as uow:
+        newest = uow.matrix.history()[0]
+    # Run without --user: the system imported it, and the history says with which log.
+    assert (newest.author, newest.comment) == (None, "Imported with the ServiceNow log log.csv")
     incidents = _incidents(database)
     held = incidents["INC0000001"]
     assert held.state == State.CLOSED.value and held.reassignment_count == 1
@@ -484,3 +488,16 @@ def test_the_review_says_what_the_source_recorded(database: Database, database_u
         PdfReader(io.BytesIO(review_pdf(agreeing))).pages))
     assert "Breached (as recorded by the source)" in body
     assert "state change to Resolved at" not in body
+
+
+def test_the_matrix_version_an_import_saves_names_who_and_which_log(
+        database: Database, tmp_path: Path) -> None:
+    admin = ensure_admin(database.uow_factory)
+    report = import_servicenow(database.uow_factory,
+                               write_log(tmp_path / "march.csv", good_rows()),
+                               actor_id=admin.id)
+    with database.uow_factory() as uow:
+        newest = uow.matrix.history()[0]
+    assert newest.version == report.matrix_version
+    assert (newest.author, newest.comment) == (
+        admin.full_name, "Imported with the ServiceNow log march.csv")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit, QSpinBox, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -21,7 +21,8 @@ from deskapp.qt.models.priority_definitions_model import (
     PriorityDefinitionsModel,
 )
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.matrix_editor import MatrixEditor, PreviewDialog
+from deskapp.qt.views.matrix_editor import MatrixEditor, PreviewDialog, saved_message
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.changes import Change
 from deskapp.services.matrix_admin import MatrixAdminService, SaveResult
 from tests.conftest import FakeClock, add_user
@@ -141,6 +142,17 @@ def test_edit_preview_and_recompute(qtbot: QtBot, editor: tuple[MatrixEditor, li
     assert len(changes) == 1 and len(changes[0].incident_ids) == direct
     qtbot.waitUntil(lambda: widget.ui.historyList.count() == 2)
     assert widget.ui.historyList.item(0).text().startswith("Version 2")
+    # The save's message stays (the reload does not replace it).
+    assert widget.ui.statusLabel.text() == (
+        f"Saved as version 2, now in force; {direct} open incidents recomputed.")
+    widget.grab().save(str(OUTPUT / "matrix_saved_message.png"))
+
+
+def test_the_saved_message_counts_in_the_singular_too() -> None:
+    change = Change(frozenset({7}), frozenset(), 1)
+    assert saved_message(SaveResult(4, 1, change)) == (
+        "Saved as version 4, now in force; 1 open incident recomputed.")
+    assert saved_message(SaveResult(4, 0, change)) == "Saved as version 4, now in force."
 
 
 def test_empty_cells_block_saving(qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]],
@@ -182,3 +194,147 @@ def test_agents_see_it_read_only(qtbot: QtBot, database: Database, runner: DbRun
     assert not widget.model.flags(index) & Qt.ItemFlag.ItemIsEditable
     assert not widget.model.setData(index, 5)
     assert "read-only" in widget.ui.statusLabel.text()
+
+
+def test_a_code_typed_twice_is_refused_on_save(
+        qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]], run: Await) -> None:
+    widget, _ = editor
+    widget.ui.tabs.setCurrentWidget(widget.ui.prioritiesTab)
+    view = widget.ui.definitionsView
+    index = widget.definitions.index(1, DefinitionColumn.CODE)
+    view.setCurrentIndex(index)
+    view.edit(index)
+    line = view.viewport().findChild(QLineEdit)
+    assert line is not None
+    line.selectAll()
+    qtbot.keyClicks(line, "P1")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: index.data() == "P1")  # the delegate commits queued
+    assert run(widget.save()) is None, "refused before the preview is asked"
+    assert widget.findChild(PreviewDialog) is None
+    status = widget.ui.statusLabel.text()
+    assert 'Priorities 1 (Critical) and 2 (High) have the same code, "P1"' in status
+    assert widget.ui.historyList.count() == 1
+    OUTPUT.mkdir(exist_ok=True)
+    widget.grab().save(str(OUTPUT / "matrix_duplicate_code.png"))
+
+
+def _answer(qtbot: QtBot, parent: QWidget, button: Button) -> str:
+    """Answer the open question box (an answered one may linger until deleteLater)."""
+    def open_box() -> QuestionBox | None:
+        return next((b for b in parent.findChildren(QuestionBox) if b.isVisible()), None)
+
+    qtbot.waitUntil(lambda: open_box() is not None)
+    box = open_box()
+    assert box is not None
+    text = box.text()
+    box.button(button).click()
+    return text
+
+
+def test_closing_with_unsaved_changes_asks_first(
+        qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]], run: Await,
+        runner: DbRunner) -> None:
+    widget, _ = editor
+    widget.ui.commentEdit.setText("just a thought")
+    widget.close()  # a "Why" alone is nothing to save: closes, and is gone when reopened
+    assert not widget.isVisible()
+    widget.show()
+    run(widget.load())
+    assert widget.ui.commentEdit.text() == ""
+
+    choose(qtbot, widget, widget.model.index(1, 1), 2)
+    widget.ui.commentEdit.setText("Medium/medium up to P2")
+    assert widget.has_unsaved_changes()
+    widget.close()
+    assert "not saved yet" in _answer(qtbot, widget, Button.Cancel)
+    assert widget.isVisible() and widget.model.index(1, 1).data() == "P2 - High"
+    # Opened again from the menu meanwhile: the edits stay.
+    run(widget.load())
+    assert widget.model.index(1, 1).data() == "P2 - High"
+    assert widget.ui.commentEdit.text() == "Medium/medium up to P2"
+    OUTPUT.mkdir(exist_ok=True)
+    widget.close()
+    qtbot.waitUntil(lambda: any(b.isVisible() for b in widget.findChildren(QuestionBox)))
+    widget.grab().save(str(OUTPUT / "matrix_unsaved_question.png"))
+    next(b for b in widget.findChildren(QuestionBox) if b.isVisible()).grab().save(
+        str(OUTPUT / "matrix_unsaved_box.png"))
+    _answer(qtbot, widget, Button.Discard)
+    qtbot.waitUntil(lambda: not widget.isVisible())
+    widget.show()
+    run(widget.load())
+    assert widget.model.index(1, 1).data() == "P3 - Moderate"
+    assert widget.ui.commentEdit.text() == ""
+    assert widget.ui.historyList.count() == 1
+
+    # Save: the preview is asked, the version saved, then the window closes.
+    widget.ui.timeZoneEdit.setText("Europe/Oslo")
+    widget.ui.commentEdit.setText("Oslo hours")
+    widget.close()
+    _answer(qtbot, widget, Button.Save)
+    qtbot.waitUntil(lambda: widget.findChild(PreviewDialog) is not None
+                    and widget.findChild(PreviewDialog).isVisible())
+    dialog = widget.findChild(PreviewDialog)
+    assert dialog is not None
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: not widget.isVisible(), timeout=15_000)
+    assert widget.ui.historyList.count() == 2
+    assert "Oslo hours" in widget.ui.historyList.item(0).text()
+    assert widget.ui.commentEdit.text() == "" and not widget.has_unsaved_changes()
+
+
+def _edit_target(qtbot: QtBot, widget: MatrixEditor, row: int,
+                 column: DefinitionColumn) -> QSpinBox:
+    widget.ui.tabs.setCurrentWidget(widget.ui.prioritiesTab)
+    view = widget.ui.definitionsView
+    index = widget.definitions.index(row, column)
+    view.setCurrentIndex(index)
+    view.edit(index)
+    # A closed editor may linger (deleteLater) next to the new one.
+    box = next((b for b in view.viewport().findChildren(QSpinBox, "targetMinutes")
+                if b.isVisible()), None)
+    assert box is not None
+    box.selectAll()
+    return box
+
+
+def test_a_bad_target_is_refused_with_a_message(
+        qtbot: QtBot, editor: tuple[MatrixEditor, list[Change]]) -> None:
+    widget, _ = editor
+    response = widget.definitions.index(1, DefinitionColumn.RESPONSE)
+    box = _edit_target(qtbot, widget, 1, DefinitionColumn.RESPONSE)
+    assert (box.minimum(), box.maximum()) == (1, 365 * 24 * 60)
+    qtbot.keyClicks(box, "-")
+    assert "cannot be negative" in widget.ui.statusLabel.text()
+    box.selectAll()
+    qtbot.keyClicks(box, "0")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert "0 is not a target: enter from 1 minute to 525600 minutes" in (
+        widget.ui.statusLabel.text())
+    assert box.isVisible(), "the box stays open with what was typed"
+    OUTPUT.mkdir(exist_ok=True)
+    widget.grab().save(str(OUTPUT / "matrix_target_refused.png"))
+    box.selectAll()
+    qtbot.keyClicks(box, "45")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: response.data() == "45 min")
+    # A response longer than the resolution (8 h) is refused by the model, and said so.
+    box = _edit_target(qtbot, widget, 1, DefinitionColumn.RESPONSE)
+    qtbot.keyClicks(box, "600")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "must not be shorter than the response target" in
+                    widget.ui.statusLabel.text())
+    assert response.data() == "45 min"
+    assert "P2 keeps 45 min to respond and 8 h to resolve" in widget.ui.statusLabel.text()
+    widget.grab().save(str(OUTPUT / "matrix_target_order.png"))
+
+
+def test_targets_are_checked_by_the_domain_on_save() -> None:
+    model = PriorityDefinitionsModel()
+    model.load(default_matrix().priorities)
+    messages: list[str] = []
+    model.refused.connect(messages.append)
+    assert not model.setData(model.index(2, DefinitionColumn.RESOLUTION), 60)
+    assert "P3: the resolution target (60 min) must not be shorter" in messages[-1]
+    assert not model.setData(model.index(2, DefinitionColumn.RESPONSE), -30)
+    assert "not -30" in messages[-1]

@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 
+from deskapp.domain.business_hours import Holiday
 from deskapp.domain.enums import ActivityKind, Role, State
 from deskapp.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from deskapp.domain.people import Caller, User
 from deskapp.domain.priority import Level
 from deskapp.services.changes import ChangeKind
 from deskapp.services.incidents import IncidentService, LogCallRequest
-from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft, PriorityMove
+from deskapp.services.matrix_admin import (
+    MatrixAdminService,
+    MatrixDraft,
+    PriorityMove,
+    describe_version,
+)
+from deskapp.services.matrix_dto import MatrixVersionInfo
 from tests.unit.fakes import FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
@@ -152,3 +159,61 @@ def test_bad_field_is_named(uow: FakeUnitOfWorkFactory) -> None:
     document["business_hours"]["time_zone"] = "Nowhere/Land"
     with pytest.raises(ValidationError, match=r"business_hours.*Nowhere/Land"):
         MatrixAdminService.import_json(json.dumps(document), based_on=1)
+
+
+def test_a_priority_code_used_twice_is_refused(uow: FakeUnitOfWorkFactory) -> None:
+    draft = draft_with(uow)
+    priorities = tuple(replace(p, code="P1") if p.rank == 2 else p for p in draft.priorities)
+    service = admin(uow)
+    with pytest.raises(ValidationError, match=r'2 \(High\) have the same code, "P1"'):
+        service.save(replace(draft, priorities=priorities), recompute_open=False)
+    assert [h.version for h in service.history()] == [1]
+    # The tester's file: P2's code is "P1"; and one with two impact levels named High.
+    document = json.loads(MatrixAdminService.export_json(draft))
+    document["priorities"][1]["code"] = "P1"
+    with pytest.raises(ValidationError, match='have the same code, "P1"'):
+        MatrixAdminService.import_json(json.dumps(document), based_on=1)
+    document = json.loads(MatrixAdminService.export_json(draft))
+    document["impact_levels"][1]["name"] = "High"
+    with pytest.raises(ValidationError, match='Two impact levels are named "High"'):
+        MatrixAdminService.import_json(json.dumps(document), based_on=1)
+
+
+def test_every_version_in_the_history_names_its_author_and_comment() -> None:
+    at = datetime(2026, 11, 27, 16, 23, tzinfo=UTC)
+    assert describe_version(MatrixVersionInfo(2, at, None, "")) == (
+        "Version 2, 2026-11-27 16:23 UTC, by the system: \u2014")
+    assert describe_version(MatrixVersionInfo(4, at, "Ann Admin", "Restored from version 2")
+                            ) == ("Version 4, 2026-11-27 16:23 UTC, by Ann Admin: "
+                                  "Restored from version 2")
+
+
+def test_the_audit_of_a_save_says_what_changed(uow: FakeUnitOfWorkFactory) -> None:
+    draft = draft_with(uow, c22=2)
+    priorities = tuple(replace(p, resolution_minutes=8 * 60, business_hours=True)
+                       if p.code == "P3" else p for p in draft.priorities)
+    calendar = replace(draft.calendar, time_zone="Europe/Oslo", opens=time(7, 30),
+                       working_days=frozenset({0, 1, 2, 3, 4, 5}),
+                       holidays=(Holiday(date(2026, 12, 25), "Christmas Day"),))
+    impact = (draft.impact_levels[0], Level(2, "Moderate"), draft.impact_levels[2])
+    admin(uow).save(replace(draft, priorities=priorities, calendar=calendar,
+                            impact_levels=impact), recompute_open=False, comment="Tune")
+    entry = uow.store.audit[-1]
+    details = json.loads(entry.details)
+    assert details["comment"] == "Tune"
+    assert details["changes"] == [
+        'Impact level renamed: "Medium" -> "Moderate"',
+        "Moderate impact x Medium urgency: P3 -> P2",
+        "P3 resolution target: 1 d -> 8 h",
+        "P3 clock: 24x7 -> business hours",
+        "Business hours working days: Mon, Tue, Wed, Thu, Fri -> Mon, Tue, Wed, Thu, Fri, Sat",
+        "Business hours open from: 08:00 -> 07:30",
+        "Business hours time zone: UTC -> Europe/Oslo",
+        "Business hours holiday added: 2026-12-25 Christmas Day",
+    ]
+    # Restoring the first version undoes each of them, and says so.
+    admin(uow).restore(1, 2, recompute_open=False)
+    undone = json.loads(uow.store.audit[-1].details)["changes"]
+    assert "P3 resolution target: 8 h -> 1 d" in undone
+    assert "Business hours holiday removed: 2026-12-25 Christmas Day" in undone
+    assert len(undone) == 8

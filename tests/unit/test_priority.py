@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from deskapp.domain.errors import ValidationError
@@ -58,3 +60,33 @@ def test_size_limits() -> None:
     one = (Level(1, "Only"),)
     with pytest.raises(ValidationError, match="2 to 5"):
         PriorityMatrix(one, one, {(1, 1): 1}, DEFAULT_PRIORITIES)
+
+
+def test_a_code_or_name_used_twice_cannot_be_saved_but_still_loads() -> None:
+    levels = (Level(1, "High"), Level(2, "Low"))
+    cells = {(1, 1): 1, (1, 2): 2, (2, 1): 2, (2, 2): 3}
+    p1, p2, p3 = DEFAULT_PRIORITIES[:3]
+    # Built (as a stored version is when read back), but refused for saving.
+    twice = PriorityMatrix(levels, levels, cells, (p1, replace(p2, code="p1 "), p3))
+    with pytest.raises(ValidationError,
+                       match=r'Priorities 1 \(Critical\) and 2 \(High\) have the same code, '
+                             r'"P1"'):
+        twice.validate()
+    named = PriorityMatrix(levels, levels, cells, (p1, p2, replace(p3, name="high")))
+    with pytest.raises(ValidationError, match=r'2 \(P2\) and 3 \(P3\) have the same name'):
+        named.validate()
+    same_level = PriorityMatrix((Level(1, "High"), Level(2, " high")), levels, cells,
+                                DEFAULT_PRIORITIES)
+    with pytest.raises(ValidationError, match='Two impact levels are named "High"'):
+        same_level.validate()
+    PriorityMatrix(levels, levels, cells, DEFAULT_PRIORITIES).validate()
+
+
+def test_targets_are_checked_before_saving() -> None:
+    levels = (Level(1, "High"), Level(2, "Low"))
+    cells = {(1, 1): 1, (1, 2): 2, (2, 1): 2, (2, 2): 3}
+    p1, p2, p3 = DEFAULT_PRIORITIES[:3]
+    for bad, message in ((replace(p2, response_minutes=-30), "response target must be from 1"),
+                         (replace(p2, resolution_minutes=20), r"resolution target \(20 min\)")):
+        with pytest.raises(ValidationError, match=f"P2: the {message}"):
+            PriorityMatrix(levels, levels, cells, (p1, bad, p3)).validate()

@@ -6,16 +6,23 @@ from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 
-from deskapp.domain.priority import PriorityDefinition
+from deskapp.domain.errors import ValidationError
+from deskapp.domain.priority import (
+    MAX_TARGET_MINUTES,
+    MIN_TARGET_MINUTES,
+    PriorityDefinition,
+    format_minutes,
+)
 from deskapp.qt.models.matrix_model import text_colour
 from deskapp.qt.models.rows_table_model import AnyIndex as Index
 from deskapp.qt.models.rows_table_model import RowsTableModel
 from deskapp.qt.roles import ItemRole
 
-MAX_MINUTES = 365 * 24 * 60
+MIN_MINUTES = MIN_TARGET_MINUTES
+MAX_MINUTES = MAX_TARGET_MINUTES
 
 
 class DefinitionColumn(IntEnum):
@@ -30,17 +37,11 @@ class DefinitionColumn(IntEnum):
 _HEADERS = ("Code", "Name", "Colour", "Response target", "Resolution target", "Clock")
 
 
-def format_minutes(minutes: int) -> str:
-    """15 min, 4 h, 3 d 2 h: what a target reads as."""
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
-             f"{mins} min" if mins else ""]
-    return " ".join(p for p in parts if p) or "0 min"
-
-
 class PriorityDefinitionsModel(RowsTableModel[PriorityDefinition]):
     """One row per priority rank; targets are edited in minutes (EditRole)."""
+
+    refused = Signal(str)
+    """A value was not taken (setData returned False); the message says why."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(_HEADERS, parent)
@@ -100,30 +101,40 @@ class PriorityDefinitionsModel(RowsTableModel[PriorityDefinition]):
             return False
         elif column in (DefinitionColumn.CODE, DefinitionColumn.NAME):
             text = str(value).strip()
-            if not text or len(text) > (16 if column == DefinitionColumn.CODE else 60):
-                return False
+            limit = 16 if column == DefinitionColumn.CODE else 60
+            if not text or len(text) > limit:
+                what = "code" if column == DefinitionColumn.CODE else "name"
+                return self._refuse(f"{p.code}: the {what} must be 1 to {limit} characters.")
             new = replace(p, code=text) if column == DefinitionColumn.CODE else replace(
                 p, name=text)
         elif column == DefinitionColumn.COLOUR:
             colour = QColor(str(value))
             if not colour.isValid():
-                return False
+                return self._refuse(f"{p.code}: {str(value)!r} is not a colour like #d32f2f.")
             new = replace(p, colour=colour.name())
         elif column in (DefinitionColumn.RESPONSE, DefinitionColumn.RESOLUTION):
             try:
                 minutes = int(value)
             except (TypeError, ValueError):
-                return False
-            if not 1 <= minutes <= MAX_MINUTES:
-                return False
+                return self._refuse(f"{p.code}: {str(value)!r} is not a number of minutes.")
             new = (replace(p, response_minutes=minutes) if column == DefinitionColumn.RESPONSE
                    else replace(p, resolution_minutes=minutes))
+            try:
+                new.check_targets()
+            except ValidationError as exc:
+                return self._refuse(f"{exc} {p.code} keeps "
+                                    f"{format_minutes(p.response_minutes)} to respond and "
+                                    f"{format_minutes(p.resolution_minutes)} to resolve.")
         else:
             new = replace(p, business_hours=bool(value))
         self._rows[index.row()] = new
         self.dataChanged.emit(self.index(index.row(), 0),
                               self.index(index.row(), len(DefinitionColumn) - 1))
         return True
+
+    def _refuse(self, message: str) -> bool:
+        self.refused.emit(message)
+        return False
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

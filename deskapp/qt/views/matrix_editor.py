@@ -4,6 +4,11 @@ Saving first asks the service for a preview of what the new matrix does to open 
 and shows it in a small dialog (opened with ``open()``, never ``exec()``: it is awaited in a
 coroutine), where the user chooses between new incidents only and recomputing the open ones.
 Users who may not edit see everything read-only; the service enforces it either way.
+
+Closing the window with unsaved changes (cells, levels, priorities, business hours, or an
+imported file) asks Save / Discard / Cancel first, as Admin → Users, Groups and Callers do;
+opening it again while it still holds unsaved changes keeps them (only the history is read
+again).
 """
 
 from __future__ import annotations
@@ -15,7 +20,17 @@ from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QTime
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTime,
+    Signal,
+)
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -26,21 +41,28 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidgetItem,
     QRadioButton,
+    QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from deskapp.domain.business_hours import BusinessCalendar, Holiday
+from deskapp.domain.business_hours import DEFAULT_CALENDAR, BusinessCalendar, Holiday
 from deskapp.domain.errors import DeskappError, ValidationError
-from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.priority import MAX_TARGET_MINUTES, MIN_TARGET_MINUTES, PriorityMatrix
 from deskapp.qt import theme
 from deskapp.qt.delegates.priority_choice import PriorityChoiceDelegate
 from deskapp.qt.generated.matrix_editor_ui import Ui_MatrixEditor
 from deskapp.qt.models.matrix_model import MatrixModel
-from deskapp.qt.models.priority_definitions_model import PriorityDefinitionsModel
+from deskapp.qt.models.priority_definitions_model import (
+    DefinitionColumn,
+    PriorityDefinitionsModel,
+)
 from deskapp.qt.runner import DbRunner, describe_error
+from deskapp.qt.widgets.questions import Button, QuestionBox
 from deskapp.services.changes import Change
 from deskapp.services.matrix_admin import (
     ImpactPreview,
@@ -121,6 +143,62 @@ class PreviewDialog(QDialog):
                 dialog.deleteLater()
 
 
+_TARGETS = (DefinitionColumn.RESPONSE, DefinitionColumn.RESOLUTION)
+_RANGE = (f"from {MIN_TARGET_MINUTES} minute to {MAX_TARGET_MINUTES} minutes (365 days)")
+
+
+class TargetMinutesDelegate(QStyledItemDelegate):
+    """Targets are edited in a spin box of minutes bounded as the domain bounds them.
+
+    What the box cannot take (a minus sign, a number out of range) is said, not dropped;
+    what the model refuses (a resolution shorter than the response) the model says.
+    """
+
+    refused = Signal(str)
+    """A typed target was not taken; the message says why."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        if index.column() not in _TARGETS:
+            return super().createEditor(parent, option, index)
+        box = QSpinBox(parent)
+        box.setObjectName("targetMinutes")
+        box.setRange(MIN_TARGET_MINUTES, MAX_TARGET_MINUTES)
+        box.setSuffix(" min")
+        box.setAccelerated(True)
+        box.setToolTip(f"Minutes, {_RANGE}")
+        box.installEventFilter(self)
+        return box
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel,
+                     index: QModelIndex | QPersistentModelIndex) -> None:
+        if isinstance(editor, QSpinBox):
+            editor.interpretText()
+            model.setData(index, editor.value())
+            return
+        super().setModelData(editor, model, index)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (isinstance(watched, QSpinBox) and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)):
+            if event.key() == Qt.Key.Key_Minus:
+                self.refused.emit(f"A target cannot be negative: it is {_RANGE}.")
+                return True
+            if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                    and not watched.hasAcceptableInput()):
+                self.refused.emit(f"{watched.cleanText() or 'Nothing'} is not a target: "
+                                  f"enter {_RANGE}.")
+                return True  # the box stays open with what was typed
+        return super().eventFilter(watched, event)
+
+
+def saved_message(result: SaveResult) -> str:
+    """"Saved as version 4, now in force; 1 open incident recomputed."."""
+    n = result.recomputed
+    return (f"Saved as version {result.version}, now in force"
+            + (f"; {n} open incident{'' if n == 1 else 's'} recomputed." if n else "."))
+
+
 class MatrixEditor(QWidget):
     """The editor window; ``load()`` fills it (a coroutine: it reads through the runner)."""
 
@@ -138,9 +216,15 @@ class MatrixEditor(QWidget):
         self._based_on = 0
         self.can_edit = False
         self.busy = False
+        self._loaded: MatrixEditorData | None = None
+        self._clean: tuple[object, ...] = ()
+        """What the editor showed when it was loaded (see ``has_unsaved_changes``)."""
+        self._asking = False
+        self._may_close = False
         self.model = MatrixModel(self)
         self.definitions = PriorityDefinitionsModel(self)
         self.delegate = PriorityChoiceDelegate(lambda: self.definitions.priorities, self)
+        self.targets_delegate = TargetMinutesDelegate(self)
         self._days = [getattr(self.ui, f"day{i}Check") for i in range(7)]
         self._setup_views()
         self._connect()
@@ -161,6 +245,7 @@ class MatrixEditor(QWidget):
         view.verticalHeader().setDefaultSectionSize(44)
         definitions = self.ui.definitionsView
         definitions.setModel(self.definitions)
+        definitions.setItemDelegate(self.targets_delegate)
         definitions.verticalHeader().hide()
         definitions.horizontalHeader().setStretchLastSection(True)
         definitions.horizontalHeader().setSectionResizeMode(
@@ -187,6 +272,8 @@ class MatrixEditor(QWidget):
             signal.connect(self._update_state)
         self.definitions.dataChanged.connect(
             lambda *_: self.model.set_priorities(self.definitions.priorities))
+        self.definitions.refused.connect(self._refused)
+        self.targets_delegate.refused.connect(self._refused)
         ui.saveButton.clicked.connect(lambda: self._runner.spawn(self.save(), name="save"))
         ui.restoreButton.clicked.connect(
             lambda: self._runner.spawn(self.restore_selected(), name="restore"))
@@ -195,23 +282,30 @@ class MatrixEditor(QWidget):
 
     # --- loading ------------------------------------------------------------------------
 
-    async def load(self) -> None:
-        """Read the current matrix, definitions, calendar and history."""
+    async def load(self, *, keep_edits: bool = True) -> None:
+        """Read the current matrix, definitions, calendar and history.
+
+        Args:
+            keep_edits: if the editor holds unsaved changes, keep them and read only the
+                history (saving them later still checks they were based on the newest
+                version); False shows what is stored whatever the editor holds.
+        """
         data = await self._runner.db(self._service.load)
+        if keep_edits and self.has_unsaved_changes():
+            self._show_history(data)
+            return
         self.show_data(data)
 
     def show_data(self, data: MatrixEditorData) -> None:
         """Fill every tab from ``data``; read-only unless the user may edit."""
+        self._loaded = data
         self.can_edit = data.can_edit
         self._based_on = data.matrix.version
         self.model.editable = self.definitions.editable = data.can_edit
         self._show_matrix(data.matrix)
         self.set_calendar(data.calendar)
-        self.ui.historyList.clear()
-        for info in data.history:
-            item = QListWidgetItem(describe_version(info))
-            item.setData(Qt.ItemDataRole.UserRole, info.version)
-            self.ui.historyList.addItem(item)
+        self.ui.commentEdit.clear()
+        self._show_history(data)
         for widget in (self.ui.saveButton, self.ui.importButton, self.ui.restoreButton,
                        self.ui.commentEdit, self.ui.opensEdit, self.ui.closesEdit,
                        self.ui.timeZoneEdit, *self._days):
@@ -222,6 +316,30 @@ class MatrixEditor(QWidget):
                 "" if data.can_edit else " Only admins and team leads may change it: "
                                          "you see it read-only."))
         self._update_state()
+        self._clean = self._snapshot()
+
+    def _show_history(self, data: MatrixEditorData) -> None:
+        self.ui.historyList.clear()
+        for info in data.history:
+            item = QListWidgetItem(describe_version(info))
+            item.setData(Qt.ItemDataRole.UserRole, info.version)
+            self.ui.historyList.addItem(item)
+
+    def _snapshot(self) -> tuple[object, ...]:
+        """What the user can change, as entered (also when it would not validate)."""
+        draft = self.model.draft(self.definitions.priorities, self._loaded.calendar
+                                 if self._loaded else DEFAULT_CALENDAR, 0)
+        return (draft.impact_levels, draft.urgency_levels, dict(draft.cells),
+                draft.priorities, tuple(box.isChecked() for box in self._days),
+                self.ui.opensEdit.time(), self.ui.closesEdit.time(),
+                self.ui.timeZoneEdit.text().strip(),
+                [line.strip() for line in self.ui.holidaysEdit.toPlainText().splitlines()
+                 if line.strip()])
+
+    def has_unsaved_changes(self) -> bool:
+        """Whether the matrix, priorities or business hours differ from what was loaded
+        (the "Why" comment alone is no change)."""
+        return self.can_edit and self._loaded is not None and self._snapshot() != self._clean
 
     def _show_matrix(self, matrix: PriorityMatrix | MatrixDraft) -> None:
         self.model.load(matrix)
@@ -327,6 +445,9 @@ class MatrixEditor(QWidget):
         self.ui.statusLabel.setText(describe_error(exc))
         self.ui.statusLabel.setStyleSheet(theme.text_style(theme.colours().error))
 
+    def _refused(self, text: str) -> None:
+        self._error(ValidationError(text))
+
     def _ok(self, text: str) -> None:
         self.ui.statusLabel.setText(text)
         self.ui.statusLabel.setStyleSheet("")
@@ -351,20 +472,20 @@ class MatrixEditor(QWidget):
             return None
         finally:
             self.busy = False
-        self._finish(result)
-        await self.load()
+        await self._finish(result)
         return result
 
     def _save(self, draft: MatrixDraft, recompute: bool, comment: str) -> SaveResult:
         return self._service.save(draft, recompute_open=recompute, comment=comment)
 
-    def _finish(self, result: SaveResult) -> None:
+    async def _finish(self, result: SaveResult) -> None:
+        """Tell the other views, show the saved version, and say what the save did (the
+        reload's "Version N is in force" would hide it)."""
         self.ui.commentEdit.clear()
-        self._ok(f"Saved as version {result.version}"
-                 + (f"; {result.recomputed} open incidents recomputed." if result.recomputed
-                    else "."))
         if result.recomputed and self._on_change is not None:
             self._on_change(result.change)
+        await self.load(keep_edits=False)
+        self._ok(saved_message(result))
 
     async def restore_selected(self) -> SaveResult | None:
         """Save the version selected in the history again as the newest."""
@@ -388,12 +509,42 @@ class MatrixEditor(QWidget):
             return None
         finally:
             self.busy = False
-        self._finish(result)
-        await self.load()
+        await self._finish(result)
         return result
 
     def _restore(self, version: int, recompute: bool) -> SaveResult:
         return self._service.restore(version, self._based_on, recompute_open=recompute)
+
+    # --- closing ------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Close, unless there are unsaved changes: then ask Save / Discard / Cancel."""
+        if (self._may_close or not self.isVisible() or self._runner.closed
+                or not self.has_unsaved_changes()):
+            self._may_close = False
+            super().closeEvent(event)
+            return
+        event.ignore()  # the answer closes the window (or not)
+        if not self._asking and not self.busy:
+            self._asking = True
+            self._runner.spawn(self._confirm_close(), name="matrix close?")
+
+    async def _confirm_close(self) -> None:
+        try:
+            answer = await QuestionBox.ask(
+                self, "Unsaved changes",
+                "The changes to the priority matrix are not saved yet.",
+                Button.Save | Button.Discard | Button.Cancel, Button.Save)
+        finally:
+            self._asking = False
+        if answer == Button.Cancel:
+            return
+        if answer == Button.Save and await self.save() is None:
+            return  # cancelled or refused (the message says why): the edits stay
+        if answer == Button.Discard and self._loaded is not None:
+            self.show_data(self._loaded)  # opened again, the editor shows what is stored
+        self._may_close = True
+        self.close()
 
     # --- JSON ---------------------------------------------------------------------------
 

@@ -337,7 +337,8 @@ def _fit_matrix(uow: UnitOfWork, log: ServiceNowLog,
             old = "none" if before is None else current.definition(before).code
             changes.append(f"impact {impact} x urgency {urgency}: {old} -> "
                            f"{fitted.definition(rank).label}")
-    version = uow.matrix.save_new_version(fitted, actor_id)
+    version = uow.matrix.save_new_version(
+        fitted, actor_id, f"Imported with the ServiceNow log {log.source}")
     return uow.matrix.current(), version, tuple(changes)
 
 
