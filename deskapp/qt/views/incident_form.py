@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -51,7 +52,14 @@ from deskapp.services.caller_admin_dto import CallerAdminRow
 from deskapp.services.catalog import AgentView, CatalogService, FormCatalog, preview_priority
 from deskapp.services.dto import ActivityView, IncidentDetail, IncidentFormData, caller_ids_in
 from deskapp.services.incidents import IncidentEdit, IncidentService, StateChange, utc_now
-from deskapp.services.merge import FIELD_LABELS, changed, compare, edit_for, values_of
+from deskapp.services.merge import (
+    FIELD_LABELS,
+    PriorityOutcome,
+    changed,
+    compare,
+    edit_for,
+    values_of,
+)
 from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock
 
@@ -863,9 +871,16 @@ class IncidentForm(QWidget):
         self._caller_names.update(current.caller_names)  # their caller, by name
         theirs = current.detail
         rows = compare(self._base, values_of(theirs), {**self._base, **mine})
+        priority = None
+        if self._catalog is not None:
+            # The priority the dialog promises is the one saving derives: from the matrix
+            # as it is now, which someone may have changed since the form opened.
+            matrix = await self._runner.db(self._catalog_service.current_matrix)
+            self._catalog = replace(self._catalog, matrix=matrix)
+            priority = PriorityOutcome(values_of(theirs), matrix)
         self._set_busy(False)
         choice = await ConflictDialog.ask(self, rows, self.value_text, exc.changed_by,
-                                          exc.changed_at)
+                                          exc.changed_at, priority=priority)
         if choice is None:
             self._banner(f"{exc.changed_by or 'Someone'} saved this incident after you opened "
                          "it; your changes are not saved yet. Ctrl+S shows the differences "
