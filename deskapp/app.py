@@ -368,12 +368,15 @@ def wire_forms(window: MainWindow, incidents: IncidentService, catalog: CatalogS
     """Open the call form (Ctrl+N) and incident forms (Enter in the queue) from the window.
 
     The host is a child of the window (``window.findChild(FormHost)``); its forms close
-    with the window. What a form saves reaches the window as the service's Change.
+    with the window. What a form saves reaches the window as the service's Change; what
+    the window hears changed (or changes itself) reaches the open incident forms.
     """
     host = FormHost(incidents=incidents, catalog=catalog, runner=runner, user=user,
                     window=window, clock=clock, drafts=drafts, call_defaults=call_defaults)
     window.incident_activated.connect(host.open_incident)
     window.log_call_requested.connect(host.open_call_form)
     host.changed.connect(window.apply_change)
+    # Live updates reach the open incident forms through the window's refresh: one path.
+    window.live_refresh_started.connect(host.check_open_incidents)
     window.closed.connect(host.close_all)
     return host

@@ -166,6 +166,11 @@ class CatalogService:
                 matrix=uow.matrix.current(),
             )
 
+    def current_matrix(self) -> PriorityMatrix:
+        """The priority matrix saving uses now (a form's copy may be older)."""
+        with self._uow() as uow:
+            return uow.matrix.current()
+
     def group_members(self, group_id: int) -> list[AgentView]:
         """The active members of a group, by name: who an incident of the group can go to."""
         with self._uow() as uow:

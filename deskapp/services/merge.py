@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deskapp.domain.priority import PriorityMatrix
 from deskapp.services.dto import IncidentDetail
 from deskapp.services.incidents import IncidentEdit, StateChange
 
@@ -20,6 +21,8 @@ PLAIN_FIELDS = ("caller_id", "channel", "short_description", "description", "ser
 """Fields ``update`` takes as they are."""
 FORM_FIELDS = (*PLAIN_FIELDS, "impact", "urgency", "assignment_group_id", "assignee_id")
 """Everything a detail form edits directly (state moves go through StateChange)."""
+DERIVED_FROM = ("impact", "urgency")
+"""The fields the priority follows from (through the priority matrix): it is never chosen."""
 INFO_FIELDS = ("state", "priority", "hold_reason", "resolution_code", "resolution_notes")
 """Fields the form does not edit, but the agent should see when someone else changed them."""
 
@@ -100,11 +103,14 @@ def compare(base: Mapping[str, Any], theirs: Mapping[str, Any],
 
     Fields the form does not edit (the state, the priority...) appear when they changed,
     with the agent's value being what the form read.
+    Whenever impact or urgency appear, so does the priority: what it becomes depends on
+    which of them are kept (see ``PriorityOutcome``).
     """
-    rows = []
+    rows: list[FieldConflict] = []
     for name in (*FORM_FIELDS, *INFO_FIELDS):
         row = FieldConflict(name, base.get(name), theirs.get(name), mine.get(name, base.get(name)))
-        if row.theirs_changed or row.mine_changed:
+        if row.theirs_changed or row.mine_changed or (
+                name == "priority" and any(r.field in DERIVED_FROM for r in rows)):
             rows.append(row)
     return sorted(rows, key=lambda r: not r.clash)
 
@@ -112,3 +118,43 @@ def compare(base: Mapping[str, Any], theirs: Mapping[str, Any],
 def merged(rows: list[FieldConflict], use_mine: Mapping[str, bool]) -> dict[str, Any]:
     """The values to save on top of theirs: mine where chosen, theirs elsewhere."""
     return {r.field: r.mine for r in rows if r.mine_changed and use_mine.get(r.field, True)}
+
+
+def resulting_priority(theirs: Mapping[str, Any], values: Mapping[str, Any],
+                       matrix: PriorityMatrix) -> int:
+    """The priority stored once ``values`` are saved on top of ``theirs``.
+
+    As ``IncidentService.save_changes`` derives it: the stored priority while impact and
+    urgency stay as they are, else what the matrix gives the new pair.
+    """
+    impact = values.get("impact", theirs["impact"])
+    urgency = values.get("urgency", theirs["urgency"])
+    if (impact, urgency) == (theirs["impact"], theirs["urgency"]):
+        return int(theirs["priority"])
+    return matrix.priority_for(impact, urgency).rank
+
+
+@dataclass(frozen=True)
+class PriorityOutcome:
+    """How a merge's priority comes about: not chosen, derived from the impact and urgency kept.
+
+    ``theirs`` holds the incident as stored now (at least impact, urgency and priority);
+    ``matrix`` is the current priority matrix, the one saving will use.
+    """
+
+    theirs: Mapping[str, Any]
+    matrix: PriorityMatrix
+
+    def result(self, rows: list[FieldConflict], use_mine: Mapping[str, bool]) -> int:
+        """The priority the incident gets if the values chosen in ``use_mine`` are saved."""
+        return resulting_priority(self.theirs, merged(rows, use_mine), self.matrix)
+
+    def mine(self, rows: list[FieldConflict]) -> int | None:
+        """The priority the agent's own impact and urgency give; None if they kept both."""
+        mine = {r.field: r.mine for r in rows if r.field in DERIVED_FROM and r.mine_changed}
+        if not mine:
+            return None
+        base = {r.field: r.base for r in rows if r.field in DERIVED_FROM}
+        impact = mine.get("impact", base.get("impact", self.theirs["impact"]))
+        urgency = mine.get("urgency", base.get("urgency", self.theirs["urgency"]))
+        return self.matrix.priority_for(impact, urgency).rank

@@ -224,12 +224,20 @@ def test_a_p1_call_goes_to_a_group_and_an_agent_by_keyboard(
     assert (stored.priority, stored.state) == (1, State.NEW)
     assert (stored.assignment_group_id, stored.assignee_id) == (team["desk"], team["ann"])
     assert not ui.groupEdit.isEnabled() and not ui.assigneeEdit.isEnabled()  # read out
+    lookups = (ui.callerEdit, ui.categoryEdit, ui.subcategoryEdit, ui.groupEdit,
+               ui.assigneeEdit)
+    assert all(edit.text() for edit in lookups)
+    # Greyed out to be read out, not to be cleared: no clear button on any of them.
+    assert not [edit.objectName() for edit in lookups if edit.isClearButtonEnabled()]
+    if backend == "sqlite":
+        screenshot(form, "call_form_saved")
 
     # The next call starts with no group and no agent.
     with qtbot.waitSignal(form.ready):
         keys.ctrl(Key.Key_S, shift=True)
     assert ui.groupEdit.text() == "" and ui.groupEdit.item is None
     assert ui.assigneeEdit.text() == "" and not ui.assigneeEdit.isEnabled()
+    assert all(edit.isClearButtonEnabled() for edit in lookups if edit.isEnabled())
     keys.type("grace")
     choose_first(qtbot, keys, ui.callerEdit)
     keys.tab()

@@ -322,6 +322,58 @@ def test_two_forms_on_one_incident_do_not_overwrite_each_other(
     assert not mine.dirty and mine.detail == stored
 
 
+def test_the_conflict_shows_the_priority_the_merge_will_store(
+        qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService,
+        database: Database, backend: str) -> None:
+    """Priority is no choice: the row shows what the impact and urgency kept will give."""
+    ann = add_user(database, "ann")
+    theirs = open_form(incident_id, ann)
+    mine = open_form(incident_id)
+    theirs.ui.impactCombo.setCurrentIndex(theirs.ui.impactCombo.findData(3))  # P4 - Low
+    with qtbot.waitSignal(theirs.saved, timeout=10_000):
+        theirs.save()
+    mine.ui.urgencyCombo.setCurrentIndex(mine.ui.urgencyCombo.findData(1))  # mine: P2 - High
+    task = mine.save()
+    assert task is not None
+    qtbot.waitUntil(lambda: mine.findChild(ConflictDialog) is not None
+                    and mine.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
+                    timeout=10_000)
+    dialog = mine.findChild(ConflictDialog)
+    assert dialog is not None
+    model = dialog.model
+    fields = [r.field for r in model.rows]
+    assert set(fields) == {"impact", "urgency", "priority"}
+    priority = model.index(fields.index("priority"), ConflictColumn.KEEP)
+    urgency = fields.index("urgency")
+
+    def row_text(column: ConflictColumn) -> str:
+        return str(model.index(priority.row(), column).data())
+
+    assert row_text(ConflictColumn.FIELD) == "Priority (from impact and urgency)"
+    assert row_text(ConflictColumn.THEIRS) == "P4 - Low"
+    assert row_text(ConflictColumn.MINE) == "P2 - High"
+    assert not model.flags(priority) & Qt.ItemFlag.ItemIsUserCheckable  # not offered
+    assert priority.data(Qt.ItemDataRole.CheckStateRole) is None
+    # Their impact 3 with my urgency 1: P3, neither side's priority.
+    assert priority.data() == "Result: P3 - Moderate"
+    if backend == "sqlite":
+        screenshot(dialog, "conflict_dialog_priority")
+    table = dialog.ui.conflictTable
+    table.setCurrentIndex(model.index(urgency, ConflictColumn.FIELD))
+    with qtbot.waitSignal(model.dataChanged):
+        qtbot.keyClick(table, Key.Key_Space)  # their urgency after all
+    assert priority.data() == "Result: P4 - Low"
+    qtbot.keyClick(table, Key.Key_Space)  # mine again
+    assert priority.data() == "Result: P3 - Moderate"
+    assert "matrix" in str(priority.data(Qt.ItemDataRole.ToolTipRole))
+    with qtbot.waitSignal(mine.saved, timeout=10_000):
+        dialog.ui.applyChosenButton.click()
+    qtbot.waitUntil(task.done, timeout=10_000)
+    stored = service.get(incident_id)
+    assert (stored.impact, stored.urgency, stored.priority) == (3, 1, 3)
+    assert mine.ui.priorityLabel.text() == "P3 - Moderate"
+
+
 def test_a_conflict_can_keep_theirs_or_go_field_by_field(
         qtbot: QtBot, open_form: Opener, incident_id: int, service: IncidentService,
         database: Database) -> None:
@@ -467,7 +519,7 @@ def test_models_pass_the_model_tester(qtmodeltester: ModelTester, service: Incid
     conflicts.toggle(0)
     conflicts.set_all(True)
     assert conflicts.use_mine() == {"short_description": True, "urgency": False,
-                                    "impact": True}
+                                    "impact": True, "priority": False}
     assert detail.number == "INC0000001"
 
 

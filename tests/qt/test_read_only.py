@@ -36,3 +36,23 @@ def test_a_field_goes_read_only_and_back(qtbot: QtBot) -> None:
     lookup.setReadOnly(False)
     assert all(painted_as_input(f) for f in (line, text, lookup))
     assert line.isClearButtonEnabled() and lookup.isClearButtonEnabled()
+
+
+def test_a_greyed_out_lookup_offers_no_clear_button(qtbot: QtBot) -> None:
+    box = QWidget()
+    qtbot.addWidget(box)
+    lookup = LookupEdit(box)
+    lookup.setText("Grace Hopper")
+    box.show()
+    assert lookup.isClearButtonEnabled()
+    lookup.setEnabled(False)
+    assert not lookup.isClearButtonEnabled()
+    lookup.setEnabled(True)
+    assert lookup.isClearButtonEnabled()
+    box.setEnabled(False)  # greyed out with the form around it
+    assert not lookup.isClearButtonEnabled()
+    lookup.setReadOnly(True)
+    box.setEnabled(True)
+    assert not lookup.isClearButtonEnabled()  # still read-only
+    lookup.setReadOnly(False)
+    assert lookup.isClearButtonEnabled()

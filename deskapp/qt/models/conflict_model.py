@@ -11,7 +11,7 @@ from PySide6.QtGui import QFont
 
 from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.roles import ItemRole
-from deskapp.services.merge import FieldConflict
+from deskapp.services.merge import DERIVED_FROM, FieldConflict, PriorityOutcome
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -34,16 +34,19 @@ class ConflictModel(QAbstractTableModel):
     """One row per field either side changed; the Keep column chooses between them.
 
     The Keep column is checkable where the agent changed the field (checked: mine); fields
-    only the other person changed are theirs, and say so. Roles: DisplayRole, ToolTipRole,
-    CheckStateRole (Keep column), FontRole (bold for clashes), ItemRole.ROW (the
-    FieldConflict).
+    only the other person changed are theirs, and say so. The priority is no choice: the
+    matrix derives it from the impact and urgency kept, so its row shows what it will be,
+    following the choices made above it. Roles: DisplayRole, ToolTipRole, CheckStateRole
+    (Keep column), FontRole (bold for clashes), ItemRole.ROW (the FieldConflict).
     """
 
     def __init__(self, rows: Sequence[FieldConflict], value_text: ValueText,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *,
+                 priority: PriorityOutcome | None = None) -> None:
         super().__init__(parent)
         self._rows = list(rows)
         self._text = value_text
+        self._priority = priority
         self._use_mine = {r.field: r.mine_changed for r in self._rows}
         self._bold = QFont()
         self._bold.setBold(True)
@@ -55,6 +58,12 @@ class ConflictModel(QAbstractTableModel):
     def use_mine(self) -> dict[str, bool]:
         """For each field, whether my value is kept."""
         return dict(self._use_mine)
+
+    def resulting_priority(self) -> int | None:
+        """The priority the incident gets with the choices made now (None: not known)."""
+        if self._priority is None:
+            return None
+        return self._priority.result(self._rows, self._use_mine)
 
     def set_all(self, mine: bool) -> None:
         """Keep my value everywhere I have one (True) or theirs everywhere (False)."""
@@ -72,6 +81,16 @@ class ConflictModel(QAbstractTableModel):
             self._use_mine[field] = not self._use_mine[field]
             index = self.index(row, ConflictColumn.KEEP)
             self.dataChanged.emit(index, index)
+            self._priority_follows(field)
+
+    def _priority_follows(self, field: str) -> None:
+        """The priority's row shows a new result when impact or urgency changed hands."""
+        if field not in DERIVED_FROM:
+            return
+        for number, row in enumerate(self._rows):
+            if row.field == "priority":
+                index = self.index(number, ConflictColumn.KEEP)
+                self.dataChanged.emit(index, index)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -95,6 +114,10 @@ class ConflictModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._shown(row, column, mine)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if row.field == "priority" and column == ConflictColumn.KEEP:
+                return plain_tooltip(
+                    "The priority is not chosen: the priority matrix derives it from the "
+                    "impact and urgency kept above. " + self._shown(row, column, mine))
             return plain_tooltip(self._shown(row, column, mine))
         if role == Qt.ItemDataRole.CheckStateRole and column == ConflictColumn.KEEP \
                 and row.mine_changed:
@@ -106,6 +129,8 @@ class ConflictModel(QAbstractTableModel):
         return None
 
     def _shown(self, row: FieldConflict, column: ConflictColumn, mine: bool) -> str:
+        if row.field == "priority":
+            return self._priority_shown(row, column)
         if column == ConflictColumn.FIELD:
             return row.label
         if column == ConflictColumn.THEIRS:
@@ -115,6 +140,17 @@ class ConflictModel(QAbstractTableModel):
         if not row.mine_changed:
             return "Theirs"
         return "Mine" if mine else "Theirs"
+
+    def _priority_shown(self, row: FieldConflict, column: ConflictColumn) -> str:
+        if column == ConflictColumn.FIELD:
+            return f"{row.label} (from impact and urgency)"
+        if column == ConflictColumn.THEIRS:
+            return self._text(row.field, row.theirs) if row.theirs_changed else "(unchanged)"
+        mine = self._priority.mine(self._rows) if self._priority is not None else None
+        if column == ConflictColumn.MINE:
+            return "(unchanged)" if mine is None else self._text(row.field, mine)
+        result = self.resulting_priority()
+        return "(follows)" if result is None else f"Result: {self._text(row.field, result)}"
 
     def setData(self, index: AnyIndex, value: Any,
                 role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -127,6 +163,7 @@ class ConflictModel(QAbstractTableModel):
         checked = value == Qt.CheckState.Checked or value == Qt.CheckState.Checked.value
         self._use_mine[row.field] = bool(checked)
         self.dataChanged.emit(index, index)
+        self._priority_follows(row.field)
         return True
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:

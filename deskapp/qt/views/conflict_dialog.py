@@ -18,7 +18,7 @@ from deskapp.qt import theme
 from deskapp.qt.formatting import format_timestamp
 from deskapp.qt.generated.conflict_dialog_ui import Ui_ConflictDialog
 from deskapp.qt.models.conflict_model import ConflictColumn, ConflictModel, ValueText
-from deskapp.services.merge import FieldConflict, merged
+from deskapp.services.merge import FieldConflict, PriorityOutcome, merged
 
 
 class Resolution(Enum):
@@ -48,13 +48,14 @@ class ConflictDialog(QDialog):
     """
 
     def __init__(self, rows: list[FieldConflict], value_text: ValueText, who: str | None,
-                 when: datetime | None, parent: QWidget | None = None) -> None:
+                 when: datetime | None, parent: QWidget | None = None, *,
+                 priority: PriorityOutcome | None = None) -> None:
         super().__init__(parent)
         self.ui = Ui_ConflictDialog()
         self.ui.setupUi(self)  # type: ignore[no-untyped-call]
         theme.follow(self)
         self._choice: ConflictChoice | None = None
-        self.model = ConflictModel(rows, value_text, self)
+        self.model = ConflictModel(rows, value_text, self, priority=priority)
         table = self.ui.conflictTable
         table.setModel(self.model)
         header = table.horizontalHeader()
@@ -67,11 +68,12 @@ class ConflictDialog(QDialog):
             table.setCurrentIndex(self.model.index(0, ConflictColumn.FIELD))
         clashes = sum(1 for r in rows if r.clash)
         mine = sum(1 for r in rows if r.mine_changed)
+        changes = sum(1 for r in rows if r.mine_changed or r.theirs_changed)
         who_text = html.escape(who or "Another user")  # a name, inside rich text
         when_text = f" at {format_timestamp(when)}" if when else ""
         self.ui.messageLabel.setText(
             f"<b>{who_text} saved this incident{when_text}</b>, after you opened it. Nothing "
-            f"of yours is saved yet. {len(rows)} field{'s' if len(rows) != 1 else ''} "
+            f"of yours is saved yet. {changes} field{'s' if changes != 1 else ''} "
             f"changed; {clashes} of them you both changed (in bold).")
         self.ui.applyMineButton.setEnabled(mine > 0)
         self.ui.applyChosenButton.setEnabled(mine > 0)
@@ -101,9 +103,15 @@ class ConflictDialog(QDialog):
 
     @classmethod
     async def ask(cls, parent: QWidget, rows: list[FieldConflict], value_text: ValueText,
-                  who: str | None, when: datetime | None) -> ConflictChoice | None:
-        """Show the conflict and wait for the agent's choice; None if they cancelled."""
-        dialog = cls(rows, value_text, who, when, parent)
+                  who: str | None, when: datetime | None, *,
+                  priority: PriorityOutcome | None = None) -> ConflictChoice | None:
+        """Show the conflict and wait for the agent's choice; None if they cancelled.
+
+        Args:
+            priority: how the priority follows from the impact and urgency kept (its row
+                then shows the result of the choices).
+        """
+        dialog = cls(rows, value_text, who, when, parent, priority=priority)
         done: asyncio.Future[ConflictChoice | None] = \
             asyncio.get_running_loop().create_future()
 

@@ -125,6 +125,13 @@ class FormHost(QObject):
             form.bring_forward()
         return form
 
+    def check_open_incidents(self) -> None:
+        """Changes were made or heard of: each open incident form looks whether its incident
+        is one of them (a form with nothing unsaved shows the new version, one with unsaved
+        changes says who changed what)."""
+        for form in self._incident_forms.values():
+            form.check_for_changes()
+
     def close_all(self) -> None:
         """Close every form without asking (the application is quitting).
 

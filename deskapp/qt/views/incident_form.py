@@ -8,15 +8,17 @@ version; if someone else saved in between, the agent sees what they changed and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QStandardItemModel
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QWidget
 
 from deskapp.domain.activity import time_in_states
 from deskapp.domain.enums import ActivityKind, Channel, HoldReason, ResolutionCode, State
@@ -51,7 +53,16 @@ from deskapp.services.caller_admin_dto import CallerAdminRow
 from deskapp.services.catalog import AgentView, CatalogService, FormCatalog, preview_priority
 from deskapp.services.dto import ActivityView, IncidentDetail, IncidentFormData, caller_ids_in
 from deskapp.services.incidents import IncidentEdit, IncidentService, StateChange, utc_now
-from deskapp.services.merge import FIELD_LABELS, changed, compare, edit_for, values_of
+from deskapp.services.merge import (
+    FIELD_LABELS,
+    FORM_FIELDS,
+    INFO_FIELDS,
+    PriorityOutcome,
+    changed,
+    compare,
+    edit_for,
+    values_of,
+)
 from deskapp.services.permissions import Permission, allowed
 from deskapp.services.ports import Clock
 
@@ -59,6 +70,8 @@ log = logging.getLogger(__name__)
 
 SLA_TICK_MS = 30_000
 """The SLA panel's "time left" changes by the minute."""
+UPDATED_NOTICE_MS = 15_000
+"""How long "Updated by … at …" stays after the form showed someone else's save by itself."""
 STATE_ORDER = (State.IN_PROGRESS, State.ON_HOLD, State.RESOLVED, State.CLOSED, State.CANCELLED)
 OVERDUE_STYLE = "color: #c62828; font-weight: bold;"
 STATE_STYLES = {
@@ -139,6 +152,10 @@ class IncidentForm(QWidget):
         self._busy = False
         self._closing = False
         self._asking = False
+        self._resolving = False
+        """The conflict dialog is open: what it compares must not move underneath it."""
+        self._looking: asyncio.Task[bool] | None = None
+        self._look_again = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._state_buttons: list[QPushButton] = []
 
@@ -209,12 +226,17 @@ class IncidentForm(QWidget):
         self._sla_timer.setInterval(SLA_TICK_MS)
         self._sla_timer.timeout.connect(self._update_sla)
         self._sla_timer.start()
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(UPDATED_NOTICE_MS)
+        self._live_timer.timeout.connect(ui.liveBanner.hide)
 
         for label in (ui.callerError, ui.shortDescriptionError, ui.descriptionError,
                       ui.catalogError, ui.assignmentError, ui.parentError, ui.transitionError,
                       ui.noteError, ui.formError):
             show_message(label, "")
         ui.savedBanner.hide()
+        ui.liveBanner.hide()
         ui.messageBanner.hide()
         ui.transitionBox.hide()
         ui.majorLabel.hide()
@@ -305,6 +327,124 @@ class IncidentForm(QWidget):
         self.ui.noteEdit.clear()
         self._show_data(data)
 
+    # --- changes saved elsewhere -----------------------------------------------------------
+
+    def check_for_changes(self) -> asyncio.Task[bool] | None:
+        """Look whether someone saved the incident since the form read it (live updates).
+
+        A form with no unsaved changes shows the new version at once, the focus and the
+        cursor kept where they were, and says for a while who updated it and when (a note
+        being typed stays as it is). A form with unsaved changes keeps every one of them and
+        says in a banner who changed which fields: Save then offers the merge.
+
+        Returns:
+            The task looking (its result: whether a newer version was found), or None when
+            the form cannot look now (loading, saving, a conflict being resolved).
+        """
+        if self._data is None or self._closing or self._busy or self._resolving:
+            return None
+        if self._looking is not None and not self._looking.done():
+            self._look_again = True  # the running look may have read too early
+            return self._looking
+        self._looking = self._track(self._runner.spawn(self._check_for_changes(),
+                                                       name="check incident"))
+        return self._looking
+
+    async def _check_for_changes(self) -> bool:
+        found = False
+        while True:
+            self._look_again = False
+            found = await self._look_once() or found
+            if not self._look_again or self._closing:
+                return found
+
+    def _can_take(self, version: int) -> bool:
+        """Whether a newer version just read may be shown now."""
+        shown = self.detail
+        return not (self._closing or self._busy or self._resolving or shown is None
+                    or version <= shown.version)
+
+    def _holds_edits(self) -> bool:
+        """Changed fields or a state move begun: what showing another version would lose.
+        (A note being typed is not: showing the incident leaves the note field alone.)"""
+        return bool(self.changes()) or self._pending is not None
+
+    async def _look_once(self) -> bool:
+        try:
+            current = await self._runner.db(self._incidents.get, self._id)
+            if not self._can_take(current.version):
+                return False
+            if self._holds_edits():
+                self._say_changed_underneath(current)
+                return True
+            data = await self._runner.db(self._incidents.load_form, self._id)
+        except Exception as exc:
+            # A lost connection shows in the main window's banner; F5 still reloads.
+            log.info("Checking incident %s for changes failed: %s", self._id, exc)
+            return False
+        if not self._can_take(data.detail.version):
+            return False
+        if self._holds_edits():  # the agent began typing meanwhile
+            self._say_changed_underneath(data.detail)
+            return True
+        with self._focus_kept():
+            self._show_data(data)
+        d = data.detail
+        self._show_live(f"Updated by {self._who(d)} at {self._when(d)}.")
+        self._live_timer.start()
+        return True
+
+    def _say_changed_underneath(self, theirs: IncidentDetail) -> None:
+        now = values_of(theirs)
+        fields = [FIELD_LABELS[name] for name in (*FORM_FIELDS, *INFO_FIELDS)
+                  if now[name] != self._base.get(name)]
+        what = f": {', '.join(fields)}" if fields else ""
+        self._live_timer.stop()
+        self._show_live(f"{self._who(theirs)} changed this incident at {self._when(theirs)}"
+                        f"{what}. Your changes are kept; Save will let you merge.")
+
+    def _show_live(self, text: str) -> None:
+        self.ui.liveBanner.setText(text)
+        self.ui.liveBanner.show()
+
+    def _who(self, d: IncidentDetail) -> str:
+        if d.updated_by_id is None:
+            return "Someone"
+        if d.updated_by_id == self._user.id:
+            return "You"  # in another window or on another desk
+        name = self._catalog.agent_name(d.updated_by_id) if self._catalog else ""
+        return name or "Someone"
+
+    @staticmethod
+    def _when(d: IncidentDetail) -> str:
+        return format_timestamp(d.updated_at) if d.updated_at is not None else "just now"
+
+    @contextlib.contextmanager
+    def _focus_kept(self) -> Iterator[None]:
+        """Put the focus and the cursor back where they were after the fields are refilled."""
+        widget = QApplication.focusWidget()
+        if widget is None or not self.isAncestorOf(widget):
+            yield
+            return
+        position = scroll = 0
+        if isinstance(widget, QLineEdit):
+            position = widget.cursorPosition()
+        elif isinstance(widget, QPlainTextEdit):
+            position = widget.textCursor().position()
+            scroll = widget.verticalScrollBar().value()
+        yield
+        if not (widget.isVisible() and widget.isEnabled()):
+            return
+        if QApplication.focusWidget() is not widget:
+            widget.setFocus(Qt.FocusReason.OtherFocusReason)
+        if isinstance(widget, QLineEdit):
+            widget.setCursorPosition(min(position, len(widget.text())))
+        elif isinstance(widget, QPlainTextEdit):
+            cursor = widget.textCursor()
+            cursor.setPosition(min(position, len(widget.toPlainText())))
+            widget.setTextCursor(cursor)
+            widget.verticalScrollBar().setValue(scroll)
+
     def _set_catalog(self, catalog: FormCatalog) -> None:
         self._catalog = catalog
         ui = self.ui
@@ -334,6 +474,8 @@ class IncidentForm(QWidget):
         self._caller_names.update(data.caller_names)
         d = data.detail
         self._base = values_of(d)
+        self._live_timer.stop()
+        self.ui.liveBanner.hide()  # what it said is shown now, or saved over
         self._pending = None
         self._parent_choice = None
         ui = self.ui
@@ -863,9 +1005,20 @@ class IncidentForm(QWidget):
         self._caller_names.update(current.caller_names)  # their caller, by name
         theirs = current.detail
         rows = compare(self._base, values_of(theirs), {**self._base, **mine})
+        priority = None
+        if self._catalog is not None:
+            # The priority the dialog promises is the one saving derives: from the matrix
+            # as it is now, which someone may have changed since the form opened.
+            matrix = await self._runner.db(self._catalog_service.current_matrix)
+            self._catalog = replace(self._catalog, matrix=matrix)
+            priority = PriorityOutcome(values_of(theirs), matrix)
         self._set_busy(False)
-        choice = await ConflictDialog.ask(self, rows, self.value_text, exc.changed_by,
-                                          exc.changed_at)
+        self._resolving = True
+        try:
+            choice = await ConflictDialog.ask(self, rows, self.value_text, exc.changed_by,
+                                              exc.changed_at, priority=priority)
+        finally:
+            self._resolving = False
         if choice is None:
             self._banner(f"{exc.changed_by or 'Someone'} saved this incident after you opened "
                          "it; your changes are not saved yet. Ctrl+S shows the differences "

@@ -190,6 +190,17 @@ class LookupEdit(QLineEdit):
         """Read-only, and looking it: no clear button, no input field's background."""
         super().setReadOnly(read_only)
         show_read_only(self, read_only)
+        self._offer_clear_button()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.EnabledChange:
+            self._offer_clear_button()
+
+    def _offer_clear_button(self) -> None:
+        # A greyed-out field (a saved call on screen to be read out) is no more to be
+        # cleared than a read-only one: the button shows only on a field one can type in.
+        self.setClearButtonEnabled(self.isEnabled() and not self.isReadOnly())
 
     # --- configuration ------------------------------------------------------------------
 
