@@ -389,16 +389,16 @@ class SqlIncidentRepository:
             conditions.append(keys < boundary if query.descending else keys > boundary)
         order = [key.desc(), IncidentRecord.id.desc()] if query.descending else \
             [key.asc(), IncidentRecord.id.asc()]
+        # A deferred join: choose the page's ids over incidents alone (and the one table a
+        # name sort needs), then join the shown names onto those ids only. When the order
+        # needs a sort of every match (a filter with no index in that order), the databases
+        # join before they sort: a group with 12,700 open incidents at a million took 104 ms
+        # that way, 39 ms this way (SQLite, loaded machine). An indexed order costs the same.
+        page = select(IncidentRecord.id).select_from(IncidentRecord)
         if query.sort in JOINED_SORTS:
-            # A deferred join: choose the page's ids over the narrow join the order needs,
-            # then fetch whole rows for those ids only.
-            page = (select(IncidentRecord.id).select_from(IncidentRecord)
-                    .join(*_SORT_JOINS[query.sort][:2], isouter=_SORT_JOINS[query.sort][2])
-                    .where(*conditions)
-                    .order_by(*order).limit(query.limit))
-            stmt = self._row_select().where(IncidentRecord.id.in_(page))
-        else:
-            stmt = self._row_select().where(*conditions).limit(query.limit)
+            page = page.join(*_SORT_JOINS[query.sort][:2], isouter=_SORT_JOINS[query.sort][2])
+        page = page.where(*conditions).order_by(*order).limit(query.limit)
+        stmt = self._row_select().where(IncidentRecord.id.in_(page))
         rows = self._session.execute(stmt.order_by(*order)).all()
         return [_row(r) for r in rows]
 
