@@ -204,7 +204,7 @@ class SqlIncidentRepository:
         ).scalar_one()
         # The index row must exist before notes (e.g. a logged call's) are appended to it.
         search.index_new(self._session, incident.id, incident.number,
-                         incident.short_description, incident.description)
+                         incident.short_description, incident.description, incident.caller_id)
         self._write_activity(incident)
         live.note_changed(self._session, (incident.id,))
         return incident
@@ -226,6 +226,8 @@ class SqlIncidentRepository:
         if any(e.field in ("short_description", "description") for e in entries):
             search.reindex_text(self._session, incident.id, incident.short_description,
                                 incident.description)
+        if any(e.field == "caller_id" for e in entries):
+            search.reindex_caller(self._session, incident.id)
         return expected_version + 1
 
     def append_activity(self, incident: Incident) -> None:
