@@ -86,14 +86,16 @@ def engine_query(dialect: str, query: str) -> str | None:
     return _fts5_query(words) if dialect == "sqlite" else _ts_query(words)
 
 
-CALLER_TEXT = "name || ' ' || email"
-"""What the index holds of a caller (a column of callers): the name and the email address, so
-that "Ola", "nordmann" or "ola@example" find the incidents Ola Nordmann called about."""
+CALLER_TEXT = "name || ' ' || replace(replace(email, '@', ' '), '.', ' ')"
+"""What the index holds of a caller (columns of callers): the name and the email address, so
+that "Ola", "nordmann" or "ola@example" find the incidents Ola Nordmann called about. The
+email is spelled as words: PostgreSQL's parser would keep "ola@example.com" (or a host name)
+as one token, which the words of a query ("ola", "example", "com") never match."""
 
 
 def caller_text(name: str, email: str) -> str:
     """CALLER_TEXT computed in Python, for rows written in bulk."""
-    return f"{name} {email}"
+    return f"{name} {email.replace('@', ' ').replace('.', ' ')}"
 
 
 def _id_column(session: Session) -> str:

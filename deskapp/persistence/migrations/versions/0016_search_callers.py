@@ -1,9 +1,10 @@
 """Search finds incidents by their caller: the index gains the caller's name and email.
 
 An agent whose caller calls back types the caller's name; the index held only the number,
-descriptions and notes. ``incident_search`` gains a ``caller`` column (name, a space, email,
-as search.CALLER_TEXT), filled in from each incident's caller; renames, merges and changes of
-an incident's caller keep it current from here on (persistence/search.py).
+descriptions and notes. ``incident_search`` gains a ``caller`` column (the name, then the
+email spelled as words, as search.CALLER_TEXT), filled in from each incident's caller;
+renames, merges and changes of an incident's caller keep it current from here on
+(persistence/search.py).
 
 SQLite cannot add a column to an FTS5 table: a new one is built from the old (its notes
 copied, not gathered from the timeline again), swapped in under the old name and merged into
@@ -27,6 +28,8 @@ depends_on = None
 
 _TOKENIZE = "tokenize = 'unicode61 remove_diacritics 2'"
 _INDEX = "ix_incident_search_document"
+_CALLER = "c.name || ' ' || replace(replace(c.email, '@', ' '), '.', ' ')"
+"""search.CALLER_TEXT when this revision was written: the email spelled as words."""
 
 
 def _sqlite_rebuild(with_caller: bool) -> None:
@@ -39,7 +42,7 @@ def _sqlite_rebuild(with_caller: bool) -> None:
         op.execute(
             f"INSERT INTO incident_search_new (rowid, {new_columns}) "
             "SELECT s.rowid, s.number, s.short_description, s.description, s.notes, "
-            "COALESCE(c.name || ' ' || c.email, '') FROM incident_search AS s "
+            f"COALESCE({_CALLER}, '') FROM incident_search AS s "
             "LEFT JOIN incidents AS i ON i.id = s.rowid "
             "LEFT JOIN callers AS c ON c.id = i.caller_id")
     else:
@@ -65,7 +68,7 @@ def upgrade() -> None:
     # Dropped first, so that filling the new column neither recomputes nor re-indexes it.
     op.execute("ALTER TABLE incident_search DROP COLUMN document")
     op.execute("ALTER TABLE incident_search ADD COLUMN caller TEXT NOT NULL DEFAULT ''")
-    op.execute("UPDATE incident_search AS s SET caller = c.name || ' ' || c.email "
+    op.execute(f"UPDATE incident_search AS s SET caller = {_CALLER} "
                "FROM incidents AS i JOIN callers AS c ON c.id = i.caller_id "
                "WHERE i.id = s.incident_id")
     _postgres_document("number, short_description, description, notes, caller")
