@@ -177,6 +177,33 @@ def test_full_text_search_over_descriptions_and_notes(service: IncidentService,
     assert [r.id for r in queue] == [second]
 
 
+def test_search_finds_an_incident_by_its_callers_name_and_email(
+        service: IncidentService, caller: CallerView) -> None:
+    """A caller calling back is found by name, as in ServiceNow and JSM."""
+    other = service.add_caller("Caller 116", "c116@example.org")
+    near = service.add_caller("Caller 1160", "c1160@example.org")
+    first = log(service, other, "Monitor flickers")
+    mine = log(service, caller, "VPN drops")
+    second = log(service, other, "Mouse dead")
+    sticks = log(service, near, "Keyboard sticks")
+    # The last word is a prefix, as everywhere in search: it may still be being typed.
+    assert [r.id for r in service.search("Caller 116")] == [sticks, second, first]
+    assert [r.id for r in service.search("zoë łukasz")] == [mine]
+    assert [r.id for r in service.search("Łukasz-Müller")] == [mine]
+    assert [r.id for r in service.search("c116@example")] == [second, first]
+    assert [r.id for r in service.search("caller 116 mouse")] == [second]
+    words = QueueFilter(text="c116 caller")
+    assert [r.id for r in service.list_queue(QueueQuery(words, sort=SortKey.NUMBER))
+            ] == [second, first]
+    assert service.count(words) == 2
+    mixed = QueueFilter(text="c116 caller", states=(State.NEW,))
+    assert [r.id for r in service.list_queue(QueueQuery(mixed))] == [second, first]
+    # Giving the incident another caller moves it in the index, in the same save.
+    service.update(first, service.get(first).version, caller_id=caller.id)
+    assert [r.id for r in service.search("c116 caller")] == [second]
+    assert [r.id for r in service.search("zoë")] == [mine, first]
+
+
 def test_keyset_pages_cover_everything_once(database: Database, service: IncidentService,
                                             caller: CallerView, clock: FakeClock) -> None:
     others = [service.add_caller(name, "", "")
