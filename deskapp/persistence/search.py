@@ -78,6 +78,15 @@ def count_sql(dialect: str) -> str:
             "WHERE document @@ to_tsquery('simple', :q)")
 
 
+def is_hit_sql(dialect: str) -> str:
+    """A row if incident ``:id`` matches ``:q``, none if not: one probe by its id."""
+    if dialect == "sqlite":
+        return ("SELECT 1 FROM incident_search WHERE incident_search MATCH :q "
+                "AND rowid = :id")
+    return ("SELECT 1 FROM incident_search "
+            "WHERE document @@ to_tsquery('simple', :q) AND incident_id = :id")
+
+
 def engine_query(dialect: str, query: str) -> str | None:
     """The query text in the dialect's syntax."""
     words = terms(query)
