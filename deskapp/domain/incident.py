@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,21 @@ NUMBER_DIGITS = 7
 def format_number(sequence: int) -> str:
     """INC0000001 for 1; wider numbers grow past seven digits rather than wrap."""
     return f"{NUMBER_PREFIX}{sequence:0{NUMBER_DIGITS}d}"
+
+
+_TYPED_NUMBER = re.compile(rf"^\s*(?:{NUMBER_PREFIX}\s*)?(\d{{1,12}})\s*$", re.IGNORECASE)
+
+
+def typed_number(text: str) -> str | None:
+    """The incident number someone means by ``text``, padding forgiven, or None.
+
+    "INC0000112", "inc112", "INC 112", "0000112" and "112" all mean INC0000112; anything
+    else (other words, no digits, a zero) is not a number.
+    """
+    match = _TYPED_NUMBER.match(text)
+    if match is None or int(match.group(1)) == 0:
+        return None
+    return format_number(int(match.group(1)))
 
 
 def _text(value: str | None, what: str, limit: int, *, required: bool = False) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, aliased
 from deskapp.domain.enums import ActivityKind
 from deskapp.domain.incident import Incident
 from deskapp.domain.people import Caller
-from deskapp.persistence import incident_repository, live
+from deskapp.persistence import incident_repository, live, search
 from deskapp.persistence.audit_log import note_written
 from deskapp.persistence.incident_repository import activity_values, column_values
 from deskapp.persistence.repositories import caller_values, name_key
@@ -61,10 +61,12 @@ does when notes are added one at a time)."""
 _SQLITE_SEARCH = table(
     "incident_search", column("rowid", Integer), column("number", String),
     column("short_description", String), column("description", Text), column("notes", Text),
+    column("caller", Text),
 )
 _POSTGRES_SEARCH = table(
     "incident_search", column("incident_id", Integer), column("number", String),
     column("short_description", String), column("description", Text), column("notes", Text),
+    column("caller", Text),
 )
 
 
@@ -95,6 +97,7 @@ class SqlBulkIncidentWriter:
         activity: list[dict[str, Any]] = []
         search: list[dict[str, Any]] = []
         id_column = "rowid" if self._dialect == "sqlite" else "incident_id"
+        callers = self._caller_texts({incident.caller_id for incident in incidents})
         for index, incident in enumerate(incidents):
             if incident.id is None or incident.number is None:
                 raise ValueError("Bulk-written incidents need their id and number set first.")
@@ -112,6 +115,7 @@ class SqlBulkIncidentWriter:
                 id_column: incident.id, "number": incident.number,
                 "short_description": incident.short_description,
                 "description": incident.description, "notes": " ".join(notes),
+                "caller": callers.get(incident.caller_id, ""),
             })
         self._insert(_INCIDENTS, rows)
         # Inserted in list order, so each incident's entries get ascending ids: the timeline
@@ -119,6 +123,18 @@ class SqlBulkIncidentWriter:
         self._insert(_ACTIVITY, activity)
         self._insert(_SQLITE_SEARCH if self._dialect == "sqlite" else _POSTGRES_SEARCH, search)
         return len(activity)
+
+    def _caller_texts(self, caller_ids: Collection[int]) -> dict[int, str]:
+        """What the search index holds of each of these callers, by id."""
+        ids = sorted(caller_ids)
+        texts: dict[int, str] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            rows = self._session.execute(
+                select(CallerRecord.id, CallerRecord.name, CallerRecord.email)
+                .where(CallerRecord.id.in_(ids[start:start + _IN_CHUNK]))).all()
+            texts.update({caller_id: search.caller_text(name, email)
+                          for caller_id, name, email in rows})
+        return texts
 
     def _insert(self, target: TableClause, rows: list[dict[str, Any]]) -> None:
         """One executemany of ``rows`` (dicts with the same keys) into ``target``."""

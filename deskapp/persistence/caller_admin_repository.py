@@ -25,7 +25,7 @@ from sqlalchemy.sql.operators import custom_op
 
 from deskapp.domain.enums import ActivityKind
 from deskapp.domain.errors import NotFoundError
-from deskapp.persistence import live
+from deskapp.persistence import live, search
 from deskapp.persistence.repositories import (
     _starts_with,
     caller_keys,
@@ -165,7 +165,11 @@ class SqlCallerAdmin:
             .values(version=CallerRecord.version + 1, **values)
             .execution_options(synchronize_session=False))
         self._session.expire_all()
-        return bool(getattr(result, "rowcount", 0))
+        updated = bool(getattr(result, "rowcount", 0))
+        if updated and {"name", "email"} & values.keys():
+            # The search index holds the caller's name and email with each incident.
+            search.set_caller_of_incidents(self._session, [caller_id], caller_id)
+        return updated
 
     def duplicate_groups(self, limit: int) -> list[DuplicateGroup]:
         active = CallerRecord.active.is_(True)
@@ -227,6 +231,9 @@ class SqlCallerAdmin:
                    literal(now, ActivityRecord.at.type), literal(actor_id),
                    literal("caller_id"), cast(IncidentRecord.caller_id, String),
                    literal(str(to_id))).where(incidents_of).order_by(IncidentRecord.id)))
+        # Their search index entries name the survivor (found by their caller_id, so before
+        # the move: afterwards they are among the survivor's own).
+        search.set_caller_of_incidents(self._session, ids, to_id)
         moved: dict[str, int] = {}
         for table_name, column_name in FOREIGN_KEYS:
             table = Base.metadata.tables[table_name]

@@ -37,7 +37,7 @@ from deskapp.domain.enums import (
     State,
 )
 from deskapp.domain.errors import ConflictError, NotFoundError
-from deskapp.domain.incident import Incident, format_number
+from deskapp.domain.incident import Incident, format_number, typed_number
 from deskapp.domain.sla import AT_RISK_SHARE
 from deskapp.persistence import live, search
 from deskapp.persistence.repositories import sort_key
@@ -204,7 +204,7 @@ class SqlIncidentRepository:
         ).scalar_one()
         # The index row must exist before notes (e.g. a logged call's) are appended to it.
         search.index_new(self._session, incident.id, incident.number,
-                         incident.short_description, incident.description)
+                         incident.short_description, incident.description, incident.caller_id)
         self._write_activity(incident)
         live.note_changed(self._session, (incident.id,))
         return incident
@@ -226,6 +226,8 @@ class SqlIncidentRepository:
         if any(e.field in ("short_description", "description") for e in entries):
             search.reindex_text(self._session, incident.id, incident.short_description,
                                 incident.description)
+        if any(e.field == "caller_id" for e in entries):
+            search.reindex_caller(self._session, incident.id)
         return expected_version + 1
 
     def append_activity(self, incident: Incident) -> None:
@@ -331,7 +333,12 @@ class SqlIncidentRepository:
         if f.text.strip():
             hits = search.matching_ids(self._dialect, f.text)
             # Text without a word (only punctuation) matches nothing, as it does alone.
-            conditions.append(false() if hits is None else IncidentRecord.id.in_(hits))
+            matching: ColumnElement[bool] = (
+                false() if hits is None else IncidentRecord.id.in_(hits))
+            number = typed_number(f.text)
+            if number is not None:
+                matching = or_(matching, IncidentRecord.number == number)
+            conditions.append(matching)
         return conditions
 
     def _in_categories(self, category_ids: Sequence[int]) -> ColumnElement[bool]:
@@ -461,7 +468,8 @@ class SqlIncidentRepository:
 
         The full-text index yields its hits in id order, and ids follow numbers (both are
         handed out in the same transaction, under the counter's lock), so a page is read
-        straight off the index instead of sorting every hit.
+        straight off the index instead of sorting every hit. Text that is a number without
+        its padding ("INC112", "112") adds the incident it names, found by its number.
         """
         q = search.engine_query(self._dialect, query.filter.text)
         if q is None:
@@ -471,9 +479,26 @@ class SqlIncidentRepository:
             text(search.hits_page_sql(self._dialect, descending=query.descending,
                                       after=after is not None)),
             {"q": q, "limit": query.limit, "after": after})]
+        named = self._numbered(query.filter.text)
+        if named is not None and (after is None or (
+                named < after if query.descending else named > after)):
+            ids = sorted({*ids, named}, reverse=query.descending)[:query.limit]
+        return self._rows_by_id(ids, descending=query.descending)
+
+    def _numbered(self, text_query: str) -> int | None:
+        """The id of the incident ``text_query`` names by number (padding forgiven), if any:
+        one look-up in the numbers' unique index."""
+        number = typed_number(text_query)
+        if number is None:
+            return None
+        return self._session.execute(
+            select(IncidentRecord.id).where(IncidentRecord.number == number)
+        ).scalar_one_or_none()
+
+    def _rows_by_id(self, ids: list[int], *, descending: bool = True) -> list[IncidentRow]:
         if not ids:
             return []
-        order = IncidentRecord.id.desc() if query.descending else IncidentRecord.id.asc()
+        order = IncidentRecord.id.desc() if descending else IncidentRecord.id.asc()
         rows = self._session.execute(
             self._row_select().where(IncidentRecord.id.in_(ids)).order_by(order)).all()
         return [_row(r) for r in rows]
@@ -483,8 +508,14 @@ class SqlIncidentRepository:
             q = search.engine_query(self._dialect, queue_filter.text)
             if q is None:
                 return 0
-            return int(self._session.execute(text(search.count_sql(self._dialect)),
+            hits = int(self._session.execute(text(search.count_sql(self._dialect)),
                                               {"q": q}).scalar_one())
+            named = self._numbered(queue_filter.text)
+            if named is not None and self._session.execute(
+                    text(search.is_hit_sql(self._dialect)), {"q": q, "id": named}
+            ).first() is None:
+                hits += 1  # named by its number, not by its words
+            return hits
         stmt = select(func.count()).select_from(IncidentRecord).where(
             *self._conditions(queue_filter, now))
         return int(self._session.execute(stmt).scalar_one())
@@ -495,13 +526,10 @@ class SqlIncidentRepository:
             return []
         ids = [r[0] for r in self._session.execute(
             text(search.newest_hits_sql(self._dialect)), {"q": q, "limit": limit})]
-        if not ids:
-            return []
-        rows = self._session.execute(
-            self._row_select().where(IncidentRecord.id.in_(ids))
-            .order_by(IncidentRecord.id.desc())
-        ).all()
-        return [_row(r) for r in rows]
+        named = self._numbered(text_query)
+        if named is not None:
+            ids = sorted({*ids, named}, reverse=True)[:limit]
+        return self._rows_by_id(ids)
 
     def activity(self, incident_id: int) -> list[ActivityView]:
         rows = self._session.execute(

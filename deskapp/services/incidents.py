@@ -15,7 +15,7 @@ from deskapp.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from deskapp.domain.incident import Incident
+from deskapp.domain.incident import Incident, typed_number
 from deskapp.domain.people import Caller, User
 from deskapp.services import audit
 from deskapp.services.assignment_rules import choose as choose_by_rules
@@ -381,9 +381,11 @@ class IncidentService:
             return to_detail(incident, uow.callers.get(incident.caller_id))
 
     def get_by_number(self, number: str) -> IncidentDetail:
-        """The incident with this number (case and spacing forgiven)."""
+        """The incident with this number (case, spacing and padding forgiven: "inc112" and
+        "112" mean INC0000112); one look-up in the numbers' unique index."""
         with self._uow() as uow:
-            incident = uow.incidents.get_by_number(number.strip().upper())
+            incident = uow.incidents.get_by_number(typed_number(number)
+                                                   or number.strip().upper())
             return to_detail(incident, uow.callers.get(incident.caller_id))
 
     def list_queue(self, query: QueueQuery) -> list[IncidentRow]:

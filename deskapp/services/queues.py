@@ -217,7 +217,8 @@ DEFAULT_QUEUE_KEY = "built_in:all_open"
 def search_queue(text: str) -> QueueView:
     """The pseudo-queue of a search: every incident, open or not, that matches ``text``."""
     return QueueView("search", f"Search: {text.strip()}",
-                     "Incidents whose number, descriptions or notes match", QueueKind.SEARCH,
+                     "Incidents whose number, descriptions, notes or caller match",
+                     QueueKind.SEARCH,
                      FilterConditions(text=text), order=(SortKey.NUMBER, True))
 
 

@@ -415,11 +415,38 @@ def test_a_form_opened_before_a_merge_cannot_save_the_old_caller_back(
     with pytest.raises(ConflictError):
         service.update(incident, opened.version, short_description="Dock flickers")
     assert _caller_of(database, incident) == survivor.id
-    # The search index holds words, not callers: the incident is found as before, by its
-    # text and its notes, and now names the survivor.
-    for words in ("docking flickers", "quokkacable"):
+    # The incident is found as before, by its text, its notes and its caller's name, and
+    # now names the survivor.
+    for words in ("docking flickers", "quokkacable", "fay fine", "fay@example"):
         assert [(r.id, r.caller_name) for r in service.search(words)] == [
             (incident, "Fay Fine")]
+
+
+def test_a_rename_or_a_merge_moves_the_callers_incidents_in_the_search_index(
+        database: Database, service: IncidentService, admin: User, clock: FakeClock,
+        admin_service: CallerAdminService) -> None:
+    ida = service.add_caller("Ida Old", "ida@old.example")
+    first, second = (_log(service, ida, what) for what in ("Laptop fan", "Laptop hinge"))
+    assert [r.id for r in service.search("ida old")] == [second, first]
+    row = admin_service.get(ida.id)
+    admin_service.edit(row.id, row.version, CallerEdit("Ida Newname", "ida@new.example"))
+    assert service.search("ida old") == []
+    assert service.search("old.example") == []
+    assert [r.id for r in service.search("ida newname")] == [second, first]
+    assert [r.id for r in service.search("new.example")] == [second, first]
+    # A merge: the duplicate's incidents name the survivor, and the survivor takes the
+    # duplicate's name, which all of its incidents (old and moved) are then found by.
+    joe = service.add_caller("Joe Keep", "jk@one.example")
+    kept = _log(service, joe, "Printer toner")
+    twin = service.add_caller("Joseph Dup", "jd@two.example")
+    moved = _log(service, twin, "Scanner glass")
+    merger = CallerAdminService(database.uow_factory, admin.id, clock)
+    merger.merge(MergeRequest(joe.id, (twin.id,), {joe.id: 1, twin.id: 1},
+                              {"name": twin.id}))
+    assert service.search("joe keep") == []
+    assert service.search("jd two") == []
+    assert [r.id for r in service.search("joseph dup")] == [moved, kept]
+    assert [r.id for r in service.search("jk@one")] == [moved, kept]
 
 
 def _merge_counting(database: Database, merger: CallerAdminService,

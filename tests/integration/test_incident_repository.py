@@ -177,6 +177,67 @@ def test_full_text_search_over_descriptions_and_notes(service: IncidentService,
     assert [r.id for r in queue] == [second]
 
 
+def test_search_finds_an_incident_by_its_callers_name_and_email(
+        service: IncidentService, caller: CallerView) -> None:
+    """A caller calling back is found by name, as in ServiceNow and JSM."""
+    other = service.add_caller("Caller 116", "c116@example.org")
+    near = service.add_caller("Caller 1160", "c1160@example.org")
+    first = log(service, other, "Monitor flickers")
+    mine = log(service, caller, "VPN drops")
+    second = log(service, other, "Mouse dead")
+    sticks = log(service, near, "Keyboard sticks")
+    # The last word is a prefix, as everywhere in search: it may still be being typed.
+    assert [r.id for r in service.search("Caller 116")] == [sticks, second, first]
+    assert [r.id for r in service.search("zoë łukasz")] == [mine]
+    assert [r.id for r in service.search("Łukasz-Müller")] == [mine]
+    assert [r.id for r in service.search("c116@example")] == [second, first]
+    assert [r.id for r in service.search("caller 116 mouse")] == [second]
+    words = QueueFilter(text="c116 caller")
+    assert [r.id for r in service.list_queue(QueueQuery(words, sort=SortKey.NUMBER))
+            ] == [second, first]
+    assert service.count(words) == 2
+    mixed = QueueFilter(text="c116 caller", states=(State.NEW,))
+    assert [r.id for r in service.list_queue(QueueQuery(mixed))] == [second, first]
+    # Giving the incident another caller moves it in the index, in the same save.
+    service.update(first, service.get(first).version, caller_id=caller.id)
+    assert [r.id for r in service.search("c116 caller")] == [second]
+    assert [r.id for r in service.search("zoë")] == [mine, first]
+
+
+def test_a_number_without_its_padding_finds_its_incident(service: IncidentService,
+                                                          caller: CallerView) -> None:
+    ids = [log(service, caller, f"Printer {n} jams") for n in range(1, 13)]
+    eleven = ids[10]  # INC0000011
+    mentions = log(service, caller, "Toner 11 empty")  # INC0000013, "11" in its words
+    for typed in ("INC11", "inc 11", "0000011", "INC0000011", " 11 "):
+        assert service.get_by_number(typed).id == eleven
+    for typed in ("INC11", "inc0011", "0000011"):
+        assert [r.id for r in service.search(typed)] == [eleven], typed
+        words = QueueFilter(text=typed)
+        assert service.count(words) == 1
+        assert [r.id for r in service.list_queue(QueueQuery(words, sort=SortKey.NUMBER))
+                ] == [eleven]
+    # A bare number is a word too: what mentions it is found with the incident it names.
+    assert [r.id for r in service.search("11")] == [mentions, eleven]
+    words = QueueFilter(text="11")
+    assert service.count(words) == 2
+    for descending in (True, False):
+        seen: list[int] = []
+        query = QueueQuery(words, sort=SortKey.NUMBER, descending=descending, limit=1)
+        while page := service.list_queue(query):
+            seen.extend(r.id for r in page)
+            query = replace(query, after=cursor_after(page[-1], SortKey.NUMBER))
+        assert seen == sorted([mentions, eleven], reverse=descending)
+    mixed = QueueFilter(text="INC11", states=(State.NEW,))
+    assert [r.id for r in service.list_queue(QueueQuery(mixed))] == [eleven]
+    assert service.count(mixed) == 1
+    # A number no incident has finds only what its words match.
+    assert service.search("INC99") == []
+    assert service.count(QueueFilter(text="99")) == 0
+    with pytest.raises(NotFoundError):
+        service.get_by_number("INC99")
+
+
 def test_keyset_pages_cover_everything_once(database: Database, service: IncidentService,
                                             caller: CallerView, clock: FakeClock) -> None:
     others = [service.add_caller(name, "", "")

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import NotFoundError
+from deskapp.domain.incident import typed_number
 from deskapp.domain.people import User
 from deskapp.qt import theme
 from deskapp.qt.delegates.priority import PriorityDelegate
@@ -789,17 +790,25 @@ class MainWindow(QMainWindow):
 
     def _search_now(self) -> None:
         self._search_timer.stop()
-        self._start_search()
+        self._start_search(entered=True)
 
-    def _start_search(self) -> None:
+    def _start_search(self, entered: bool = False) -> None:
         if not self._closed:
-            self._runner.spawn(self.search(self._search_box.text()), name="search")
+            self._runner.spawn(self.search(self._search_box.text(), entered=entered),
+                               name="search")
 
-    async def search(self, text: str) -> None:
-        """Show the incidents matching ``text``; a full incident number opens that incident."""
+    async def search(self, text: str, entered: bool = False) -> None:
+        """Show the incidents matching ``text``; an incident number opens that incident.
+
+        A full number (INC0000112) opens it as soon as it is typed. A number without its
+        padding ("INC112", "0000112", "112") opens it when Enter confirms it (``entered``):
+        while typing, "INC11" is on its way to INC0000112 or INC0001123, not INC0000011.
+        Until then (or if no incident has that number) it is searched for, and the incident
+        it names is among the matches.
+        """
         async with self._own_task():
             text = text.strip()
-            if _FULL_NUMBER.match(text):
+            if _FULL_NUMBER.match(text) or (entered and typed_number(text) is not None):
                 try:
                     detail = await self._runner.db(self._incidents.get_by_number, text)
                 except NotFoundError:
