@@ -14,25 +14,37 @@ from sqlalchemy import Integer, TextualSelect, bindparam, column, text
 from sqlalchemy.orm import Session
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_EMAIL_DOMAIN = re.compile(r"@\S*")
 MAX_TERMS = 8
 
 
 def terms(query: str) -> list[str]:
-    """The words of a query, lower-cased; punctuation never reaches the query syntax."""
-    return [w.lower() for w in _WORD.findall(query)][:MAX_TERMS]
+    """The words of a query, lower-cased; punctuation never reaches the query syntax.
+
+    An email address counts by its local part, which is all the index holds of one.
+    """
+    return [w.lower() for w in _WORD.findall(_EMAIL_DOMAIN.sub(" ", query))][:MAX_TERMS]
 
 
-def _fts5_query(words: list[str]) -> str:
+def _last_word_typed_on(query: str) -> bool:
+    """Whether the last word may still be being typed: not when an email address ends the
+    query (its local part, the last word searched, is whole: a domain follows it)."""
+    last = query.split()[-1] if query.split() else ""
+    return "@" not in last
+
+
+def _fts5_query(words: list[str], prefix: bool) -> str:
     # Each word quoted (so AND/OR/NEAR are plain words), the last one as a prefix.
     quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
+    if prefix:
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
-def _ts_query(words: list[str]) -> str:
+def _ts_query(words: list[str], prefix: bool) -> str:
     parts = [w.replace("'", "") for w in words]
     return " & ".join(f"'{p}'" for p in parts[:-1]) + (" & " if len(parts) > 1 else "") + \
-        f"'{parts[-1]}':*"
+        f"'{parts[-1]}'" + (":*" if prefix else "")
 
 
 def matching_ids(dialect: str, query: str) -> TextualSelect | None:
@@ -92,19 +104,28 @@ def engine_query(dialect: str, query: str) -> str | None:
     words = terms(query)
     if not words:
         return None
-    return _fts5_query(words) if dialect == "sqlite" else _ts_query(words)
+    prefix = _last_word_typed_on(query)
+    return _fts5_query(words, prefix) if dialect == "sqlite" else _ts_query(words, prefix)
 
 
-CALLER_TEXT = "name || ' ' || replace(replace(email, '@', ' '), '.', ' ')"
-"""What the index holds of a caller (columns of callers): the name and the email address, so
-that "Ola", "nordmann" or "ola@example" find the incidents Ola Nordmann called about. The
-email is spelled as words: PostgreSQL's parser would keep "ola@example.com" (or a host name)
-as one token, which the words of a query ("ola", "example", "com") never match."""
+def caller_text_sql(dialect: str, table: str = "") -> str:
+    """What the index holds of a caller, as SQL over the callers table (``table`` its alias).
+
+    The name and the email's local part, spelled as words, so that "Ola", "nordmann" or
+    "ola.nordmann" find the incidents Ola Nordmann called about (PostgreSQL's parser would
+    keep "ola.nordmann" as one token, which a query's words never match). Not the domain:
+    every caller of a company shares it, so each of its words would match nearly every
+    incident, a search no index answers fast.
+    """
+    prefix = f"{table}." if table else ""
+    email = f"{prefix}email"
+    at = f"instr({email} || '@', '@')" if dialect == "sqlite" else f"strpos({email} || '@', '@')"
+    return f"{prefix}name || ' ' || replace(substr({email}, 1, {at} - 1), '.', ' ')"
 
 
 def caller_text(name: str, email: str) -> str:
-    """CALLER_TEXT computed in Python, for rows written in bulk."""
-    return f"{name} {email.replace('@', ' ').replace('.', ' ')}"
+    """caller_text_sql computed in Python, for rows written in bulk."""
+    return f"{name} {email.partition('@')[0].replace('.', ' ')}"
 
 
 def _id_column(session: Session) -> str:
@@ -117,8 +138,8 @@ def index_new(session: Session, incident_id: int, number: str, short: str, desc:
     session.execute(
         text(f"INSERT INTO incident_search ({_id_column(session)}, number, short_description, "
              "description, notes, caller) "
-             f"SELECT :id, :number, :short, :desc, '', {CALLER_TEXT} FROM callers "
-             "WHERE id = :caller_id"),
+             f"SELECT :id, :number, :short, :desc, '', {caller_text_sql(_dialect(session))} "
+             "FROM callers WHERE id = :caller_id"),
         {"id": incident_id, "number": number, "short": short, "desc": desc,
          "caller_id": caller_id},
     )
@@ -136,7 +157,8 @@ def reindex_text(session: Session, incident_id: int, short: str, desc: str) -> N
 def reindex_caller(session: Session, incident_id: int) -> None:
     """Give an incident's index entry the name and email of the caller it names now."""
     session.execute(
-        text(f"UPDATE incident_search SET caller = (SELECT {CALLER_TEXT} FROM callers "
+        text("UPDATE incident_search SET caller = "
+             f"(SELECT {caller_text_sql(_dialect(session))} FROM callers "
              "WHERE id = (SELECT caller_id FROM incidents WHERE id = :id)) "
              f"WHERE {_id_column(session)} = :id"),
         {"id": incident_id},
@@ -154,7 +176,8 @@ def set_caller_of_incidents(session: Session, caller_ids: Sequence[int],
     if not caller_ids:
         return
     session.execute(
-        text(f"UPDATE incident_search SET caller = (SELECT {CALLER_TEXT} FROM callers "
+        text("UPDATE incident_search SET caller = "
+             f"(SELECT {caller_text_sql(_dialect(session))} FROM callers "
              f"WHERE id = :text_of) WHERE {_id_column(session)} IN "
              "(SELECT id FROM incidents WHERE caller_id IN :caller_ids)")
         .bindparams(bindparam("caller_ids", expanding=True)),

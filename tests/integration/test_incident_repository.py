@@ -191,6 +191,8 @@ def test_search_finds_an_incident_by_its_callers_name_and_email(
     assert [r.id for r in service.search("zoë łukasz")] == [mine]
     assert [r.id for r in service.search("Łukasz-Müller")] == [mine]
     assert [r.id for r in service.search("c116@example")] == [second, first]
+    # Not the domain: every caller of a company has it, so it would match nearly everything.
+    assert service.search("example org") == []
     assert [r.id for r in service.search("caller 116 mouse")] == [second]
     words = QueueFilter(text="c116 caller")
     assert [r.id for r in service.list_queue(QueueQuery(words, sort=SortKey.NUMBER))

@@ -2,7 +2,7 @@
 
 An agent whose caller calls back types the caller's name; the index held only the number,
 descriptions and notes. ``incident_search`` gains a ``caller`` column (the name, then the
-email spelled as words, as search.CALLER_TEXT), filled in from each incident's caller;
+email's local part spelled as words, as search.caller_text_sql), filled in from each incident's caller;
 renames, merges and changes of an incident's caller keep it current from here on
 (persistence/search.py).
 
@@ -28,8 +28,14 @@ depends_on = None
 
 _TOKENIZE = "tokenize = 'unicode61 remove_diacritics 2'"
 _INDEX = "ix_incident_search_document"
-_CALLER = "c.name || ' ' || replace(replace(c.email, '@', ' '), '.', ' ')"
-"""search.CALLER_TEXT when this revision was written: the email spelled as words."""
+_LOCAL_PART = {"sqlite": "substr(c.email, 1, instr(c.email || '@', '@') - 1)",
+               "postgresql": "substr(c.email, 1, strpos(c.email || '@', '@') - 1)"}
+
+
+def _caller(dialect: str) -> str:
+    """search.caller_text_sql when this revision was written: the name and the email's
+    local part, spelled as words."""
+    return f"c.name || ' ' || replace({_LOCAL_PART[dialect]}, '.', ' ')"
 
 
 def _sqlite_rebuild(with_caller: bool) -> None:
@@ -42,7 +48,7 @@ def _sqlite_rebuild(with_caller: bool) -> None:
         op.execute(
             f"INSERT INTO incident_search_new (rowid, {new_columns}) "
             "SELECT s.rowid, s.number, s.short_description, s.description, s.notes, "
-            f"COALESCE({_CALLER}, '') FROM incident_search AS s "
+            f"COALESCE({_caller('sqlite')}, '') FROM incident_search AS s "
             "LEFT JOIN incidents AS i ON i.id = s.rowid "
             "LEFT JOIN callers AS c ON c.id = i.caller_id")
     else:
@@ -68,7 +74,7 @@ def upgrade() -> None:
     # Dropped first, so that filling the new column neither recomputes nor re-indexes it.
     op.execute("ALTER TABLE incident_search DROP COLUMN document")
     op.execute("ALTER TABLE incident_search ADD COLUMN caller TEXT NOT NULL DEFAULT ''")
-    op.execute(f"UPDATE incident_search AS s SET caller = {_CALLER} "
+    op.execute(f"UPDATE incident_search AS s SET caller = {_caller('postgresql')} "
                "FROM incidents AS i JOIN callers AS c ON c.id = i.caller_id "
                "WHERE i.id = s.incident_id")
     _postgres_document("number, short_description, description, notes, caller")
