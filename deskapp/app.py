@@ -132,7 +132,7 @@ def build_main_window(
     install_admin_menu(window, uow_factory=database.uow_factory, runner=runner, user=user,
                        clock=clock, logins=database.logins)
     team = install_team_menu(window, uow_factory=database.uow_factory, runner=runner,
-                             user=user, clock=clock)
+                             user=user, clock=clock, settings=window_settings)
     notifier = team.notifier
     notifier.set_settings(preferences.notifications)
     settings_menu = install_settings_menu(window, check_connection=check_connection)

@@ -136,10 +136,11 @@ _SORT_COLUMNS: dict[SortKey, Any] = {
     SortKey.STATE: IncidentRecord.state,
     SortKey.SHORT_DESCRIPTION: IncidentRecord.short_description,
     SortKey.RESOLUTION_DUE_AT: IncidentRecord.resolution_due_at,
-    # The natural sort key (case-folded, numbers by value): "Caller 2" before "Caller 10".
+    # The natural sort keys (case-folded, numbers by value): "Caller 2" before "Caller 10",
+    # "Group 9" before "Group 80"; no group or assignee sorts as "", before every name.
     SortKey.CALLER: CallerRecord.sort_key,
-    SortKey.GROUP: func.coalesce(GroupRecord.name, ""),
-    SortKey.ASSIGNEE: func.coalesce(Assignee.full_name, ""),
+    SortKey.GROUP: func.coalesce(GroupRecord.sort_key, ""),
+    SortKey.ASSIGNEE: func.coalesce(Assignee.sort_key, ""),
 }
 
 
@@ -151,13 +152,13 @@ _SORT_JOINS: dict[SortKey, tuple[Any, Any, bool]] = {
 """The one join each joined order needs (outer for the optional ones)."""
 
 
-_NAME_WALKS: dict[SortKey, tuple[str, str, str, bool]] = {
-    SortKey.CALLER: ("callers", "sort_key", "caller_id", False),
-    SortKey.GROUP: ("assignment_groups", "name", "assignment_group_id", True),
-    SortKey.ASSIGNEE: ("users", "full_name", "assignee_id", True),
+_NAME_WALKS: dict[SortKey, tuple[str, str, bool]] = {
+    SortKey.CALLER: ("callers", "caller_id", False),
+    SortKey.GROUP: ("assignment_groups", "assignment_group_id", True),
+    SortKey.ASSIGNEE: ("users", "assignee_id", True),
 }
-"""Joined orders walked name by name on the open queue: (table, name column, foreign key,
-whether it may be empty). Callers go by their natural sort key, which has an index."""
+"""Joined orders walked name by name on the open queue: (table, foreign key, whether it may
+be empty). Each table's natural sort key has an index on (sort_key, id)."""
 _OPEN_SQL = "('new', 'in_progress', 'on_hold')"
 """The open states as the partial indexes spell them (tables.OPEN_CONDITION)."""
 
@@ -388,8 +389,8 @@ class SqlIncidentRepository:
         conditions = self._conditions(query.filter, now)
         if query.after is not None:
             value, last_id = query.after
-            if query.sort == SortKey.CALLER:
-                value = sort_key(str(value))
+            if query.sort in JOINED_SORTS:
+                value = sort_key(str(value))  # the cursor holds the name as shown
             # Typed like the sort column, so datetimes are bound the way they are stored.
             boundary = tuple_(literal(value, key.type), literal(last_id))
             keys = tuple_(key, IncidentRecord.id)
@@ -409,8 +410,8 @@ class SqlIncidentRepository:
         rows = self._session.execute(stmt.order_by(*order)).all()
         return [_row(r) for r in rows]
 
-    def _open_by_name(self, query: QueueQuery, table_name: str, name_column: str,
-                      foreign_key: str, optional: bool) -> list[IncidentRow]:
+    def _open_by_name(self, query: QueueQuery, table_name: str, foreign_key: str,
+                      optional: bool) -> list[IncidentRow]:
         """All open incidents by caller, group or assignee: walk the names' index in order
         and probe each one's incidents.
 
@@ -423,16 +424,16 @@ class SqlIncidentRepository:
         """
         descending = query.descending
         direction, compare = ("DESC", "<") if descending else ("ASC", ">")
-        after_value = None if query.after is None else str(query.after[0])
-        if after_value and name_column == "sort_key":
-            after_value = sort_key(after_value)  # the cursor holds the name as shown
+        shown = None if query.after is None else str(query.after[0])
+        # The cursor holds the name as shown; the walk compares stored sort keys.
+        after_value = None if shown is None else sort_key(shown)
         after_id = None if query.after is None else int(query.after[1])
         sections = ["named", "none"] if descending else ["none", "named"]
         if not optional:
             sections.remove("none")  # every incident has a caller
-        if after_value is not None:
+        if shown is not None:
             # Sections before the cursor's are done; the keyset applies within its own.
-            sections = sections[sections.index("none" if after_value == "" else "named"):]
+            sections = sections[sections.index("none" if shown == "" else "named"):]
         ids: list[int] = []
         for section in sections:
             wanted = query.limit - len(ids)
@@ -446,11 +447,11 @@ class SqlIncidentRepository:
                        f"AND i.state IN {_OPEN_SQL} {keyset}ORDER BY i.id {direction} "
                        "LIMIT :limit")
             else:
-                keyset = (f"AND (t.{name_column}, i.id) {compare} (:after_value, :after_id) "
+                keyset = (f"AND (t.sort_key, i.id) {compare} (:after_value, :after_id) "
                           if resumes else "")
                 sql = (f"SELECT i.id FROM {table_name} AS t CROSS JOIN incidents AS i "
                        f"ON i.{foreign_key} = t.id WHERE i.state IN {_OPEN_SQL} {keyset}"
-                       f"ORDER BY t.{name_column} {direction}, i.id {direction} LIMIT :limit")
+                       f"ORDER BY t.sort_key {direction}, i.id {direction} LIMIT :limit")
             if resumes:
                 params.update(after_value=after_value, after_id=after_id)
             ids.extend(r[0] for r in self._session.execute(text(sql), params))

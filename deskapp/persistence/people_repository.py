@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from deskapp.domain.enums import OPEN_STATES, Role
 from deskapp.domain.errors import NotFoundError
 from deskapp.domain.text import natural_sort_key
+from deskapp.persistence.repositories import group_keys, user_keys
 from deskapp.persistence.tables import (
     AuditLogRecord,
     GroupMemberRecord,
@@ -95,13 +96,13 @@ class SqlPeopleStore:
 
     def update_user(self, user_id: int, **values: object) -> int:
         self._session.execute(update(UserRecord).where(UserRecord.id == user_id)
-                              .values(version=UserRecord.version + 1, **values))
+                              .values(version=UserRecord.version + 1, **user_keys(values)))
         self._session.expire_all()
         return self.user_version(user_id)
 
     def update_group(self, group_id: int, **values: object) -> int:
         self._session.execute(update(GroupRecord).where(GroupRecord.id == group_id)
-                              .values(version=GroupRecord.version + 1, **values))
+                              .values(version=GroupRecord.version + 1, **group_keys(values)))
         self._session.expire_all()
         return self.group_version(group_id)
 

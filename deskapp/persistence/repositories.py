@@ -75,8 +75,30 @@ def _caller(r: CallerRecord) -> Caller:
 
 
 def sort_key(name: str) -> str:
-    """What callers are listed by: the name's natural sort key, as stored."""
+    """What callers, groups and people are listed by: the name's natural sort key, as
+    stored."""
     return natural_sort_key(name)[:SORT_KEY_LENGTH]
+
+
+def user_keys(values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` (columns of users to write) with the sort key derived from the name.
+
+    Every write of a person's full name goes through here (new people, administration
+    edits), so the queue's order by assignee never lags behind the names it shows.
+    """
+    keys = dict(values)
+    if "full_name" in values:
+        keys["sort_key"] = sort_key(str(values["full_name"]))
+    return keys
+
+
+def group_keys(values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` (columns of assignment_groups to write) with the sort key derived from the
+    name, as :func:`user_keys` does for people."""
+    keys = dict(values)
+    if "name" in values:
+        keys["sort_key"] = sort_key(str(values["name"]))
+    return keys
 
 
 def caller_keys(values: Mapping[str, object]) -> dict[str, object]:
@@ -173,8 +195,9 @@ class SqlUserRepository:
         return _user(record)
 
     def add(self, user: User) -> User:
-        record = UserRecord(username=user.username, full_name=user.full_name, email=user.email,
-                            role=user.role.value, active=user.active, away=user.away)
+        record = UserRecord(**user_keys({
+            "username": user.username, "full_name": user.full_name, "email": user.email,
+            "role": user.role.value, "active": user.active, "away": user.away}))
         self._session.add(record)
         self._session.flush()
         return _user(record)
@@ -201,8 +224,9 @@ class SqlGroupRepository:
         return _group(r)
 
     def add(self, group: Group, member_ids: Sequence[int] = ()) -> Group:
-        record = GroupRecord(name=group.name, description=group.description,
-                             lead_id=group.lead_id, active=group.active)
+        record = GroupRecord(**group_keys({
+            "name": group.name, "description": group.description, "lead_id": group.lead_id,
+            "active": group.active}))
         self._session.add(record)
         self._session.flush()
         self._session.add_all(GroupMemberRecord(group_id=record.id, user_id=m)

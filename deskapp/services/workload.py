@@ -161,6 +161,9 @@ def _group_loads(groups: Iterable[Group], counts: Iterable[LoadCount],
         # A deactivated group still holding work stays in view, named so, until it is moved.
         name = group.name if group.active else f"{group.name} (inactive)"
         result.append(GroupLoad(group.id, name, lead, tuple(agents), unassigned, total))
+    # Busy groups first, the busiest on top: a lead watching many groups sees where the work
+    # is without scrolling past empty ones; equally busy groups in natural name order.
+    result.sort(key=lambda g: -g.total.open)
     return result
 
 

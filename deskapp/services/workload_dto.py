@@ -78,6 +78,7 @@ class Workload:
     priorities: tuple[int, ...]
     """The ranks of the current priorities, most urgent first: the view's count columns."""
     groups: tuple[GroupLoad, ...]
+    """The busiest first (most open incidents), equally busy ones by name."""
     at: datetime
     """When it was counted (breached and at-risk depend on the time)."""
     all_groups: bool = False

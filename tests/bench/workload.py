@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import event, text
 
 from deskapp.domain.enums import Role
+from deskapp.domain.text import natural_sort_key
 from deskapp.persistence.database import open_database
 from deskapp.services.workload import WorkloadService
 from tests.bench.queues import prepare
@@ -108,14 +109,16 @@ def build_synthetic(directory: Path, size: int, seed: int) -> Path:
                             "agent", 1, int(rng.random() < 0.1))
                            for a in range(SYNTHETIC_AGENTS_PER_GROUP)]
             connection.executemany(
-                "INSERT INTO users (username, full_name, email, role, active, away) "
-                "VALUES (?, ?, ?, ?, ?, ?)", people)
+                "INSERT INTO users (username, full_name, email, role, active, away, sort_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(*p, natural_sort_key(p[1])) for p in people])
             ids = dict(connection.execute("SELECT username, id FROM users"))
             members: dict[int, list[int]] = {}
             for g in range(SYNTHETIC_GROUPS):
                 group_id = connection.execute(
-                    "INSERT INTO assignment_groups (name, description, lead_id) "
-                    "VALUES (?, '', ?)", (f"Group {g:02d}", ids[f"lead{g}"])).lastrowid
+                    "INSERT INTO assignment_groups (name, description, lead_id, sort_key) "
+                    "VALUES (?, '', ?, ?)", (f"Group {g:02d}", ids[f"lead{g}"],
+                                             natural_sort_key(f"Group {g:02d}"))).lastrowid
                 assert group_id is not None
                 members[group_id] = [ids[f"agent{g}_{a}"]
                                      for a in range(SYNTHETIC_AGENTS_PER_GROUP)]

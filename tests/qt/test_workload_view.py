@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QModelIndex, QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from deskapp.domain.people import User
+from deskapp.domain.enums import Role
+from deskapp.domain.people import Group, User
 from deskapp.persistence.database import Database
 from deskapp.qt.models.incident_mime import DraggedIncident, pack_incidents, unpack_incidents
 from deskapp.qt.models.incident_table_model import Column
@@ -16,6 +17,7 @@ from deskapp.qt.models.workload_model import WorkloadModel
 from deskapp.qt.roles import ItemRole
 from deskapp.qt.runner import DbRunner
 from deskapp.qt.views.reassign_dialog import ReassignDialog
+from deskapp.qt.views.team_menu import TeamMenu
 from deskapp.services.assignment import AssignmentService, IncidentRef
 from deskapp.services.incidents import IncidentService
 from deskapp.services.reference import ReferenceService
@@ -261,4 +263,73 @@ def test_the_settings_switch_the_announcements_off_and_on(
     assert [n.number for n in shown] == [pile[1]]
     assert notifier.popup.isVisible() and pile[1] in notifier.popup.label.text()
     assert notifier.tray is None
+    window.close()
+
+
+def _groups_shown(menu: TeamMenu) -> list[tuple[str, int, bool]]:
+    model, tree = menu.panel.model, menu.panel.tree
+    return [(str(model.index(r, 0).data()), model.group_at(r).total.open,
+             tree.isExpanded(model.index(r, 0))) for r in range(model.rowCount())]
+
+
+def test_busy_groups_come_first_open_and_empty_ones_closed(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock, admin: User) -> None:
+    with database.uow_factory(write=True) as uow:
+        for name in ("Group 10", "Group 2", "Access"):
+            uow.groups.add(Group(0, name), [team.carl.id])
+        uow.commit()
+    window, menu = open_window(qtbot, database, admin, runner, window_settings, clock)
+    run(menu.panel.refresh())
+    # The busiest on top, then the empty ones, each part in natural name order.
+    assert _groups_shown(menu) == [("Service Desk", 12, True), ("Network", 4, True),
+                                   ("Access", 0, False), ("Group 2", 0, False),
+                                   ("Group 10", 0, False)]
+    # What the user opens or closes by hand stays so when the figures come again.
+    menu.panel.tree.collapse(menu.panel.model.index(0, 0))
+    menu.panel.tree.expand(menu.panel.model.index(3, 0))
+    run(menu.panel.refresh())
+    assert [expanded for _, _, expanded in _groups_shown(menu)] == \
+        [False, True, False, True, False]
+    window.close()
+
+
+def test_the_dock_leaves_the_queue_most_of_the_window_and_keeps_the_users_width(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    window, menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
+    run(menu.panel.refresh())
+    qtbot.wait(50)
+    assert menu.dock.isVisible()
+    assert menu.dock.width() <= 0.3 * window.width() + 10, menu.dock.width()
+    assert menu.panel.tree.header().sectionSize(0) >= 120  # names stay readable
+    window.resizeDocks([menu.dock], [560], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: abs(menu.dock.width() - 560) <= 10)
+    window.close()
+
+    window, menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
+    run(menu.panel.refresh())
+    qtbot.waitUntil(lambda: abs(menu.dock.width() - 560) <= 10)
+    window.close()
+
+
+def test_a_lead_in_no_group_gets_a_short_note_not_a_wide_empty_panel(
+        qtbot: QtBot, run: Await, database: Database, team: Team, runner: DbRunner,
+        window_settings: QSettings, clock: FakeClock) -> None:
+    with database.uow_factory(write=True) as uow:
+        loner = uow.users.add(User(0, "lone", "Lone Lead", "", Role.LEAD))
+        uow.commit()
+    window, menu = open_window(qtbot, database, loner, runner, window_settings, clock)
+    run(window.refresh())
+    # At start it steps aside for the queue, and says why.
+    qtbot.waitUntil(lambda: not menu.dock.isVisible())
+    assert "no assignment group" in window.statusBar().currentMessage()
+    # Asked for, it shows a note, narrow.
+    menu.workload_action.trigger()
+    qtbot.waitUntil(menu.dock.isVisible)
+    run(menu.panel.refresh())
+    qtbot.wait(50)
+    assert menu.panel.findChild(QLabel, "noteLabel").isVisible()
+    assert not menu.panel.tree.isVisible()
+    assert menu.dock.width() <= 260, menu.dock.width()
     window.close()

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QObject, QPoint, Qt
+from PySide6.QtCore import QObject, QPoint, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QMenu, QToolBar
 
@@ -55,7 +55,7 @@ class TeamMenu(QObject):
 
     def __init__(self, window: MainWindow, *, uow_factory: UnitOfWorkFactory,
                  runner: DbRunner, user: User, clock: Clock = utc_now,
-                 use_tray: bool | None = None) -> None:
+                 use_tray: bool | None = None, settings: QSettings | None = None) -> None:
         super().__init__(window)
         self.setObjectName("teamMenu")
         self._window = window
@@ -68,7 +68,9 @@ class TeamMenu(QObject):
         self._clock = clock
         self.rules_editor: AssignmentRulesEditor | None = None
 
+        self._settings = settings if settings is not None else QSettings()
         self.panel = WorkloadPanel(self.workload, ReferenceService(uow_factory), runner)
+        self.panel.preferred_width = self._remembered_width()
         self.dock = QDockWidget("Team workload", window)
         self.dock.setObjectName("workloadDock")
         self.dock.setWidget(self.panel)
@@ -78,6 +80,8 @@ class TeamMenu(QObject):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.setVisible(user.role in SHOWS_WORKLOAD_AT_START)
         self.dock.visibilityChanged.connect(self._on_dock_visibility)
+        self.panel.loaded.connect(self._on_first_load)
+        window.closed.connect(self._remember_width)
         self.panel.model.reassign_requested.connect(self._on_dropped)
 
         self.notifier = AssignmentNotifier(window, self.workload, runner, use_tray=use_tray)
@@ -378,6 +382,34 @@ class TeamMenu(QObject):
         if visible and self._window.first_rows_done:
             self.panel.start_refresh()
 
+    def _on_first_load(self) -> None:
+        # Shown at start to someone with no group to watch, the panel would only take the
+        # queue's room to say so: it steps aside (Team → Workload brings its note back).
+        self.panel.loaded.disconnect(self._on_first_load)
+        if self.panel.has_groups is False and self.dock.isVisible():
+            self.dock.hide()
+            self._window.statusBar().showMessage(
+                "The team workload is hidden: you are in no assignment group.", 8000)
+
+    @property
+    def _width_key(self) -> str:
+        return f"users/{self._user.username}/workload/dock_width"
+
+    def _remembered_width(self) -> int | None:
+        value = self._settings.value(self._width_key)
+        try:
+            width = int(str(value)) if value is not None else None
+        except ValueError:
+            return None
+        return width if width is not None and width > 0 else None
+
+    def _remember_width(self) -> None:
+        """Keep the width the user left the docked panel at, for the next start."""
+        if self.dock.isVisible() and not self.dock.isFloating() and \
+                self.panel.has_groups:
+            self._settings.setValue(self._width_key, self.panel.width())
+            self._settings.sync()
+
     def _after_first_rows(self) -> None:
         if self.dock.isVisible():
             self.panel.start_refresh()
@@ -386,7 +418,10 @@ class TeamMenu(QObject):
 
 
 def install_team_menu(window: MainWindow, *, uow_factory: UnitOfWorkFactory,
-                      runner: DbRunner, user: User, clock: Clock = utc_now) -> TeamMenu:
-    """Add the Team menu, the workload dock and the queue's context menu to ``window``."""
-    menu = TeamMenu(window, uow_factory=uow_factory, runner=runner, user=user, clock=clock)
+                      runner: DbRunner, user: User, clock: Clock = utc_now,
+                      settings: QSettings | None = None) -> TeamMenu:
+    """Add the Team menu, the workload dock and the queue's context menu to ``window``
+    (``settings``: where the dock's width is kept; the user's QSettings by default)."""
+    menu = TeamMenu(window, uow_factory=uow_factory, runner=runner, user=user, clock=clock,
+                    settings=settings)
     return menu
