@@ -1,5 +1,5 @@
-"""Migration 0016: assignment groups and people gain sort_key, filled in from their names in
-batches, and its index, over a 0015 database, on both databases; down and up again."""
+"""Migration 0017: assignment groups and people gain sort_key, filled in from their names in
+batches, and its index, over a 0016 database, on both databases; down and up again."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ GROUPS = 120
 TABLES = {"assignment_groups": "name", "users": "full_name"}
 
 
-def _seed_0015(engine: Engine) -> None:
-    migrate.upgrade(engine, "0015", backup=False)
+def _seed_0016(engine: Engine) -> None:
+    migrate.upgrade(engine, "0016", backup=False)
     # Inserted from the highest number down, so that ids run against the natural order.
     with engine.begin() as connection:
         connection.execute(text(
@@ -48,11 +48,11 @@ def _downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def test_0016_fills_sort_keys_indexes_them_and_goes_down_again(empty_url: str) -> None:
+def test_0017_fills_sort_keys_indexes_them_and_goes_down_again(empty_url: str) -> None:
     engine = make_engine(empty_url)
     try:
-        _seed_0015(engine)
-        migrate.upgrade(engine, "0016", backup=False)
+        _seed_0016(engine)
+        migrate.upgrade(engine, "0017", backup=False)
         for table, name in TABLES.items():
             column = next(c for c in inspect(engine).get_columns(table)
                           if c["name"] == "sort_key")
@@ -64,11 +64,11 @@ def test_0016_fills_sort_keys_indexes_them_and_goes_down_again(empty_url: str) -
             assert len(stored) == (GROUPS if table == "assignment_groups" else PEOPLE + 1)
             assert [value for value, key in stored if key != natural_sort_key(value)] == []
         assert dict(stored)["  Ødegård 7b "] == "odegard 00000000000000000007b"
-        if migrate.head_revision() == "0016":
+        if migrate.head_revision() == "0017":
             assert migrate.schema_differences(engine) == []
 
-        _downgrade(engine, "0015")
-        assert migrate.current_revision(engine) == "0015"
+        _downgrade(engine, "0016")
+        assert migrate.current_revision(engine) == "0016"
         for table in TABLES:
             assert "sort_key" not in {c["name"] for c in inspect(engine).get_columns(table)}
             assert f"ix_{table}_sort_key_id" not in {
@@ -109,18 +109,18 @@ def test_0016_fills_sort_keys_indexes_them_and_goes_down_again(empty_url: str) -
 
 
 def _granted_on_upgrade(url: str) -> list[bool]:
-    """Whether a role that may update groups' and people's names at 0015 may update their
-    sort keys once the desk is upgraded to 0016 (no role set installed)."""
+    """Whether a role that may update groups' and people's names at 0016 may update their
+    sort keys once the desk is upgraded to 0017 (no role set installed)."""
     role = f"dt{uuid.uuid4().hex[:8]}_renamer"
     engine = make_engine(url)
     try:
-        migrate.upgrade(engine, "0015", backup=False)
+        migrate.upgrade(engine, "0016", backup=False)
         with engine.begin() as connection:
             connection.execute(text(f'CREATE ROLE "{role}" NOLOGIN'))
             for table, name in TABLES.items():
                 connection.execute(text(f'GRANT UPDATE ({name}) ON {table} TO "{role}"'))
         try:
-            migrate.upgrade(engine, "0016", backup=False)
+            migrate.upgrade(engine, "0017", backup=False)
             with engine.connect() as connection:
                 return [bool(connection.execute(text(
                     "SELECT has_column_privilege(:role, :table, 'sort_key', 'UPDATE')"),
@@ -134,7 +134,7 @@ def _granted_on_upgrade(url: str) -> list[bool]:
 
 
 @pytest.mark.parametrize("backend", ["postgres"])  # SQLite has no roles
-def test_0016_lets_roles_that_write_names_write_sort_keys(empty_url: str) -> None:
+def test_0017_lets_roles_that_write_names_write_sort_keys(empty_url: str) -> None:
     """Renaming on one's own login keeps working on an upgraded shared desk without
     ``admin install-roles`` being run again."""
     assert _granted_on_upgrade(empty_url) == [True, True]

@@ -12,8 +12,8 @@ The keys are computed in Python, a few thousand rows per statement. On PostgreSQ
 compares bytes (collation "C"), and every role that may write a name may write its sort key
 too, so that renames keep working without running ``admin install-roles`` again.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-27
 """
 
@@ -25,8 +25,8 @@ from alembic import op
 from deskapp.domain.text import natural_sort_key
 from deskapp.persistence.column_grants import grant_update_like
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
