@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QModelIndex, QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -82,7 +82,12 @@ def test_the_panel_shows_what_a_direct_count_finds(
         window_settings: QSettings, clock: FakeClock) -> None:
     window, menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
     assert menu.dock.isVisible()  # a lead sees it from the start
+    # The title reads as words in bold, not as markup shown literally.
+    title = menu.panel.findChild(QLabel, "titleLabel")
+    assert title is not None
+    assert title.text() == "Team workload" and title.font().bold()
     run(menu.panel.refresh())
+    menu.panel.grab().save("/tmp/fix-admin/workload-panel.png")
     model = menu.panel.model
     rows = _rows(model)
     # The lead runs the Service Desk only.
