@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from deskapp.domain.enums import ResolutionCode
 from deskapp.domain.errors import ConflictError, DeskappError, ValidationError
 from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.permissions import Permission, allowed, require
 from deskapp.services.ports import UnitOfWork, acting_as
 
@@ -279,9 +280,11 @@ class AlertRuleService:
             return RuleEditorData(
                 rules=rules,
                 services=tuple(Choice(s.id, s.name if s.active else f"{s.name} (inactive)")
-                               for s in uow.catalog.list_services()
+                               for s in sorted(uow.catalog.list_services(),
+                                               key=lambda s: natural_sort_key(s.name))
                                if s.active or s.id in used),
-                groups=tuple(Choice(g.id, g.name) for g in uow.groups.all()),
+                groups=tuple(Choice(g.id, g.name) for g in sorted(
+                    uow.groups.all(), key=lambda g: natural_sort_key(g.name))),
                 impact_levels=tuple(Choice(lvl.value, lvl.name) for lvl in matrix.impact_levels),
                 urgency_levels=tuple(Choice(lvl.value, lvl.name)
                                      for lvl in matrix.urgency_levels),
