@@ -18,9 +18,9 @@ from deskapp.domain.audit import AuditEntry
 from deskapp.domain.errors import DeskappError
 from deskapp.qt.models.audit_model import AuditColumn, AuditModel
 from deskapp.qt.runner import DbRunner
-from deskapp.services import audit, caller_admin
+from deskapp.services import assignment_rules, audit, caller_admin
 from deskapp.services.audit import AuditService
-from deskapp.services.intake import caller_review
+from deskapp.services.intake import alert_rules, caller_review
 
 ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.PASSWORD_CHANGED, audit.PASSWORD_RESET, audit.USER_CREATED,
@@ -32,6 +32,11 @@ ACTIONS = ["", audit.SIGN_IN, audit.SIGN_IN_FAILED, audit.ACCOUNT_LOCKED,
            audit.GROUP_MEMBERS_SET, audit.GROUP_DEACTIVATED, audit.GROUP_REACTIVATED,
            audit.CATALOG_ADDED, audit.CATALOG_CHANGED, audit.CATALOG_DEACTIVATED,
            audit.CATALOG_REACTIVATED, caller_review.CALLER_REVIEWED, audit.IMPORTED,
+           assignment_rules.RULE_ADDED, assignment_rules.RULE_CHANGED,
+           assignment_rules.RULE_ENABLED, assignment_rules.RULE_DISABLED,
+           assignment_rules.RULE_MOVED, assignment_rules.RULE_DELETED,
+           alert_rules.ALERT_RULES_SAVED, alert_rules.ALERT_RULE_ADDED,
+           alert_rules.ALERT_RULE_REMOVED, alert_rules.ALERT_RULES_IMPORTED,
            "change"]
 PAGE = 500
 
