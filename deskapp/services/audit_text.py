@@ -166,6 +166,10 @@ def _activity(item: Mapping[str, Any], names: Names) -> str:
 
 def _value(entity: str, key: str, value: Any, names: Names) -> str:
     kind = _kind_of(entity, key)
+    if key == "cells" and isinstance(value, list) \
+            and all(isinstance(c, list) and len(c) == 3 for c in value):
+        # The priority matrix: [impact, urgency, priority] per cell.
+        return ", ".join(f"I{i}/U{u}: P{p}" for i, u, p in value)
     if key == "changes" and isinstance(value, list):
         return "; ".join(_activity(i, names) for i in value if isinstance(i, dict))
     if isinstance(value, dict) and set(value) == {"old", "new"}:
