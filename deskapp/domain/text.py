@@ -83,3 +83,9 @@ def natural_sort_key(text: str) -> str:
     Changing this function changes stored keys: a migration must compute them again.
     """
     return _DIGITS.sub(_padded, _without_marks(text.strip().casefold()))
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """"1 incident", "2 incidents", "1,234 callers": a count with its noun in the right
+    number (``plural`` when adding an "s" will not do), never "incident(s)"."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 from deskapp.domain.errors import ConfigurationError, DatabaseUnavailableError
+from deskapp.domain.text import counted
 from deskapp.intake.imap_mailbox import (
     ENV_FOLDER,
     ENV_HOST,
@@ -182,7 +183,7 @@ def run_email_intake(uow_factory: UnitOfWorkFactory, actor_id: int,
         loop = IntakeLoop(service, mailbox, args.interval, report)
         if args.once:
             count = loop.poll_once()
-            print(f"Dealt with {count} message(s) from {settings.display_name}.")
+            print(f"Dealt with {counted(count, 'message')} from {settings.display_name}.")
             return 0
         print(f"Polling {settings.display_name} every {args.interval:.0f} s; "
               "Ctrl+C or SIGTERM stops.", flush=True)

@@ -15,11 +15,11 @@ statements (``track_writes``) and from writers that go to the driver directly
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, insert, select, text
+from sqlalchemy import Row, Table, func, insert, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskapp.domain.audit import (
@@ -142,13 +142,24 @@ class SqlAuditLog:
 
     def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
                entity: str | None = None, entity_id: str | None = None,
-               before_id: int | None = None) -> list[AuditEntry]:
+               before_id: int | None = None, actor_ids: Collection[int] | None = None,
+               since: datetime | None = None,
+               until: datetime | None = None) -> list[AuditEntry]:
         """The newest rows first, filtered; ``before_id`` pages back."""
         query = select(_A).order_by(_A.c.id.desc()).limit(limit)
         if action:
             query = query.where(_A.c.action == action)
-        if actor:
-            query = query.where(_A.c.actor == actor)
+        if actor or actor_ids:
+            who = []
+            if actor:
+                who.append(func.lower(_A.c.actor) == actor.lower())
+            if actor_ids:
+                who.append(_A.c.actor_id.in_(sorted(actor_ids)))
+            query = query.where(or_(*who))
+        if since is not None:
+            query = query.where(_A.c.at >= since)
+        if until is not None:
+            query = query.where(_A.c.at < until)
         if entity:
             query = query.where(_A.c.entity == entity)
         if entity_id:

@@ -30,7 +30,7 @@ from deskapp.persistence.repositories import (
     _starts_with,
     caller_keys,
     name_key,
-    phone_key,
+    phone_search_digits,
     sort_key,
 )
 from deskapp.persistence.tables import (
@@ -86,7 +86,7 @@ def _search(key: str, digits: str, *, indexed: bool) -> ColumnElement[bool]:
         else [_unindexed("name_key"), _unindexed("email_key"), _unindexed("phone_key")])
     # Prefix ranges, not LIKE '%…%': each can use its index on both databases.
     conditions = [_starts_with(columns[0], key), _starts_with(columns[1], key)]
-    if len(digits) >= 3:
+    if digits:
         conditions.append(_starts_with(columns[2], digits))
     return or_(*conditions)
 
@@ -135,7 +135,7 @@ class SqlCallerAdmin:
             conditions.append(tuple_(CallerRecord.sort_key, CallerRecord.id)
                               > tuple_(literal(key_after, CallerRecord.sort_key.type),
                                        literal(id_after)))
-        key, digits = name_key(query.text), phone_key(query.text)
+        key, digits = name_key(query.text), phone_search_digits(query.text)
         if key:
             conditions.append(_search(key, digits, indexed=True))
             if self._session.get_bind().dialect.name == "sqlite" and self._many(conditions):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -195,6 +195,13 @@ class SqlIncidentRepository:
         if record is None:
             raise NotFoundError(f"There is no incident {number}.")
         return to_domain(record)
+
+    def numbers(self, incident_ids: Collection[int]) -> dict[int, str]:
+        if not incident_ids:
+            return {}
+        rows = self._session.execute(select(IncidentRecord.id, IncidentRecord.number)
+                                     .where(IncidentRecord.id.in_(sorted(incident_ids))))
+        return {row.id: row.number for row in rows}
 
     def add(self, incident: Incident) -> Incident:
         incident.number = format_number(reserve_numbers(self._session, 1))

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 
 from deskapp.domain.enums import Role
 from deskapp.domain.errors import ConfigurationError, ValidationError
+from deskapp.domain.text import counted
 from deskapp.services.permissions import GRANTS, SCOPED_ROLES, Permission
 
 log = logging.getLogger(__name__)
@@ -309,7 +310,8 @@ class PgRoles:
                         str(exc.orig).splitlines()[0] if exc.orig else exc)
         else:
             if ended:
-                log.info("Ended %d open session(s) of deactivated login %s", ended, username)
+                log.info("Ended %s of deactivated login %s", counted(ended, "open session"),
+                         username)
 
     def current_login(self) -> str:
         """The login this engine connects as."""

@@ -64,6 +64,26 @@ def phone_key(text: str) -> str:
     return _NOT_DIGIT.sub("", text)[:200]
 
 
+_PHONE_LIKE = re.compile(r"[\d\s+\-().]*\d[\d\s+\-().]*")
+MIN_SEARCH_DIGITS = 3
+"""Digits a search mixed with letters needs before it looks at phone numbers too."""
+
+
+def phone_search_digits(text: str) -> str:
+    """The digits a search looks phone numbers up by, or "" if it should not.
+
+    Typed like a phone number ("+47", "47", "(0)22-33"), any digits search: the prefix of
+    the stored digits. Mixed with letters ("Room 12"), only from three digits on, so that
+    a name search is not flooded by phone numbers.
+    """
+    digits = phone_key(text)
+    if not digits:
+        return ""
+    if _PHONE_LIKE.fullmatch(text.strip()) or len(digits) >= MIN_SEARCH_DIGITS:
+        return digits
+    return ""
+
+
 def _starts_with(column: Mapped[str] | ColumnElement[str], prefix: str) -> ColumnElement[bool]:
     # A range, not LIKE: it uses the index on both databases and needs no escaping.
     return and_(column >= prefix, column < prefix + _KEY_END)
@@ -151,8 +171,8 @@ class SqlCallerRepository:
             return []
         conditions = [_starts_with(CallerRecord.name_key, key),
                       _starts_with(CallerRecord.email_key, key)]
-        digits = phone_key(prefix)
-        if len(digits) >= 3:
+        digits = phone_search_digits(prefix)
+        if digits:
             conditions.append(_starts_with(CallerRecord.phone_key, digits))
         # Deactivated and merged callers keep their incidents but take no new calls.
         rows = self._session.execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from deskapp.domain.assignment import (
     AssignmentRule,
@@ -100,6 +101,36 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# What the audit trail records (each row names the rule, and what changed in words).
+RULE_ADDED = "assignment_rule_added"
+RULE_CHANGED = "assignment_rule_changed"
+RULE_ENABLED = "assignment_rule_enabled"
+RULE_DISABLED = "assignment_rule_disabled"
+RULE_MOVED = "assignment_rule_moved"
+RULE_DELETED = "assignment_rule_deleted"
+
+
+def _rule_terms(uow: UnitOfWork, rule: AssignmentRule) -> dict[str, Any]:
+    """A rule's settings as the audit row keeps them: names, not ids (ids kept beside)."""
+    category = service = None
+    if rule.category_id is not None:
+        category = next((c.name for c in uow.catalog.list_categories()
+                         if c.id == rule.category_id), str(rule.category_id))
+    if rule.service_id is not None:
+        service = next((s.name for s in uow.catalog.list_services()
+                        if s.id == rule.service_id), str(rule.service_id))
+    group = next((g.name for g in uow.groups.all() if g.id == rule.group_id),
+                 str(rule.group_id))
+    return {"group": group, "method": rule.method.label, "category": category,
+            "service": service, "enabled": rule.enabled}
+
+
+def _record(uow: UnitOfWork, action: str, actor_id: int, rule: AssignmentRule,
+            **details: Any) -> None:
+    uow.audit.record(action, actor_id=actor_id, entity="assignment_rule", entity_id=rule.id,
+                     details={"name": rule.name, **details})
+
+
 class AssignmentRuleService:
     """Rules management for team leads (their groups), managers and admins (any group)."""
 
@@ -138,6 +169,7 @@ class AssignmentRuleService:
             self._check(uow, rule, None)
             self._unique_name(uow, rule)
             stored = uow.assignment.add_rule(rule, self._actor_id, self._clock())
+            _record(uow, RULE_ADDED, self._actor_id, stored, **_rule_terms(uow, stored))
             uow.commit()
             return stored
 
@@ -151,6 +183,12 @@ class AssignmentRuleService:
             self._check(uow, rule, old)
             self._unique_name(uow, rule)
             stored = uow.assignment.save_rule(rule, rule.version, self._actor_id, self._clock())
+            before, after = _rule_terms(uow, old), _rule_terms(uow, stored)
+            if old.name != stored.name:
+                before["name"], after["name"] = old.name, stored.name
+            changes = {k: {"old": before[k], "new": after[k]}
+                       for k in after if before.get(k) != after[k]}
+            _record(uow, RULE_CHANGED, self._actor_id, stored, changes=changes)
             uow.commit()
             return stored
 
@@ -161,6 +199,7 @@ class AssignmentRuleService:
             self._require(uow, rule.group_id)
             stored = uow.assignment.save_rule(replace(rule, enabled=enabled), version,
                                               self._actor_id, self._clock())
+            _record(uow, RULE_ENABLED if enabled else RULE_DISABLED, self._actor_id, stored)
             uow.commit()
             return stored
 
@@ -171,6 +210,8 @@ class AssignmentRuleService:
             self._require(uow, rule.group_id)
             stored = uow.assignment.save_rule(replace(rule, position=position), version,
                                               self._actor_id, self._clock())
+            _record(uow, RULE_MOVED, self._actor_id, stored,
+                    position={"old": rule.position, "new": position})
             uow.commit()
             return stored
 
@@ -190,6 +231,9 @@ class AssignmentRuleService:
                                              self._actor_id, self._clock())
             second = uow.assignment.save_rule(replace(other, position=rule.position),
                                               other_version, self._actor_id, self._clock())
+            _record(uow, RULE_MOVED, self._actor_id, first,
+                    position={"old": rule.position, "new": other.position},
+                    swapped_with=other.name)
             uow.commit()
             return first, second
 
@@ -199,6 +243,7 @@ class AssignmentRuleService:
             rule = uow.assignment.rule(rule_id)
             self._require(uow, rule.group_id)
             uow.assignment.delete_rule(rule_id, version)
+            _record(uow, RULE_DELETED, self._actor_id, rule, **_rule_terms(uow, rule))
             uow.commit()
 
     def _require(self, uow: UnitOfWork, group_id: int) -> User:

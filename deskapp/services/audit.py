@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from deskapp.domain.activity import ActivityEntry
 from deskapp.domain.audit import GENESIS, AuditEntry, ChainBreak, check_link
+from deskapp.services import audit_text
+from deskapp.services.audit_text import Names, details_text, record_text, wanted
 from deskapp.services.permissions import Permission, require
-from deskapp.services.ports import UnitOfWorkFactory, acting_as
+from deskapp.services.ports import UnitOfWork, UnitOfWorkFactory, acting_as
 
 # The actions services record; the viewer offers them as a filter.
 SIGN_IN = "sign_in"
@@ -87,6 +90,39 @@ def verify_chain(uow_factory: UnitOfWorkFactory) -> VerifyResult:
     return VerifyResult(count, None)
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    """A row of the trail as the viewer shows it: the stored entry (its raw JSON details
+    kept for the tooltip), what it is about and its details in words, ids as names."""
+
+    entry: AuditEntry
+    record: str
+    details: str
+
+
+def _names(uow: UnitOfWork, entries: list[AuditEntry]) -> Names:
+    """The names ``entries`` mention, read in one query per kind that is needed."""
+    want = wanted(entries)
+    by_kind: dict[str, dict[int, str]] = {}
+    if want[audit_text.USER]:
+        by_kind[audit_text.USER] = {u.id: u.full_name or u.username for u in uow.users.all()
+                                    if u.id in want[audit_text.USER]}
+    if want[audit_text.GROUP]:
+        by_kind[audit_text.GROUP] = {g.id: g.name for g in uow.groups.all()}
+    if want[audit_text.INCIDENT]:
+        by_kind[audit_text.INCIDENT] = uow.incidents.numbers(want[audit_text.INCIDENT])
+    if want[audit_text.CALLER]:
+        by_kind[audit_text.CALLER] = uow.callers.names(want[audit_text.CALLER])
+    if want[audit_text.CATEGORY]:
+        by_kind[audit_text.CATEGORY] = {c.id: c.name for c in uow.catalog.list_categories()}
+    if want[audit_text.SERVICE]:
+        by_kind[audit_text.SERVICE] = {s.id: s.name for s in uow.catalog.list_services()}
+    if want[audit_text.CI]:
+        by_kind[audit_text.CI] = {c.id: c.name
+                                  for c in uow.catalog.list_configuration_items()}
+    return Names(by_kind)
+
+
 class AuditService:
     """The audit viewer's calls, as the signed-in user (admins)."""
 
@@ -102,6 +138,29 @@ class AuditService:
             require(uow.users.get(self._actor_id), Permission.MANAGE_PEOPLE)
             return uow.audit.latest(limit, action=action, actor=actor, entity=entity,
                                     entity_id=entity_id, before_id=before_id)
+
+    def page(self, limit: int = 200, *, action: str | None = None, who: str | None = None,
+             since: datetime | None = None, until: datetime | None = None,
+             before_id: int | None = None) -> list[AuditRow]:
+        """The newest rows first, filtered, each with its record and details in words.
+
+        ``who`` matches a username or a person's full name, in any case, whole or in part
+        ("ADMIN", "Ada Admin", "ada"); ``since`` is inclusive, ``until`` exclusive. The
+        names the rows mention are read once for the page, a query per kind.
+        """
+        with self._uow() as uow:
+            require(uow.users.get(self._actor_id), Permission.MANAGE_PEOPLE)
+            actor_ids: list[int] | None = None
+            wanted_who = (who or "").strip().casefold()
+            if wanted_who:
+                actor_ids = [u.id for u in uow.users.all()
+                             if wanted_who in u.username.casefold()
+                             or wanted_who in u.full_name.casefold()]
+            entries = uow.audit.latest(limit, action=action,
+                                       actor=wanted_who or None, actor_ids=actor_ids,
+                                       since=since, until=until, before_id=before_id)
+            names = _names(uow, entries)
+        return [AuditRow(e, record_text(e, names), details_text(e, names)) for e in entries]
 
     def verify(self) -> VerifyResult:
         """Verify the whole chain."""

@@ -7,15 +7,30 @@ GUI thread from the matrix, with no database call per keystroke.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from deskapp.domain import sla
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import CategoryView, ConfigurationItemView, ServiceView
 from deskapp.services.ports import CatalogRepository, UnitOfWorkFactory
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+_Named = TypeVar("_Named", bound=_HasId)
+
+
+def _by_name(rows: Iterable[_Named], name: Callable[[_Named], str]) -> tuple[_Named, ...]:
+    """``rows`` in natural order of their names (digits by value, case ignored), then id."""
+    return tuple(sorted(rows, key=lambda r: (natural_sort_key(name(r)), r.id)))
 
 
 @dataclass(frozen=True)
@@ -156,13 +171,17 @@ class CatalogService:
     def form_catalog(self) -> FormCatalog:
         """Everything a form picks from, in one read."""
         with self._uow() as uow:
+            # Every list in natural order ("Group 2" before "Group 10"), as people read it:
+            # the database orders names by code point.
             return FormCatalog(
-                categories=tuple(uow.catalog.list_categories()),
-                services=tuple(uow.catalog.list_services()),
-                configuration_items=tuple(uow.catalog.list_configuration_items()),
-                groups=tuple(GroupView(g.id, g.name, g.active) for g in uow.groups.all()),
-                agents=tuple(AgentView(u.id, u.full_name, u.active, u.away)
-                             for u in uow.users.all()),
+                categories=_by_name(uow.catalog.list_categories(), lambda c: c.name),
+                services=_by_name(uow.catalog.list_services(), lambda s: s.name),
+                configuration_items=_by_name(uow.catalog.list_configuration_items(),
+                                             lambda ci: ci.name),
+                groups=_by_name((GroupView(g.id, g.name, g.active) for g in uow.groups.all()),
+                                lambda g: g.name),
+                agents=_by_name((AgentView(u.id, u.full_name, u.active, u.away)
+                                 for u in uow.users.all()), lambda a: a.full_name),
                 matrix=uow.matrix.current(),
             )
 
@@ -175,5 +194,6 @@ class CatalogService:
         """The active members of a group, by name: who an incident of the group can go to."""
         with self._uow() as uow:
             members = set(uow.groups.member_ids(group_id))
-            return [AgentView(u.id, u.full_name, u.active, u.away) for u in uow.users.all()
-                    if u.id in members and u.active]
+            return list(_by_name((AgentView(u.id, u.full_name, u.active, u.away)
+                                  for u in uow.users.all() if u.id in members and u.active),
+                                 lambda a: a.full_name))

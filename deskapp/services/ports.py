@@ -55,6 +55,11 @@ class IncidentRepository(Protocol):
         """The incident with this number; NotFoundError if there is none."""
         ...
 
+    def numbers(self, incident_ids: Collection[int]) -> dict[int, str]:
+        """The numbers (INC0001234) of these incidents, by id, in one read; unknown ids are
+        left out."""
+        ...
+
     def add(self, incident: Incident) -> Incident:
         """Store a new incident: gives it an id and a unique number, writes its activity."""
         ...
@@ -332,8 +337,14 @@ class AuditLog(Protocol):
 
     def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
                entity: str | None = None, entity_id: str | None = None,
-               before_id: int | None = None) -> list[AuditEntry]:
-        """The newest rows first, filtered; ``before_id`` pages back."""
+               before_id: int | None = None, actor_ids: Collection[int] | None = None,
+               since: datetime | None = None,
+               until: datetime | None = None) -> list[AuditEntry]:
+        """The newest rows first, filtered; ``before_id`` pages back.
+
+        ``actor`` matches the stored username in any case; with ``actor_ids`` too, a row
+        matches either. ``since`` is inclusive, ``until`` exclusive.
+        """
         ...
 
 

@@ -9,6 +9,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date
 from typing import Any
 
@@ -21,8 +22,13 @@ from deskapp.domain.people import Caller, Group
 from deskapp.intake.alert_listener import AlertListener
 from deskapp.persistence.database import Database
 from deskapp.reports.period_pdf import period_pdf
+from deskapp.services.audit import AuditService
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.intake.alert_rules import (
+    ALERT_RULE_ADDED,
+    ALERT_RULE_REMOVED,
+    ALERT_RULES_IMPORTED,
+    ALERT_RULES_SAVED,
     DEFAULT_RULES,
     AlertRule,
     AlertRuleService,
@@ -452,3 +458,31 @@ def test_monitoring_incidents_show_in_the_period_report(
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(
         period_pdf(report))).pages)
     assert "Monitoring" in text
+
+
+def test_mapping_changes_are_audited_by_rule_name(database: Database, admin: Any,
+                                                   rules: AlertRuleService) -> None:
+    """Adding, changing, removing and importing rules name them and what changed (it used
+    to leave only a generic 'change {"tables":["alert_rules","counters"]}' row)."""
+    with database.uow_factory(write=True) as uow:
+        network = uow.groups.add(Group(0, "Network"), []).id
+        uow.commit()
+    rules.add(AlertRule("Disk full", parse_matchers("alertname=DiskFull"), 2, 3,
+                        group_id=network), position=1)
+    current = rules.rules()
+    first = current.rules[0]
+    rules.save([replace(first, urgency=1), *current.rules[1:]], current.revision)
+    rules.remove(1)
+    rules.import_json(rules.export_json())  # the same mapping again: nothing changed
+    rows = list(reversed(AuditService(database.uow_factory, admin.id).latest(limit=4)))
+    assert [r.action for r in rows] == [ALERT_RULE_ADDED, ALERT_RULES_SAVED,
+                                        ALERT_RULE_REMOVED, ALERT_RULES_IMPORTED]
+    added, saved, removed, imported = (r.details_dict() for r in rows)
+    assert added["name"] == "Disk full" and added["position"] == 1
+    assert added["added"]["Disk full"]["group"] == "Network"
+    assert added["added"]["Disk full"]["match"] == 'alertname="DiskFull"'
+    assert saved == {"changed": {"Disk full": {"urgency": {"old": 3, "new": 1}}}}
+    assert removed["name"] == "Disk full" and "Disk full" in removed["removed"]
+    assert imported == {}
+    assert not [r for r in AuditService(database.uow_factory, admin.id).latest()
+                if r.action == "change" and r.actor_id == admin.id]

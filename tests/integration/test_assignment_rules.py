@@ -11,7 +11,16 @@ from deskapp.domain.errors import ConflictError, PermissionDeniedError, Validati
 from deskapp.domain.people import Caller, Group, User
 from deskapp.persistence.database import Database
 from deskapp.services.assignment import AssignmentService
-from deskapp.services.assignment_rules import AssignmentRuleService
+from deskapp.services.assignment_rules import (
+    RULE_ADDED,
+    RULE_CHANGED,
+    RULE_DELETED,
+    RULE_DISABLED,
+    RULE_ENABLED,
+    RULE_MOVED,
+    AssignmentRuleService,
+)
+from deskapp.services.audit import AuditService
 from deskapp.services.dto import IncidentDetail
 from deskapp.services.incidents import IncidentService, LogCallRequest
 from tests.conftest import FakeClock
@@ -205,3 +214,37 @@ def test_swap_exchanges_two_rules_in_one_transaction(
     with pytest.raises(PermissionDeniedError, match="rules of Desk"):
         rules_as(database, people, "lee", clock).swap(other.id, other.version, moved.id,
                                                       moved.version)
+
+
+def test_rule_changes_are_audited_by_name_with_what_changed(
+        database: Database, people: dict[str, int], clock: FakeClock) -> None:
+    """Each change names the rule and what changed (it used to leave only a generic
+    'change {"tables":["assignment_rules"]}' row)."""
+    rules = rules_as(database, people, "admin", clock)
+    rule = rules.add("Printers", people["network"], AssignmentMethod.GROUP_ONLY,
+                     category_id=people["printer"])
+    rule = rules.set_enabled(rule.id, rule.version, True)
+    rule = rules.save(replace(rule, name="Printers to the desk", group_id=people["desk"],
+                              method=AssignmentMethod.ROUND_ROBIN))
+    other = rules.add("VPN", people["network"], AssignmentMethod.GROUP_ONLY,
+                      service_id=people["vpn"])
+    rule, other = rules.swap(rule.id, rule.version, other.id, other.version)
+    rule = rules.set_enabled(rule.id, rule.version, False)
+    rules.delete(rule.id, rule.version)
+    rows = AuditService(database.uow_factory, people["admin"]).latest(limit=7)
+    by_action = [(e.action, e.entity, e.details_dict()) for e in reversed(rows)]
+    assert [a for a, _, _ in by_action] == [
+        RULE_ADDED, RULE_ENABLED, RULE_CHANGED, RULE_ADDED, RULE_MOVED, RULE_DISABLED,
+        RULE_DELETED]
+    assert {e for _, e, _ in by_action} == {"assignment_rule"}
+    added = by_action[0][2]
+    assert added == {"name": "Printers", "group": "Network", "method": "group only",
+                     "category": "Printer", "service": None, "enabled": False}
+    assert by_action[1][2] == {"name": "Printers"}
+    assert by_action[2][2] == {"name": "Printers to the desk", "changes": {
+        "name": {"old": "Printers", "new": "Printers to the desk"},
+        "group": {"old": "Network", "new": "Desk"},
+        "method": {"old": "group only", "new": "round robin"}}}
+    assert by_action[4][2]["swapped_with"] == "VPN"
+    assert by_action[6][2]["name"] == "Printers to the desk"
+    assert not [e for e in rows if e.action == "change"]

@@ -138,7 +138,10 @@ def test_removing_an_alert_rule_names_who_removed_it(
 
     (row,) = _rows(database)[before:]
     assert row["actor_id"] == odd.id and row["actor"] == "odd"
-    assert "alert_rules" in list(_details(row)["tables"])  # type: ignore[call-overload]
+    # The CLI's removal names the rule (it used to be a generic "change" row of tables).
+    assert row["action"] == "alert_rule_removed" and row["entity"] == "alert_rules"
+    details = _details(row)
+    assert details["name"] == "Critical alerts" and details["position"] == 1
     assert verify_chain(database.uow_factory).ok
 
 

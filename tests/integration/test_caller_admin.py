@@ -520,3 +520,26 @@ def _stored_state(database: Database, caller_id: int) -> tuple[bool, int | None]
             "SELECT active, merged_into_id FROM callers WHERE id = :i"),
             {"i": caller_id}).one()
     return bool(active), merged
+
+
+def test_phone_search_matches_digits_typed_any_way_even_a_few(
+        admin_service: CallerAdminService, service: IncidentService) -> None:
+    """'+47' and '47' find the caller with +47 123 45 678 (they found nothing: a phone search
+    needed three digits, which '+47 123' had); letters with one digit still search names."""
+    ola = service.add_caller("Ola Nordmann", "ola@example.com", "+47 123 45 678")
+    service.add_caller("Kari 4 Nordmann", "kari@example.com", "+48 600 700 800")
+    service.add_caller("Ann Other", "ann@example.com", "+44 20 7946 0001")
+
+    def found(text_: str) -> list[str]:
+        return [r.name for r in admin_service.page(CallerPageQuery(text_)).rows]
+
+    for typed in ("+47", "47", "4", "+4 7", "+47 12", "4712345678", "(47) 123-45"):
+        assert "Ola Nordmann" in found(typed), typed
+    assert found("+47") == ["Ola Nordmann"]
+    assert sorted(found("+4")) == ["Ann Other", "Kari 4 Nordmann", "Ola Nordmann"]
+    assert found("48") == ["Kari 4 Nordmann"]
+    assert found("+49") == []
+    assert found("Kari 4") == ["Kari 4 Nordmann"]  # a name with a digit: names only
+    assert found("Ola 4") == []
+    # The call form's caller field completes the same way.
+    assert [c.name for c in service.lookup_callers("+47")] == [ola.name]

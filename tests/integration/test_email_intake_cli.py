@@ -93,7 +93,7 @@ def test_once_takes_the_mail_in_with_the_password_from_the_environment(
     assert main(command(dovecot, database_url, "--once")) == 0
 
     out = capsys.readouterr().out
-    assert "created INC0000001" in out and "Dealt with 1 message(s)" in out
+    assert "created INC0000001" in out and "Dealt with 1 message from" in out
     assert table_count(database, "incidents") == 1
     assert dovecot.unseen_count() == 0
 

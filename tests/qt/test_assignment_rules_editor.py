@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QComboBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -24,6 +25,7 @@ from deskapp.qt.views.assignment_rules_model import AssignmentRulesModel, RulesC
 from deskapp.qt.views.team_menu import TeamMenu
 from deskapp.services.assignment_rules import AssignmentRuleService
 from deskapp.services.catalog import CatalogService
+from deskapp.services.intake.alert_rules import AlertRuleService
 from tests.conftest import add_user
 from tests.qt.conftest import OFFSCREEN_NOISE, Await
 
@@ -257,3 +259,49 @@ def test_the_team_menu_opens_the_rules_window(
     qtbot.waitUntil(lambda: editor.model.rowCount() == 1)
     assert editor.model.index(0, RulesColumn.GROUP).data() == "Service Desk"
     editor.close()
+
+
+def test_the_dialog_and_the_alert_mapping_list_names_in_natural_order(
+        qtbot: QtBot, database: Database, admin: User, desk: Desk, runner: DbRunner,
+        run: Await) -> None:
+    """"Group 2" before "Group 19" and "Subcategory 69" before "Subcategory 302", as in the
+    ServiceNow log's names (they listed by code point: "Group 19, Group 2, Group 20")."""
+    with database.uow_factory(write=True) as uow:
+        for name in ("Group 20", "Group 2 — Network", "Group 19", "group 3"):
+            uow.groups.add(Group(0, name), [])
+        top = uow.catalog.add_category("Category 7")
+        for name in ("Subcategory 302", "Subcategory 69", "subcategory 7"):
+            uow.catalog.add_category(name, top)
+        for name in ("Svc 10", "Svc 9"):
+            uow.catalog.add_service(name)
+        uow.commit()
+    editor = _editor(qtbot, database, admin, runner, run)
+    editor.add_button.click()
+    dialog = editor.dialog
+    assert dialog is not None
+
+    def texts(combo: QComboBox) -> list[str]:
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    groups = texts(dialog.group_combo)
+    assert [g for g in groups if g.lower().startswith("group")] == [
+        "Group 2 — Network", "group 3", "Group 19", "Group 20"]
+    categories = texts(dialog.category_combo)
+    assert [c for c in categories if c.startswith("Category 7 /")] == [
+        "Category 7 / subcategory 7", "Category 7 / Subcategory 69",
+        "Category 7 / Subcategory 302"]
+    services = texts(dialog.service_combo)
+    assert services.index("Svc 9") < services.index("Svc 10")
+    dialog.grab().save(str(OUTPUT / "assignment-rule-dialog-natural.png"))
+    dialog.reject()
+
+    # The call and incident forms pick from the same catalogue, in the same order.
+    catalog = CatalogService(database.uow_factory).form_catalog()
+    assert [g.name for g in catalog.groups if g.name.lower().startswith("group")] == [
+        "Group 2 — Network", "group 3", "Group 19", "Group 20"]
+    # Admin > Alert mappings offers groups and services the same way.
+    data = AlertRuleService(database.uow_factory, admin.id).load()
+    assert [g.name for g in data.groups if g.name.lower().startswith("group")] == [
+        "Group 2 — Network", "group 3", "Group 19", "Group 20"]
+    labels = [s.name for s in data.services]
+    assert labels.index("Svc 9") < labels.index("Svc 10")

@@ -36,6 +36,7 @@ from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.intake.caller_review import CallerReviewService
 from tests.conftest import FakeClock, add_user
 from tests.qt.conftest import OFFSCREEN_NOISE, Await
+from tests.qt.forms import screenshot
 from tests.qt.test_callers_review import mail_from, take_in
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
@@ -142,7 +143,10 @@ def test_the_window_edits_refuses_stale_edits_and_deactivates(
     window.show()
     run(window.load())
     assert window.model.rowCount() == 1 and window.edits["name"].text() == "Ada Lovelace"
-    assert "2 incident(s)" in window.infoLabel.text()
+    assert "2 incidents" in window.infoLabel.text()
+    # The panel is titled by the caller's name (it read "Caller #4925").
+    assert window.panel.title() == f"Ada Lovelace (caller #{ada.id})"
+    screenshot(window, "callers-panel-title")
     window.edits["department"].setFocus()
     qtbot.keyClicks(window.edits["department"], "Analytics")
     qtbot.keyClick(window.vip, Qt.Key.Key_Space)
@@ -186,7 +190,7 @@ def test_the_merge_dialog_shows_callers_side_by_side(qtbot: QtBot) -> None:
     dialog = MergeDialog(rows)
     qtbot.addWidget(dialog)
     assert dialog.survivor_id == 1 and dialog.duplicate_ids == (2, 3)
-    assert dialog.moveLabel.text().startswith("6 incident(s) will move to Ada Lovelace (#1)")
+    assert dialog.moveLabel.text().startswith("6 incidents will move to Ada Lovelace (#1)")
     # Defaults: the survivor's values where it has one, else the first duplicate's.
     assert dialog.choices() == {"name": 1, "email": 2, "phone": 1, "department": 1,
                                 "location": 1, "vip": 1}
@@ -198,7 +202,7 @@ def test_the_merge_dialog_shows_callers_side_by_side(qtbot: QtBot) -> None:
     dialog.survivor_group.button(2).setChecked(True)
     assert dialog.duplicate_ids == (1, 3) and dialog.choices()["email"] == 2
     assert dialog.choices()["phone"] == 1
-    assert dialog.moveLabel.text().startswith("3 incident(s) will move to Ada L (#2)")
+    assert dialog.moveLabel.text().startswith("3 incidents will move to Ada L (#2)")
     # Keyboard: the survivor row has the focus; arrows move between its radio buttons.
     dialog.show()
     dialog.activateWindow()
@@ -226,13 +230,13 @@ def test_find_duplicates_and_merge_from_the_window(
     qtbot.waitUntil(lambda: window.merge_flow.dialog is not None
                     and window.merge_flow.dialog.isVisible())
     merge = window.merge_flow.dialog
-    assert merge is not None and "3 incident(s) will move" in merge.moveLabel.text()
+    assert merge is not None and "3 incidents will move" in merge.moveLabel.text()
     assert merge.choices()["location"] == second.id
     result = run(window.merge_flow.merge(merge.request()))
     assert result is not None and result.incidents_moved == 3
     assert result.survivor.location == "Bergen" and result.survivor.department == "Sales"
     qtbot.waitUntil(lambda: window.status.text().startswith(
-        "Merged 1 caller(s) into Bo Bright") and "2 caller(s) shown" in window.status.text())
+        "Merged 1 caller into Bo Bright") and "2 callers shown" in window.status.text())
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM incidents WHERE caller_id = :c"),
                                   {"c": first.id}).scalar_one() == 3
@@ -256,7 +260,7 @@ def test_admin_menu_offers_callers_to_admins_only(
         if visible:
             callers = menu.open_callers()
             status = callers.status
-            qtbot.waitUntil(lambda: "caller(s) shown" in status.text())  # noqa: B023
+            qtbot.waitUntil(lambda: " shown" in status.text())  # noqa: B023
             callers.close()
         window.close()
 
@@ -286,9 +290,9 @@ def test_a_flagged_caller_is_merged_into_an_existing_one(
     qtbot.waitUntil(lambda: dialog.findChild(MergeDialog) is not None)
     merge = dialog.findChild(MergeDialog)
     assert merge is not None and merge.survivor_id == known.id
-    assert "1 incident(s) will move to Ada Lovelace" in merge.moveLabel.text()
+    assert "1 incident will move to Ada Lovelace" in merge.moveLabel.text()
     merge.mergeButton.click()
-    qtbot.waitUntil(lambda: "Merged 1 caller(s)" in dialog.statusLabel.text())
+    qtbot.waitUntil(lambda: "Merged 1 caller into" in dialog.statusLabel.text())
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 0)
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM incidents WHERE caller_id = :c"),
@@ -395,7 +399,8 @@ def test_unsaved_edits_are_not_lost_moving_to_another_caller(
     assert "Ada Lovelace" in _answer(qtbot, window, Button.Cancel)
     qtbot.waitUntil(lambda: not window._asking)
     assert window.edits["email"].text() == "ada@example.com"
-    assert window.table.currentIndex().row() == 0 and window.panel.title() == f"Caller #{ada.id}"
+    assert window.table.currentIndex().row() == 0
+    assert window.panel.title() == f"{ada.name} (caller #{ada.id})"
 
     # Down in the list asks too; Save stores the email, then Bo is shown.
     window.table.setFocus()
@@ -418,7 +423,7 @@ def test_unsaved_edits_are_not_lost_moving_to_another_caller(
     qtbot.keyClicks(window.search, "B")
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
     assert window.edits["phone"].text() == "555 0100"
-    assert window.panel.title() == f"Caller #{ada.id}"
+    assert window.panel.title() == f"{ada.name} (caller #{ada.id})"
     assert not [b for b in window.findChildren(QuestionBox) if b.isVisible()]
     window.close()
     _answer(qtbot, window, Button.Discard)
@@ -494,7 +499,7 @@ def test_a_long_message_gets_the_lines_it_needs_at_once(
         status = window.status
         assert status.height() >= status.heightForWidth(status.width()) > one_line
         assert status.geometry().bottom() < window.height()
-        window.show_message("1 caller(s) shown.")
+        window.show_message("1 caller shown.")
     window.close()
 
 

@@ -128,7 +128,7 @@ def test_the_dialog_marks_the_selected_caller_reviewed(
     assert dialog.markButton.isEnabled()
     dialog.markButton.click()
     qtbot.waitUntil(lambda: dialog.loaded and "Marked" in dialog.statusLabel.text())
-    assert dialog.statusLabel.text() == "Marked 1 caller(s) reviewed."
+    assert dialog.statusLabel.text() == "Marked 1 caller reviewed."
     assert dialog.model.rowCount() == 1
     assert dialog.model.index(0, 1).data() == "grace@example.com"
     assert flags(database) == {"ada@example.com": False, "grace@example.com": True}

@@ -491,3 +491,33 @@ def test_the_incident_form_keeps_an_inactive_item_and_shows_it_marked(
     assert form.value_text("configuration_item_id", filled["exch-mbx-02"]) == "exch-mbx-02"
     ui.configurationItemEdit.set_item_id(filled["exch-mbx-02"])
     assert form.changes() == {"configuration_item_id": filled["exch-mbx-02"]}
+
+
+def test_item_names_and_classes_show_in_full_beside_a_wide_description(
+        qtbot: QtBot, catalog: CatalogAdminService, runner: DbRunner) -> None:
+    """Name and Class fit their text and Description takes the room left, also for an item
+    added below many others (the tester saw "exc…" and "Da…": the header had sized the
+    columns to the rows shown before and not again)."""
+    for n in range(40):
+        catalog.add_configuration_item(f"ci {n}", "other")
+    window = ServicesAdmin(catalog, runner)
+    qtbot.addWidget(window)
+    window.resize(1100, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    window.reload()
+    qtbot.waitUntil(lambda: "40 configuration items" in window.status.text())
+    window.item_name_edit.setText("exch-mbx-db01")
+    window.item_class_combo.setCurrentIndex(window.item_class_combo.findText("Database"))
+    window.add_item()
+    qtbot.waitUntil(lambda: window.current_item is not None
+                    and window.current_item.name == "exch-mbx-db01")
+    qtbot.wait(50)
+    table = window.item_table
+    metrics = table.fontMetrics()
+    row = table.currentIndex().row()
+    for column, text in ((0, "exch-mbx-db01"), (1, "Database")):
+        assert table.model().index(row, column).data() == text
+        assert table.columnWidth(column) > metrics.horizontalAdvance(text), text
+    assert table.columnWidth(3) > table.columnWidth(0)  # the description takes the rest
+    screenshot(window, "catalog-items-columns")

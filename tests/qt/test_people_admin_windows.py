@@ -33,6 +33,7 @@ from deskapp.services.people_dto import GroupAdminRow, UserAdminRow
 from deskapp.settings import Settings
 from tests.conftest import FakeClock, add_user
 from tests.qt.conftest import OFFSCREEN_NOISE, Await
+from tests.qt.forms import screenshot
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOISE)
 
@@ -150,11 +151,20 @@ def test_users_window_edits_filters_resets_and_deactivates(
     assert window.active_button.text() == "&Reactivate"
     qtbot.mouseClick(window.active_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "active again" in window.status.text())
-    # The admin cannot deactivate themselves: the service says so, nothing changes.
+    # The admin cannot deactivate themselves: refused before any question, and the button
+    # says why (it used to ask "Deactivate Ada Admin?" and refuse only after Yes).
     run(window.load(admin.id))
-    qtbot.mouseClick(window.active_button, Qt.MouseButton.LeftButton)
-    _answer(qtbot, window, Button.Yes)
-    qtbot.waitUntil(lambda: "your own account" in window.status.text())
+    assert window.current() is not None and window.current().id == admin.id
+    assert not window.active_button.isEnabled()
+    assert "your own account" in window.active_button.toolTip()
+    screenshot(window, "users-own-account")
+    run(window.toggle_active())  # even when reached another way
+    assert "your own account" in window.status.text()
+    assert not any(b.isVisible() for b in window.findChildren(QuestionBox))
+    assert next(u for u in people.users() if u.id == admin.id).active
+    # Someone else's row gets the button back.
+    run(window.load(ann))
+    assert window.active_button.isEnabled() and window.active_button.toolTip() == ""
 
 
 def test_new_user_dialog_creates_a_person(qtbot: QtBot, run: Await, database: Database,

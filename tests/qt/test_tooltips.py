@@ -30,6 +30,7 @@ from deskapp.qt.views.assignment_rules_model import AssignmentRulesModel
 from deskapp.qt.views.callers_review import CallersReviewModel
 from deskapp.qt.widgets.lookup import LookupItem, LookupModel
 from deskapp.services.assignment_rules import RuleView
+from deskapp.services.audit import AuditRow
 from deskapp.services.dto import ActivityView
 from deskapp.services.intake.caller_review import CallerToReview
 from deskapp.services.merge import FieldConflict
@@ -72,8 +73,9 @@ def test_an_empty_tooltip_stays_empty() -> None:
 
 def _audit() -> QAbstractItemModel:
     model = AuditModel()
-    model.set_rows([AuditEntry(1, AT, 1, MARKUP, "incident_created", "incident", "7",
-                               f'{{"note":"{MARKUP}"}}', GENESIS, "a" * 64)])
+    model.set_rows([AuditRow(AuditEntry(1, AT, 1, MARKUP, "incident_created", "incident",
+                                        "7", f'{{"note":"{MARKUP}"}}', GENESIS, "a" * 64),
+                             "INC0000007", f"note: {MARKUP}")])
     return model
 
 

@@ -84,6 +84,10 @@ def test_the_panel_shows_what_a_direct_count_finds(
         window_settings: QSettings, clock: FakeClock) -> None:
     window, menu = open_window(qtbot, database, team.lead, runner, window_settings, clock)
     assert menu.dock.isVisible()  # a lead sees it from the start
+    # The dock's title names it; no label shows markup literally.
+    assert menu.dock.windowTitle() == "Team workload"
+    assert not [label.text() for label in menu.panel.findChildren(QLabel)
+                if "<" in label.text()]
     run(menu.panel.refresh())
     model = menu.panel.model
     rows = _rows(model)

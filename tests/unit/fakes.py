@@ -72,6 +72,10 @@ class FakeIncidents:
         except KeyError:
             raise NotFoundError(f"There is no incident with id {incident_id}.") from None
 
+    def numbers(self, incident_ids: Collection[int]) -> dict[int, str]:
+        return {i: self._store.incidents[i].number for i in incident_ids
+                if i in self._store.incidents}
+
     def get_by_number(self, number: str) -> Incident:
         for incident in self._store.incidents.values():
             if incident.number == number:
@@ -467,12 +471,20 @@ class FakeAudit:
 
     def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
                entity: str | None = None, entity_id: str | None = None,
-               before_id: int | None = None) -> list[AuditEntry]:
+               before_id: int | None = None, actor_ids: Collection[int] | None = None,
+               since: datetime | None = None,
+               until: datetime | None = None) -> list[AuditEntry]:
+        def who(e: AuditEntry) -> bool:
+            if not actor and not actor_ids:
+                return True
+            return bool((actor and e.actor.lower() == actor.lower())
+                        or (actor_ids and e.actor_id in actor_ids))
         rows = [e for e in reversed(self._store.audit)
-                if (not action or e.action == action) and (not actor or e.actor == actor)
+                if (not action or e.action == action) and who(e)
                 and (not entity or e.entity == entity)
                 and (not entity_id or e.entity_id == entity_id)
-                and (before_id is None or e.id < before_id)]
+                and (before_id is None or e.id < before_id)
+                and (since is None or e.at >= since) and (until is None or e.at < until)]
         return rows[:limit]
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from deskapp.domain.errors import ValidationError
 from deskapp.domain.people import Caller, check_caller
-from deskapp.domain.text import NUMBER_WIDTH, is_email, isolate, natural_sort_key
+from deskapp.domain.text import NUMBER_WIDTH, counted, is_email, isolate, natural_sort_key
 from deskapp.qt.formatting import natural_key
 
 
@@ -61,3 +61,10 @@ def test_a_caller_with_a_broken_email_or_phone_is_refused(field: str, value: str
     with pytest.raises(ValidationError) as caught:
         check_caller(caller)
     assert caught.value.field == field
+
+
+def test_counted_puts_the_noun_in_the_right_number() -> None:
+    assert [counted(n, "incident") for n in (0, 1, 2, 1234)] == [
+        "0 incidents", "1 incident", "2 incidents", "1,234 incidents"]
+    assert counted(1, "match", "matches") == "1 match"
+    assert counted(3, "match", "matches") == "3 matches"

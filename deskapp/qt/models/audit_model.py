@@ -7,10 +7,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 
-from deskapp.domain.audit import AuditEntry
 from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.models.rows_table_model import AnyIndex, RowsTableModel
 from deskapp.qt.roles import ItemRole
+from deskapp.services.audit import AuditRow
 
 
 class AuditColumn(IntEnum):
@@ -33,20 +33,22 @@ def _one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
-class AuditModel(RowsTableModel[AuditEntry]):
+class AuditModel(RowsTableModel[AuditRow]):
     """Rows of the audit trail (plain data, loaded by the viewer).
 
-    Roles: DisplayRole, ToolTipRole (the whole details and the row's hash), ItemRole.ROW
-    (the AuditEntry), ItemRole.ID (its id).
+    Record and Details read as words, ids as names (the service resolved them). Roles:
+    DisplayRole, ToolTipRole (the details in words, then as stored: the raw JSON, and the
+    row's hash), ItemRole.ROW (the AuditRow), ItemRole.ID (its id).
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__([_TITLES[c] for c in AuditColumn], parent)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        row = self._row(index)
-        if row is None:
+        shown = self._row(index)
+        if shown is None:
             return None
+        row = shown.entry
         column = AuditColumn(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             if column == AuditColumn.ID:
@@ -58,12 +60,13 @@ class AuditModel(RowsTableModel[AuditEntry]):
             if column == AuditColumn.ACTION:
                 return row.action.replace("_", " ")
             if column == AuditColumn.WHAT:
-                return f"{row.entity} {row.entity_id}".strip()
-            return _one_line(row.details)
+                return _one_line(shown.record)
+            return _one_line(shown.details)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(f"{_one_line(row.details, 2000)}\nsha256 {row.hash}")
+            return plain_tooltip(f"{_one_line(shown.details, 2000)}\n\nAs stored: "
+                                 f"{_one_line(row.details, 2000)}\nsha256 {row.hash}")
         if role == ItemRole.ROW:
-            return row
+            return shown
         if role == ItemRole.ID:
             return row.id
         return None

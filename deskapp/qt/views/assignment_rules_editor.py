@@ -34,6 +34,7 @@ from deskapp.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from deskapp.qt.formatting import natural_key
 from deskapp.qt.generated.assignment_rules_editor_ui import Ui_AssignmentRulesEditor
 from deskapp.qt.runner import DbRunner, describe_error
 from deskapp.qt.views.assignment_rules_model import (
@@ -63,11 +64,11 @@ def category_choices(catalog: FormCatalog, keep: int | None = None) -> list[tupl
     out: list[tuple[int, str]] = []
     kept = next((c for c in catalog.categories if c.id == keep), None)
     keep_top = kept.parent_id if kept is not None and kept.parent_id is not None else keep
-    for top in sorted(catalog.top_categories(keep_top), key=lambda c: c.name.casefold()):
+    for top in sorted(catalog.top_categories(keep_top), key=lambda c: natural_key(c.name)):
         out.append((top.id, top.name + ("" if top.active else INACTIVE)))
         subs = catalog.subcategories(top.id, keep)
         out.extend((s.id, f"{top.name} / {s.name}" + ("" if s.active else INACTIVE))
-                   for s in sorted(subs, key=lambda c: c.name.casefold()))
+                   for s in sorted(subs, key=lambda c: natural_key(c.name)))
     return out
 
 
@@ -106,7 +107,7 @@ class RuleDialog(QDialog):
             (None, NONE_TEXT), *category_choices(catalog, rule.category_id if rule else None)])
         form.addRow("&Category:", self.category_combo)
         services = sorted(catalog.active_services(rule.service_id if rule else None),
-                          key=lambda s: s.name.casefold())
+                          key=lambda s: natural_key(s.name))
         self.service_combo = self._combo("ruleService", [
             (None, NONE_TEXT),
             *((s.id, s.name + ("" if s.active else INACTIVE)) for s in services)])
@@ -114,7 +115,7 @@ class RuleDialog(QDialog):
         # Inactive groups get no new rules; a rule of one keeps showing its group.
         groups = sorted((g for g in catalog.groups
                          if g.active or (rule is not None and g.id == rule.group_id)),
-                        key=lambda g: g.name.casefold())
+                        key=lambda g: natural_key(g.name))
         self.group_combo = self._combo("ruleGroup", [(g.id, g.name) for g in groups])
         form.addRow("&Group:", self.group_combo)
         self.method_combo = self._combo("ruleMethod", [(m.value, m.label.capitalize())

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.errors import ConflictError
+from deskapp.domain.text import counted
 from deskapp.qt import theme
 from deskapp.qt.formatting import format_timestamp, plain_tooltip
 from deskapp.qt.models.caller_admin_model import CallerAdminModel, CallerColumn, status_text
@@ -122,7 +123,7 @@ class MergeDialog(QDialog):
             # Rich text folds runs of spaces into one: mark them, or two names differing
             # only by a double space would look the same.
             title = QLabel(f"<b>{html.escape(visible_spaces(_caller_title(row)))}</b><br>"
-                           f"{row.incident_count:,} incident(s), "
+                           f"{counted(row.incident_count, 'incident')}, "
                            f"{html.escape(status_text(row).lower())}")
             title.setTextFormat(Qt.TextFormat.RichText)
             title.setObjectName(f"mergeTitle_{row.id}")
@@ -192,9 +193,9 @@ class MergeDialog(QDialog):
             group.button(chosen).setChecked(True)
         moving = sum(self.rows[i].incident_count for i in self.duplicate_ids)
         self.moveLabel.setText(
-            f"{moving:,} incident(s) will move to "
+            f"{counted(moving, 'incident')} will move to "
             f"{visible_spaces(_caller_title(self.rows[caller_id]))}; "
-            f"{len(self.duplicate_ids)} caller(s) will be marked merged.")
+            f"{counted(len(self.duplicate_ids), 'caller')} will be marked merged.")
 
     def choices(self) -> dict[str, int]:
         """For each field, the caller whose value the survivor keeps."""
@@ -217,8 +218,8 @@ class DuplicatesDialog(QDialog):
         self.setWindowTitle("Likely duplicate callers")
         self.resize(620, 380)
         layout = QVBoxLayout(self)
-        label = QLabel(f"{len(groups)} group(s) of active callers share an email address, a "
-                       f"phone number or a name." if groups else
+        label = QLabel(f"{counted(len(groups), 'group')} of active callers share an email "
+                       "address, a phone number or a name." if groups else
                        "No active callers share an email address, a phone number or a name.")
         label.setWordWrap(True)
         layout.addWidget(label)
@@ -303,7 +304,7 @@ class CallerPickerDialog(QDialog):
             if row.id == self._flagged.id or not row.active:
                 continue
             item = QListWidgetItem(f"{row.name} <{row.email or 'no email'}> "
-                                   f"{row.phone} — {row.incident_count:,} incident(s)")
+                                   f"{row.phone} — {counted(row.incident_count, 'incident')}")
             item.setData(Qt.ItemDataRole.UserRole, row)
             self.list.addItem(item)
         if self.list.count():
@@ -321,7 +322,7 @@ class CallerPickerDialog(QDialog):
             return
         if text == self.search.text():
             self._show(page.rows)
-            self.status.setText(f"{self.list.count()} caller(s) found.")
+            self.status.setText(f"{counted(self.list.count(), 'caller')} found.")
 
     def chosen(self) -> CallerAdminRow | None:
         item = self.list.currentItem()
@@ -375,8 +376,8 @@ class MergeFlow(QObject):
             self._on_message(describe_error(exc), True)
             return None
         self._on_message(
-            f"Merged {len(result.merged_ids)} caller(s) into "
-            f"{_caller_title(result.survivor)}: {result.incidents_moved:,} incident(s) "
+            f"Merged {counted(len(result.merged_ids), 'caller')} into "
+            f"{_caller_title(result.survivor)}: {counted(result.incidents_moved, 'incident')} "
             f"moved.", False)
         self._on_merged(result)
         return result
@@ -542,7 +543,7 @@ class CallersAdminWindow(QWidget):
         more = "" if self.model.exhausted else " (more as you scroll)"
         # What a merge said stays in front of the count of the list read after it.
         note, self._note = (self._note + " ") if self._note else "", ""
-        self.show_message(f"{note}{shown:,} caller(s) shown{more}.", False)
+        self.show_message(f"{note}{counted(shown, 'caller')} shown{more}.", False)
         if self._keeps_typing():
             # A new search (or a page) never throws away what was typed: the edited caller
             # stays in the panel, selected if the list shows it.
@@ -632,8 +633,8 @@ class CallersAdminWindow(QWidget):
             self.panel.setTitle("Caller")
             self.infoLabel.setText("Select a caller in the list.")
         else:
-            self.panel.setTitle(f"Caller #{row.id}")
-            self.infoLabel.setText(f"{row.incident_count:,} incident(s); "
+            self.panel.setTitle(f"{row.name} (caller #{row.id})")
+            self.infoLabel.setText(f"{counted(row.incident_count, 'incident')}; "
                                    f"{status_text(row).lower()}.")
         self._update_enabled()
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from deskapp.domain.people import User
+from deskapp.domain.text import counted
 from deskapp.qt import theme
 from deskapp.qt.formatting import plain_tooltip
 from deskapp.qt.runner import DbRunner, describe_error
@@ -158,7 +159,7 @@ class CallersReviewDialog(QDialog):
         self.model.set_rows(rows)
         self.loaded = True
         if not message:
-            message = (f"{len(rows)} caller(s) to review." if rows
+            message = (f"{counted(len(rows), 'caller')} to review." if rows
                        else "No callers to review.")
             if rows and not self._may_review:
                 message += " You may look at them; agents mark them reviewed."
@@ -184,7 +185,7 @@ class CallersReviewDialog(QDialog):
             self._show(describe_error(exc), error=True)
             self._update_enabled()
             return
-        message = f"Marked {cleared} caller(s) reviewed."
+        message = f"Marked {counted(cleared, 'caller')} reviewed."
         if cleared < len(chosen):
             message += f" {len(chosen) - cleared} had been marked by someone else already."
         self.loaded = False

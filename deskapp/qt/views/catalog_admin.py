@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -347,6 +348,16 @@ def _table(parent: QWidget, name: str, model: QAbstractItemModel,
     header.setStretchLastSection(False)
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    # The header sizes its columns when the view lays out, not when rows arrive or change:
+    # an item added or renamed showed as "exc…" / "Da…". Size them again once the model
+    # settles (once per burst of changes).
+    resize = QTimer(table)
+    resize.setSingleShot(True)
+    resize.setInterval(0)
+    resize.timeout.connect(header.resizeSections)
+    for signal in (model.rowsInserted, model.rowsRemoved, model.dataChanged,
+                   model.modelReset, model.layoutChanged):
+        signal.connect(resize.start)
     return table
 
 

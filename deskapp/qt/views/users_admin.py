@@ -35,6 +35,7 @@ from deskapp.qt.views.password_dialog import PasswordDialog
 from deskapp.services.people_admin import PeopleAdminService
 from deskapp.services.people_dto import GroupAdminRow, UserAdminRow
 
+OWN_ACCOUNT = "You cannot deactivate your own account; ask another admin."
 
 def role_combo(name: str, parent: QWidget) -> QComboBox:
     combo = QComboBox(parent)
@@ -213,6 +214,10 @@ class UsersWindow(AdminTableWindow):
         self.state_label.setText(self.model.data(
             self.model.index(self.model.row_of(row.id), 4)) or "")
         self.active_button.setText("&Reactivate" if not row.active else "&Deactivate")
+        # Refused up front, not after an "Are you sure?": nobody may deactivate themselves.
+        own = row.id == self.service.actor_id and row.active
+        self.active_button.setEnabled(not own)
+        self.active_button.setToolTip(OWN_ACCOUNT if own else "")
         self.panel.setTitle(f"{isolate(row.full_name)} ({row.username})")
 
     async def save(self, row: UserAdminRow) -> int | None:
@@ -235,6 +240,9 @@ class UsersWindow(AdminTableWindow):
         the selected person."""
         row = self.current()
         if row is None:
+            return
+        if row.active and row.id == self.service.actor_id:
+            self.say(OWN_ACCOUNT, error=True)
             return
         await self.toggle_row_active(
             row, reactivate=self.service.reactivate_user,

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from deskapp.domain.enums import ResolutionCode
 from deskapp.domain.errors import ConflictError, DeskappError, ValidationError
 from deskapp.domain.priority import PriorityMatrix
+from deskapp.domain.text import natural_sort_key
 from deskapp.services.permissions import Permission, allowed, require
 from deskapp.services.ports import UnitOfWork, acting_as
 
@@ -261,6 +262,47 @@ class RuleEditorData:
     matrix: PriorityMatrix = field(compare=False)
 
 
+# What the audit trail records for the mapping: which rules, by name, and what changed.
+ALERT_RULES_SAVED = "alert_rules_saved"
+ALERT_RULE_ADDED = "alert_rule_added"
+ALERT_RULE_REMOVED = "alert_rule_removed"
+ALERT_RULES_IMPORTED = "alert_rules_imported"
+
+
+def _rule_settings(rule: AlertRule, services: Mapping[int, str],
+                   groups: Mapping[int, str]) -> dict[str, Any]:
+    return {"match": format_matchers(rule.matchers), "impact": rule.impact,
+            "urgency": rule.urgency,
+            "service": services.get(rule.service_id) if rule.service_id is not None else None,
+            "group": groups.get(rule.group_id) if rule.group_id is not None else None,
+            "auto_resolve": rule.auto_resolve, "resolution_code": rule.resolution_code.value}
+
+
+def _record_mapping(uow: AlertUnitOfWork, action: str, actor_id: int,
+                    before: Sequence[AlertRule], after: Sequence[AlertRule],
+                    **extra: Any) -> None:
+    """One audit row saying, by rule name, what the new mapping added, removed and changed."""
+    services = {s.id: s.name for s in uow.catalog.list_services()}
+    groups = {g.id: g.name for g in uow.groups.all()}
+    old = {r.name: _rule_settings(r, services, groups) for r in before}
+    new = {r.name: _rule_settings(r, services, groups) for r in after}
+    details: dict[str, Any] = dict(extra)
+    if added := [n for n in new if n not in old]:
+        details["added"] = {n: new[n] for n in added}
+    if removed := [n for n in old if n not in new]:
+        details["removed"] = {n: old[n] for n in removed}
+    changed = {n: {k: {"old": old[n][k], "new": v} for k, v in new[n].items()
+                   if old[n][k] != v}
+               for n in new if n in old and old[n] != new[n]}
+    if changed:
+        details["changed"] = changed
+    kept_before = [n for n in old if n in new]
+    kept_after = [n for n in new if n in old]
+    if kept_before != kept_after:
+        details["order"] = list(new)
+    uow.audit.record(action, actor_id=actor_id, entity="alert_rules", details=details)
+
+
 class AlertRuleService:
     """Read and change the alert mapping (admins and team leads change it)."""
 
@@ -279,9 +321,11 @@ class AlertRuleService:
             return RuleEditorData(
                 rules=rules,
                 services=tuple(Choice(s.id, s.name if s.active else f"{s.name} (inactive)")
-                               for s in uow.catalog.list_services()
+                               for s in sorted(uow.catalog.list_services(),
+                                               key=lambda s: natural_sort_key(s.name))
                                if s.active or s.id in used),
-                groups=tuple(Choice(g.id, g.name) for g in uow.groups.all()),
+                groups=tuple(Choice(g.id, g.name) for g in sorted(
+                    uow.groups.all(), key=lambda g: natural_sort_key(g.name))),
                 impact_levels=tuple(Choice(lvl.value, lvl.name) for lvl in matrix.impact_levels),
                 urgency_levels=tuple(Choice(lvl.value, lvl.name)
                                      for lvl in matrix.urgency_levels),
@@ -304,8 +348,10 @@ class AlertRuleService:
         """
         with self._uow(write=True) as uow:
             require(uow.users.get(self._actor_id), Permission.EDIT_MATRIX)
+            before = uow.alerts.rules().rules
             checked = self._check(uow, rules)
             new_revision = uow.alerts.replace_rules(checked, revision)
+            _record_mapping(uow, ALERT_RULES_SAVED, self._actor_id, before, checked)
             uow.commit()
         return RuleSet(tuple(checked), new_revision)
 
@@ -321,6 +367,8 @@ class AlertRuleService:
             rules.insert(len(rules) if position is None else position - 1, rule)
             checked = self._check(uow, rules)
             revision = uow.alerts.replace_rules(checked, current.revision)
+            _record_mapping(uow, ALERT_RULE_ADDED, self._actor_id, current.rules, checked,
+                            name=rule.name, position=rules.index(rule) + 1)
             uow.commit()
             return RuleSet(tuple(checked), revision)
 
@@ -335,6 +383,8 @@ class AlertRuleService:
             rules = list(current.rules)
             removed = rules.pop(position - 1)
             uow.alerts.replace_rules(rules, current.revision)
+            _record_mapping(uow, ALERT_RULE_REMOVED, self._actor_id, current.rules, rules,
+                            name=removed.name, position=position)
             uow.commit()
             return removed
 
@@ -370,8 +420,10 @@ class AlertRuleService:
             groups = {g.name.casefold(): g.id for g in uow.groups.all()}
             rules = [_rule_from_json(i, item, services, groups)
                      for i, item in enumerate(items, 1)]
+            before = uow.alerts.rules()
             checked = self._check(uow, rules)
-            revision = uow.alerts.replace_rules(checked, uow.alerts.rules().revision)
+            revision = uow.alerts.replace_rules(checked, before.revision)
+            _record_mapping(uow, ALERT_RULES_IMPORTED, self._actor_id, before.rules, checked)
             uow.commit()
         return RuleSet(tuple(checked), revision)
 
