@@ -152,7 +152,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
         # Who acts is settled first: someone refused is not asked for a password.
         actor = _acting_admin(settings, database)
         password = _password(f"Password for {args.username}: ")
-        service = AccountService(database.uow_factory, database.logins)
+        service = AccountService(database.uow_factory, database.logins, clock=database.clock)
         user = service.create_user(args.username, args.full_name, args.email, Role(args.role),
                                    password, actor_id=actor.id)
     finally:
@@ -171,7 +171,7 @@ def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
         # Who acts is settled first: someone refused is not asked for a password.
         actor = _acting_admin(settings, database)
         password = _password(f"New password for {args.username}: ")
-        service = AccountService(database.uow_factory, database.logins)
+        service = AccountService(database.uow_factory, database.logins, clock=database.clock)
         service.reset_password(args.username, password, actor_id=actor.id)
     finally:
         database.close()

@@ -52,12 +52,12 @@ class UserRecord(Base):
     """A person of the desk."""
 
     __tablename__ = "users"
-    # Added by 0016: the queue sorted by assignee walks people by (sort_key, id).
+    # Added by 0017: the queue sorted by assignee walks people by (sort_key, id).
     __table_args__ = (Index("ix_users_sort_key_id", "sort_key", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
-    # Added by 0016: natural_sort_key(full_name), so that "Resolver 99" sorts before
+    # Added by 0017: natural_sort_key(full_name), so that "Resolver 99" sorts before
     # "Resolver 100". Written with the name by persistence/repositories.user_keys.
     sort_key: Mapped[str] = mapped_column(SortKeyString)
     email: Mapped[str] = mapped_column(String(200), default="")
@@ -72,11 +72,11 @@ class GroupRecord(Base):
     """An assignment group."""
 
     __tablename__ = "assignment_groups"
-    # Added by 0016: the queue sorted by group walks groups by (sort_key, id).
+    # Added by 0017: the queue sorted by group walks groups by (sort_key, id).
     __table_args__ = (Index("ix_assignment_groups_sort_key_id", "sort_key", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    # Added by 0016: natural_sort_key(name), so that "Group 9" sorts before "Group 80".
+    # Added by 0017: natural_sort_key(name), so that "Group 9" sorts before "Group 80".
     # Written with the name by persistence/repositories.group_keys.
     sort_key: Mapped[str] = mapped_column(SortKeyString)
     description: Mapped[str] = mapped_column(String(400), default="")

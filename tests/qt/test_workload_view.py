@@ -295,6 +295,10 @@ def test_busy_groups_come_first_open_and_empty_ones_closed(
     run(menu.panel.refresh())
     assert [expanded for _, _, expanded in _groups_shown(menu)] == \
         [False, True, False, True, False]
+    # "Expand all" is a choice too: the next figures keep every group open.
+    menu.panel._ui.expandButton.click()
+    run(menu.panel.refresh())
+    assert [expanded for _, _, expanded in _groups_shown(menu)] == [True] * 5
     window.close()
 
 
