@@ -9,6 +9,12 @@ from datetime import timedelta
 from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.errors import ValidationError
 
+RECOMPUTED_NOTE = "Priority and SLA due times recomputed from priority matrix version"
+"""How the work note begins that a matrix save writes on each open incident it recomputes
+(the version and the move follow). The reports read it back as the moment the incident's
+due times were set again: the writer (services.matrix_admin) and the reader
+(services.report_data) share this one sentence."""
+
 MIN_TARGET_MINUTES = 1
 MAX_TARGET_MINUTES = 365 * 24 * 60
 """A response or resolution target is from one minute to a year."""

@@ -132,6 +132,19 @@ def _id_column(session: Session) -> str:
     return "rowid" if _dialect(session) == "sqlite" else "incident_id"
 
 
+def _held_still(session: Session) -> str:
+    """The end of a read of a caller's row whose name goes into the index: on PostgreSQL a
+    share lock, which waits for a rename that holds the row, then reads its committed name.
+
+    Under READ COMMITTED a plain read sees the old name while a rename is uncommitted, and
+    the rename's own index update (set_caller_of_incidents) cannot see the incident being
+    written: the index would keep the old name for good. Holding the row also makes a
+    rename that comes after wait for this incident to commit, so its update sees it.
+    SQLite needs nothing: its write transaction keeps every other writer out.
+    """
+    return "" if _dialect(session) == "sqlite" else " FOR SHARE"
+
+
 def index_new(session: Session, incident_id: int, number: str, short: str, desc: str,
               caller_id: int) -> None:
     """Add a new incident to the search index, with its caller's name and email."""
@@ -139,7 +152,7 @@ def index_new(session: Session, incident_id: int, number: str, short: str, desc:
         text(f"INSERT INTO incident_search ({_id_column(session)}, number, short_description, "
              "description, notes, caller) "
              f"SELECT :id, :number, :short, :desc, '', {caller_text_sql(_dialect(session))} "
-             "FROM callers WHERE id = :caller_id"),
+             f"FROM callers WHERE id = :caller_id{_held_still(session)}"),
         {"id": incident_id, "number": number, "short": short, "desc": desc,
          "caller_id": caller_id},
     )
@@ -159,7 +172,8 @@ def reindex_caller(session: Session, incident_id: int) -> None:
     session.execute(
         text("UPDATE incident_search SET caller = "
              f"(SELECT {caller_text_sql(_dialect(session))} FROM callers "
-             "WHERE id = (SELECT caller_id FROM incidents WHERE id = :id)) "
+             "WHERE id = (SELECT caller_id FROM incidents WHERE id = :id)"
+             f"{_held_still(session)}) "
              f"WHERE {_id_column(session)} = :id"),
         {"id": incident_id},
     )

@@ -22,7 +22,13 @@ from datetime import datetime
 from deskapp.domain.business_hours import DEFAULT_CALENDAR, BusinessCalendar, Holiday
 from deskapp.domain.errors import ConflictError, ValidationError
 from deskapp.domain.matrix_document import matrix_from_document, matrix_to_document
-from deskapp.domain.priority import Level, PriorityDefinition, PriorityMatrix, format_minutes
+from deskapp.domain.priority import (
+    RECOMPUTED_NOTE,
+    Level,
+    PriorityDefinition,
+    PriorityMatrix,
+    format_minutes,
+)
 from deskapp.services.audit import MATRIX_SAVED
 from deskapp.services.changes import Change, ChangeKind
 from deskapp.services.incidents import utc_now
@@ -241,8 +247,7 @@ class MatrixAdminService:
                 moved = (f"{new.definition(before).code} to {new.definition(to_rank).code}"
                          if before != to_rank else f"{new.definition(to_rank).code} kept")
                 incident.add_work_note(
-                    f"Priority and SLA due times recomputed from priority matrix version "
-                    f"{new.version} ({moved}).", self._actor_id, now)
+                    f"{RECOMPUTED_NOTE} {new.version} ({moved}).", self._actor_id, now)
                 uow.incidents.save(incident, expected)
                 touched.append(incident_id)
         return touched

@@ -23,7 +23,7 @@ from deskapp.domain.business_hours import BusinessCalendar
 from deskapp.domain.enums import ActivityKind, HoldReason, ResolutionCode, State
 from deskapp.domain.errors import DeskappError, NotFoundError, ValidationError
 from deskapp.domain.incident import Incident
-from deskapp.domain.priority import PriorityDefinition, PriorityMatrix
+from deskapp.domain.priority import RECOMPUTED_NOTE, PriorityDefinition, PriorityMatrix
 from deskapp.domain.text import natural_sort_key
 from deskapp.services.dto import ActivityView, caller_ids_in
 from deskapp.services.incidents import utc_now
@@ -607,7 +607,6 @@ def source_facts(incident: Incident, activity: Iterable[ActivityView],
 # --- which targets applied ------------------------------------------------------------------
 
 _RESETS_TARGETS = ("impact", "urgency", "priority")
-_RECOMPUTED = "recomputed from priority matrix version"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -650,7 +649,8 @@ def targets_set_at(incident: Incident, activity: Iterable[ActivityView]) -> date
         if end is not None and entry.at > end:
             continue
         if entry.field in _RESETS_TARGETS or (
-                entry.kind == ActivityKind.WORK_NOTE and _RECOMPUTED in (entry.body or "")):
+                entry.kind == ActivityKind.WORK_NOTE
+                and (entry.body or "").startswith(RECOMPUTED_NOTE)):
             moment = max(moment, entry.at)
     return moment
 

@@ -132,6 +132,37 @@ def test_only_a_desk_without_any_active_administrator_gets_one_made(
     assert admin_for_a_desk_without_one(database.uow_factory) is None  # made once only
 
 
+def test_two_admin_commands_at_once_on_a_desk_without_an_admin_make_one_and_act_as_it(
+        database: Database, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both commands find no admin; the other one's "admin" is committed between this
+    one's check and its insert, which meets the unique username: this one acts as the
+    account the other made, rather than failing on the duplicate."""
+    if backend == "sqlite":
+        pytest.skip("SQLite's write transaction keeps the other command out until it ends")
+    from deskapp.persistence.repositories import SqlUserRepository
+
+    add_user(database, "agnes", Role.AGENT)
+    read_people = SqlUserRepository.all
+    made_by_the_other: list[User] = []
+
+    def people_then_the_other_command_commits(self: SqlUserRepository) -> list[User]:
+        people = read_people(self)
+        if not made_by_the_other:
+            made_by_the_other.append(add_user(database, "admin", Role.ADMIN))
+        return people
+
+    monkeypatch.setattr(SqlUserRepository, "all", people_then_the_other_command_commits)
+    audited = len(_audit_rows(database))
+
+    made = admin_for_a_desk_without_one(database.uow_factory)
+
+    assert made == made_by_the_other[0]
+    assert [r[1] for r in _state(database)[0]].count("admin") == 1
+    # The losing insert's "user created" was rolled back with it (the other's insert is
+    # recorded by the trigger that records direct changes).
+    assert [r["action"] for r in _audit_rows(database)[audited:]] == ["change"]
+
+
 @pytest.mark.parametrize("role", [Role.AGENT, Role.LEAD, Role.MANAGER])
 @pytest.mark.parametrize("command", list(ADMIN_COMMANDS))
 def test_someone_who_may_not_manage_people_is_refused(

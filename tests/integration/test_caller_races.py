@@ -251,3 +251,61 @@ def test_a_caller_write_that_loses_the_race_names_the_winner(
     stored = CallerAdminService(database.uow_factory, admin.id).get(caller.id)
     assert (stored.name, stored.phone, stored.active, stored.version) == (
         "Lea Lost", "555 0199", True, 2)
+
+
+@pytest.mark.parametrize("held", ["rename", "incident"])
+@pytest.mark.parametrize("written", ["logged", "given"])
+def test_an_incident_written_for_a_caller_being_renamed_is_found_by_the_new_name(
+        database: Database, other_desktop: Database, service: IncidentService, admin: User,
+        clock: FakeClock, backend: str, written: str, held: str) -> None:
+    """A call logged for a caller (or an incident given that caller) while the caller is
+    being renamed, either one held just before its commit: the rename's index update cannot
+    see an uncommitted incident, and the incident's index write cannot see an uncommitted
+    name. The incident's index write must hold the caller's row still (a rename waits for
+    it, and it waits for a rename), or the index keeps the old name for good."""
+    caller = service.add_caller("Una Oldname", "una.old@example.com")
+    other = service.add_caller("Vic Other")
+    earlier = _log(service, other.id, "Badge reader beeps")
+    read = CallerAdminService(database.uow_factory, admin.id).get(caller.id)
+    wendy = add_user(database, "wendy", Role.AGENT)
+    agent = IncidentService(database.uow_factory, wendy.id, clock)
+    renamer = CallerAdminService(other_desktop.uow_factory, admin.id, clock)
+    if written == "logged":
+        def write() -> int:
+            return _log(agent, caller.id, "Docking station dead")
+    else:
+        def write() -> int:
+            agent.update(earlier, 1, caller_id=caller.id)
+            return earlier
+
+    def rename() -> object:
+        return renamer.edit(caller.id, read.version,
+                            CallerEdit("Una Newname", "una.new@example.com"))
+
+    if held == "rename":
+        first = Held(other_desktop.engine, rename)
+        with first:
+            second = Background(write)
+            waiting = _waiting_statement(other_desktop, backend, second)
+            first.commit()
+            second.join()
+        incident = second.result
+    else:
+        first = Held(database.engine, write)
+        with first:
+            second = Background(rename)
+            waiting = _waiting_statement(database, backend, second)
+            incident = first.commit()
+            second.join()
+    assert second.error is None, second.error
+
+    assert [r.id for r in service.search("una newname")] == [incident]
+    assert [r.id for r in service.search("una.new@example.com")] == [incident]
+    assert service.search("oldname") == []
+    assert service.search("una old") == []
+    if backend == "postgres":
+        # The incident's index write read the caller's row with a share lock: it waited for
+        # the rename's row lock, or the rename waited for it (rather than for the audit
+        # trail's lock, after the index was written with the old name).
+        expected = "FOR SHARE" if held == "rename" else "UPDATE callers"
+        assert waiting is not None and expected in waiting, waiting

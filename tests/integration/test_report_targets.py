@@ -13,10 +13,12 @@ from sqlalchemy import text
 
 from deskapp.domain.enums import ResolutionCode, State
 from deskapp.domain.people import User
+from deskapp.domain.priority import RECOMPUTED_NOTE
 from deskapp.persistence.database import Database
 from deskapp.reports.period_pdf import period_pdf
 from deskapp.reports.review_pdf import review_pdf
 from deskapp.services.incidents import IncidentService, LogCallRequest
+from deskapp.services.matrix_admin import MatrixAdminService, MatrixDraft
 from deskapp.services.report_data import PeriodFilters, ReportService
 from tests.conftest import FakeClock
 
@@ -142,3 +144,42 @@ def test_an_incident_older_than_every_matrix_version_takes_the_one_fitting_its_d
     p3 = next(p for p in march.priorities if p.rank == 3)
     assert (p3.resolution_minutes, p3.business_hours) == (1440, False)
     assert "the oldest the desk has" in march.targets_note
+
+
+def test_an_open_incident_recomputed_by_a_matrix_save_takes_the_new_version_s_targets(
+        database: Database, admin: User, clock: FakeClock, service: IncidentService) -> None:
+    """A save that recomputes open incidents sets their due times again: their work note is
+    what tells the review which version's targets applied (the priority is kept, so no
+    field change says so)."""
+    with database.uow_factory() as uow:
+        first = uow.matrix.current().version
+    set_created(database, first, datetime(2026, 1, 1, tzinfo=UTC))
+    caller = service.add_caller("Ada Lovelace").id
+    clock.now = datetime(2026, 3, 6, 10, 0, tzinfo=UTC)
+    detail, _ = service.log_call(LogCallRequest(
+        caller_id=caller, short_description="Printer jam", impact=2, urgency=2))
+
+    clock.now = CHANGED
+    editor = MatrixAdminService(database.uow_factory, admin.id, clock)
+    draft = MatrixDraft.of(editor.load().matrix)
+    priorities = tuple(replace(p, resolution_minutes=480, business_hours=True)
+                       if p.rank == 3 else p for p in draft.priorities)
+    saved = editor.save(replace(draft, priorities=priorities), recompute_open=True)
+    set_created(database, saved.version, CHANGED)
+    assert saved.recomputed == 1
+    activity = service.activity(detail.id)
+    assert not [a for a in activity if a.field in ("impact", "urgency", "priority")]
+    assert [a.body for a in activity if a.kind == "work_note"] == [
+        f"{RECOMPUTED_NOTE} {saved.version} (P3 kept)."]
+
+    clock.now = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
+    current = service.get(detail.id)
+    service.transition(detail.id, current.version, State.RESOLVED,
+                       resolution_code=ResolutionCode.SOLVED_PERMANENTLY,
+                       resolution_notes="Cleared.")
+    facts = ReportService(database.uow_factory, admin.id, clock, zone=UTC) \
+        .review_report(detail.id).facts
+    assert facts.targets_version == saved.version
+    assert facts.resolution_target_seconds == 8 * 3600
+    assert "in force when the incident's due times were set (2026-03-15 12:00)" in \
+        facts.targets_note
