@@ -484,6 +484,12 @@ class AuditLogRecord(Base):
     """
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        # The viewer's Who (one person's rows, newest first) and From/To (a day as a range
+        # of ids: rows are stamped under the chain lock, so ``at`` follows ``id``).
+        Index("ix_audit_log_actor_id_id", "actor_id", "id"),
+        Index("ix_audit_log_at_id", "at", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_id: Mapped[int | None] = mapped_column(Integer)

@@ -136,7 +136,10 @@ class AuditService:
         """The newest rows first, filtered."""
         with self._uow() as uow:
             require(uow.users.get(self._actor_id), Permission.MANAGE_PEOPLE)
-            return uow.audit.latest(limit, action=action, actor=actor, entity=entity,
+            # The stored actor is the acting user's username: matched by id, in its index.
+            actor_ids = None if not actor else [
+                u.id for u in uow.users.all() if u.username.casefold() == actor.casefold()]
+            return uow.audit.latest(limit, action=action, actor_ids=actor_ids, entity=entity,
                                     entity_id=entity_id, before_id=before_id)
 
     def page(self, limit: int = 200, *, action: str | None = None, who: str | None = None,
@@ -156,8 +159,9 @@ class AuditService:
                 actor_ids = [u.id for u in uow.users.all()
                              if wanted_who in u.username.casefold()
                              or wanted_who in u.full_name.casefold()]
-            entries = uow.audit.latest(limit, action=action,
-                                       actor=wanted_who or None, actor_ids=actor_ids,
+            # Every row names its actor by id (the stored name is that user's username),
+            # so the ids alone find them, in the (actor_id, id) index.
+            entries = uow.audit.latest(limit, action=action, actor_ids=actor_ids,
                                        since=since, until=until, before_id=before_id)
             names = _names(uow, entries)
         return [AuditRow(e, record_text(e, names), details_text(e, names)) for e in entries]

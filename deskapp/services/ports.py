@@ -335,15 +335,14 @@ class AuditLog(Protocol):
         """Every row in chain order."""
         ...
 
-    def latest(self, limit: int, *, action: str | None = None, actor: str | None = None,
-               entity: str | None = None, entity_id: str | None = None,
-               before_id: int | None = None, actor_ids: Collection[int] | None = None,
-               since: datetime | None = None,
+    def latest(self, limit: int, *, action: str | None = None, entity: str | None = None,
+               entity_id: str | None = None, before_id: int | None = None,
+               actor_ids: Collection[int] | None = None, since: datetime | None = None,
                until: datetime | None = None) -> list[AuditEntry]:
         """The newest rows first, filtered; ``before_id`` pages back.
 
-        ``actor`` matches the stored username in any case; with ``actor_ids`` too, a row
-        matches either. ``since`` is inclusive, ``until`` exclusive.
+        ``actor_ids`` keeps the rows of those people (none when it is empty); ``since`` is
+        inclusive, ``until`` exclusive.
         """
         ...
 
