@@ -38,6 +38,17 @@ def _admin_if_any(uow: UnitOfWork) -> User | None:
         return None
 
 
+def _make_admin(uow: UnitOfWork, **why: bool) -> User:
+    """Add the "admin" account, recorded as a first start (acting as itself), and commit."""
+    admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator", "admin@example.com",
+                               Role.ADMIN))
+    uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
+                     entity_id=admin.id, details={"username": ADMIN_USERNAME, "role": "admin",
+                                                  "first_start": True, **why})
+    uow.commit()
+    return admin
+
+
 def first_start_admin(uow_factory: UnitOfWorkFactory) -> User | None:
     """On a brand-new desk (no users at all), create the admin account and return it; on a
     desk that already has people, its admin account if there is one, else None (nothing is
@@ -52,14 +63,7 @@ def first_start_admin(uow_factory: UnitOfWorkFactory) -> User | None:
         with uow_factory(write=True) as uow:
             if uow.users.all():
                 return _admin_if_any(uow)  # another first start made it meanwhile
-            admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator",
-                                       "admin@example.com", Role.ADMIN))
-            uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
-                             entity_id=admin.id, details={"username": ADMIN_USERNAME,
-                                                          "role": "admin",
-                                                          "first_start": True})
-            uow.commit()
-            return admin
+            return _make_admin(uow)
     except ValidationError:
         with uow_factory() as uow:
             return uow.users.by_username(ADMIN_USERNAME)
@@ -113,14 +117,7 @@ def admin_for_a_desk_without_one(uow_factory: UnitOfWorkFactory) -> User | None:
             if any(user.role == Role.ADMIN and user.active for user in people) or \
                     any(user.username == ADMIN_USERNAME for user in people):
                 return None
-            admin = uow.users.add(User(0, ADMIN_USERNAME, "Desk Administrator",
-                                       "admin@example.com", Role.ADMIN))
-            uow.audit.record(audit.USER_CREATED, actor_id=admin.id, entity="user",
-                             entity_id=admin.id, details={"username": ADMIN_USERNAME,
-                                                          "role": "admin", "first_start": True,
-                                                          "desk_had_no_admin": True})
-            uow.commit()
-            return admin
+            return _make_admin(uow, desk_had_no_admin=True)
     except ValidationError:
         with uow_factory() as uow:
             made = _admin_if_any(uow)

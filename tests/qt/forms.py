@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from deskapp.domain.enums import Role
 from deskapp.domain.people import User
 from deskapp.persistence.database import Database
+from deskapp.qt.views.conflict_dialog import ConflictDialog
 
 # The offscreen platform has no window manager: it cannot raise windows or grab the
 # keyboard for a popup, and says so. Real platforms can; not ours to fix.
@@ -141,3 +142,12 @@ def screenshot(widget: QWidget, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     assert widget.grab().save(str(path)), f"could not save {path}"
     return path
+
+
+def shown_conflict(qtbot: QtBot, form: QWidget) -> ConflictDialog:
+    """The conflict dialog a save of ``form`` opened, once it shows."""
+    qtbot.waitUntil(lambda: (dialog := form.findChild(ConflictDialog)) is not None
+                    and dialog.isVisible(), timeout=10_000)
+    dialog = form.findChild(ConflictDialog)
+    assert dialog is not None
+    return dialog

@@ -48,6 +48,7 @@ from tests.qt.forms import (
     key_target,
     looks_read_only,
     screenshot,
+    shown_conflict,
     shown_text,
 )
 
@@ -294,11 +295,7 @@ def test_two_forms_on_one_incident_do_not_overwrite_each_other(
     mine.ui.impactCombo.setCurrentIndex(mine.ui.impactCombo.findData(1))
     task = mine.save()
     assert task is not None
-    qtbot.waitUntil(lambda: mine.findChild(ConflictDialog) is not None
-                    and mine.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
-                    timeout=10_000)
-    dialog = mine.findChild(ConflictDialog)
-    assert dialog is not None
+    dialog = shown_conflict(qtbot, mine)
     if backend == "sqlite":
         screenshot(dialog, "conflict_dialog")
     rows = {r.field: r for r in dialog.model.rows}
@@ -335,11 +332,7 @@ def test_the_conflict_shows_the_priority_the_merge_will_store(
     mine.ui.urgencyCombo.setCurrentIndex(mine.ui.urgencyCombo.findData(1))  # mine: P2 - High
     task = mine.save()
     assert task is not None
-    qtbot.waitUntil(lambda: mine.findChild(ConflictDialog) is not None
-                    and mine.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
-                    timeout=10_000)
-    dialog = mine.findChild(ConflictDialog)
-    assert dialog is not None
+    dialog = shown_conflict(qtbot, mine)
     model = dialog.model
     fields = [r.field for r in model.rows]
     assert set(fields) == {"impact", "urgency", "priority"}
@@ -730,11 +723,7 @@ def test_a_form_opened_before_a_caller_merge_shows_it_and_keeps_the_survivor(
     form.ui.shortDescriptionEdit.setText("Dock flickers on both screens")
     task = form.save()
     assert task is not None
-    qtbot.waitUntil(lambda: form.findChild(ConflictDialog) is not None
-                    and form.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
-                    timeout=10_000)
-    dialog = form.findChild(ConflictDialog)
-    assert dialog is not None
+    dialog = shown_conflict(qtbot, form)
     rows = {r.field: r for r in dialog.model.rows}
     assert set(rows) == {"caller_id", "short_description"} and not rows["caller_id"].clash
     at = dialog.model.rows.index(rows["caller_id"])

@@ -19,7 +19,6 @@ from deskapp.domain.people import User
 from deskapp.persistence.database import Database
 from deskapp.qt.formatting import format_timestamp
 from deskapp.qt.runner import DbRunner
-from deskapp.qt.views.conflict_dialog import ConflictDialog
 from deskapp.qt.views.form_host import FormHost
 from deskapp.qt.views.incident_form import IncidentForm
 from deskapp.qt.views.main_window import MainWindow
@@ -28,7 +27,7 @@ from deskapp.services.incidents import IncidentService, LogCallRequest
 from deskapp.services.merge import edit_for
 from tests.conftest import FakeClock, add_user
 from tests.qt.conftest import Await
-from tests.qt.forms import OFFSCREEN_FORM_NOISE, Keyboard, add_catalog, screenshot
+from tests.qt.forms import OFFSCREEN_FORM_NOISE, Keyboard, add_catalog, screenshot, shown_conflict
 
 pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_FORM_NOISE)
 
@@ -143,11 +142,7 @@ def test_a_form_with_changes_keeps_them_and_says_who_changed_what(
     # Save offers the merge.
     task = form.save()
     assert task is not None
-    qtbot.waitUntil(lambda: form.findChild(ConflictDialog) is not None
-                    and form.findChild(ConflictDialog).isVisible(),  # type: ignore[union-attr]
-                    timeout=10_000)
-    dialog = form.findChild(ConflictDialog)
-    assert dialog is not None
+    dialog = shown_conflict(qtbot, form)
     with qtbot.waitSignal(form.saved, timeout=10_000):
         dialog.ui.applyChosenButton.click()  # mine where I changed, theirs elsewhere
     qtbot.waitUntil(task.done, timeout=10_000)
